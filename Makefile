@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make run` (the demo on http://127.0.0.1:8000) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint fmt migrate seed bench clean venv check-deploy
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed-dev
+
+## run: create the virtualenv, install, migrate, seed the demo and serve on the embedded default
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## test: the whole test suite (SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set)
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: venv
+	$(BIN)/python manage.py migrate --noinput
+
+seed: venv
+	$(BIN)/python manage.py seed_demo
+
+check-deploy: venv
+	DJANGO_ENV=production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
+	DJANGO_ALLOWED_HOSTS=example.com DATABASE_URL=postgres://app:app@127.0.0.1:5432/app \
+	REDIS_URL=redis://127.0.0.1:6379/0 FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
+	SANDBOXES_ENABLED=false QBO_CLIENT_ID=x QBO_CLIENT_SECRET=x QBO_WEBHOOK_VERIFIER_TOKEN=x \
+	PIPEDRIVE_CLIENT_ID=x PIPEDRIVE_CLIENT_SECRET=x PIPEDRIVE_JWT_SECRET=x \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,101 @@
+"""The one factory for outbound HTTP sessions: timeouts, User-Agent and a call log.
+
+Every call to Pipedrive or Intuit goes through a session made here, so a missing timeout or
+a secret in the logs cannot happen by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+logger = logging.getLogger("integration.http")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What the call log keeps of a request: never a query string, header value or body."""
+
+    service: str
+    method: str
+    path: str
+    status: int | None
+    duration_ms: float
+    intuit_tid: str = ""
+    error: str = ""
+
+
+CallRecorder = Callable[[CallRecord], None]
+
+
+class TimeoutSession(requests.Session):
+    """A session whose requests always have a timeout and are logged without secrets."""
+
+    def __init__(self, *, service: str, timeout: float, recorder: CallRecorder | None = None):
+        super().__init__()
+        self.service = service
+        self.default_timeout = timeout
+        self.recorder = recorder
+
+    def request(self, method, url, *args, **kwargs):
+        kwargs.setdefault("timeout", self.default_timeout)
+        started = time.monotonic()
+        path = urlsplit(url).path
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except requests.RequestException as exc:
+            self._record(
+                CallRecord(self.service, method.upper(), path, None, _ms(started), error=exc.__class__.__name__)
+            )
+            raise
+        self._record(
+            CallRecord(
+                self.service,
+                method.upper(),
+                path,
+                response.status_code,
+                _ms(started),
+                intuit_tid=response.headers.get("intuit_tid", ""),
+            )
+        )
+        return response
+
+    def _record(self, record: CallRecord) -> None:
+        logger.info(
+            "%s %s %s -> %s in %.0f ms%s",
+            record.service,
+            record.method,
+            record.path,
+            record.status,
+            record.duration_ms,
+            f" intuit_tid={record.intuit_tid}" if record.intuit_tid else "",
+        )
+        if self.recorder is not None:
+            try:
+                self.recorder(record)
+            except Exception:  # the call log must never break the call
+                logger.exception("call recorder failed")
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def make_session(*, service: str, recorder: CallRecorder | None = None, timeout: float | None = None) -> TimeoutSession:
+    """A new session for `service` ('quickbooks' or 'pipedrive') with our defaults."""
+    session = TimeoutSession(
+        service=service, timeout=timeout if timeout is not None else settings.HTTP_TIMEOUT_SECONDS, recorder=recorder
+    )
+    session.headers["User-Agent"] = settings.HTTP_USER_AGENT
+    # Retries are ours to decide (idempotency keys, backoff), so urllib3 must not retry writes.
+    adapter = HTTPAdapter(max_retries=0, pool_connections=10, pool_maxsize=10)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -1,0 +1,1 @@
+"""Integration models (installations, connections, webhook and job records) live here."""

@@ -1,0 +1,1 @@
+"""Invoice models live here."""

@@ -1,0 +1,68 @@
+"""The DRF base view for tenant data, and the JSON error format of our APIs."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tenants.models import Membership
+from tenants.scoping import CompanyScopeError, enter_company_scope, exit_company_scope
+from tenants.selectors import membership_for_session
+
+
+def resolve_membership(request) -> Membership | None:
+    """The acting seat, from the authenticated principal only, never from client parameters.
+
+    An authentication class may put a `membership` on `request.auth` (the Pipedrive panel JWT
+    does); otherwise a session user's active seat is used.
+    """
+    membership = getattr(request.auth, "membership", None)
+    if membership is not None:
+        return membership
+    return membership_for_session(user=request.user, session=request.session)
+
+
+class CompanyScopedApi(APIView):
+    """Base for every API view over tenant data: `self.company` and `self.membership` are set
+    from the principal, and the whole request runs inside that company's scope."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        membership = resolve_membership(request)
+        if membership is None:
+            raise exceptions.PermissionDenied(_("You are not a member of any company using this app."))
+        self.membership = membership
+        self.company = membership.company
+        self._scope_token = enter_company_scope(self.company)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        token = getattr(self, "_scope_token", None)
+        if token is not None:
+            exit_company_scope(token)
+            self._scope_token = None
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def exception_handler(exc, context):
+    """Errors as `{"error": {"code", "message", "fields"}}`; objects of other companies are 404."""
+    if isinstance(exc, CompanyScopeError):
+        exc = Http404()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    fields = {}
+    if isinstance(exc, exceptions.ValidationError):
+        code, message = "invalid", _("Some fields are not valid.")
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+    else:
+        detail = getattr(exc, "detail", None)
+        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        message = str(detail) if detail is not None else str(exc)
+        if isinstance(exc, Http404) or response.status_code == status.HTTP_404_NOT_FOUND:
+            code, message = "not_found", _("Not found.")
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    return response

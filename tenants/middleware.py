@@ -1,0 +1,25 @@
+"""Enter the signed-in member's company scope for HTML views."""
+
+from __future__ import annotations
+
+from tenants.scoping import company_scope
+from tenants.selectors import membership_for_session
+
+
+class CompanyScopeMiddleware:
+    """Sets `request.membership` / `request.company` and runs the view in that company's scope.
+
+    Anonymous users and users with no seat get no scope: tenant queries then raise.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        membership = membership_for_session(user=request.user, session=request.session)
+        request.membership = membership
+        request.company = membership.company if membership else None
+        if membership is None:
+            return self.get_response(request)
+        with company_scope(membership.company):
+            return self.get_response(request)

@@ -1,0 +1,71 @@
+"""Every URL of the project is covered by a cross-company test or exempt with a reason."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.url_matrix import CASES, EXEMPT, Case
+
+
+def all_routes() -> list[str]:
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                yield route
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def is_exempt(route: str) -> bool:
+    for key in EXEMPT:
+        if key.endswith("*") and route.startswith(key[:-1]):
+            return True
+        if route == key:
+            return True
+    return False
+
+
+def test_every_url_pattern_has_a_cross_company_case_or_an_exemption():
+    missing = [route for route in all_routes() if route not in CASES and not is_exempt(route)]
+    assert not missing, (
+        "These URL patterns have no cross-company access test. Add them to tests/url_matrix.py:\n  "
+        + "\n  ".join(missing)
+    )
+
+
+def test_matrix_has_no_stale_entries():
+    routes = set(all_routes())
+    stale = [route for route in CASES if route not in routes]
+    assert not stale, f"tests/url_matrix.py names routes that no longer exist: {stale}"
+
+
+def test_route_listing_finds_the_project_urls():
+    routes = all_routes()
+    assert "api/v1/members/<int:membership_id>" in routes
+    assert any(route.startswith("admin/") for route in routes)
+
+
+CASE_PARAMS = [
+    pytest.param(route, case, id=f"{route}#{index}")
+    for route, cases in CASES.items()
+    for index, case in enumerate(cases)
+]
+
+
+@pytest.mark.parametrize(("route", "case"), CASE_PARAMS)
+def test_cross_company_access(route: str, case: Case, personas, api_as, web_as):
+    client = api_as(case.actor) if case.client == "api" else web_as(case.actor)
+    url = case.url(personas)
+    response = getattr(client, case.method)(url, data=case.data or None)
+    assert response.status_code == case.status, response.content[:500]
+    body = response.content.decode()
+    for leak in case.leaks(personas):
+        assert leak not in body, f"{route} leaked {leak!r} of company A to company B"
+    # The same URL works for company A's own people, so the 404 is about the company.
+    if case.status == 404:
+        own = api_as("alice") if case.client == "api" else web_as("alice")
+        assert getattr(own, case.method)(url, data=case.data or None).status_code == 200
