@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "tenants",
     "integration",
+    "integration.quickbooks",
+    "integration.pipedrive",
+    "integration.sandbox.quickbooks",
+    "integration.sandbox.pipedrive",
     "invoices",
 ]
 

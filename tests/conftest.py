@@ -35,3 +35,19 @@ def web_as(personas, client):
         return client
 
     return make
+
+
+@pytest.fixture
+def sandbox_base_url(live_server, settings):
+    """Serve the app (and its sandboxes) on a real loopback port and point every Intuit and
+    Pipedrive base URL at it, so clients talk to the sandboxes over HTTP like the real services."""
+    base = live_server.url
+    sandbox = f"{base}/sandbox"
+    settings.PUBLIC_BASE_URL = base
+    settings.QBO_AUTHORIZE_URL = f"{sandbox}/quickbooks/oauth2/authorize"
+    settings.QBO_TOKEN_URL = f"{sandbox}/quickbooks/oauth2/tokens/bearer"
+    settings.QBO_REVOKE_URL = f"{sandbox}/quickbooks/oauth2/tokens/revoke"
+    settings.QBO_API_BASE_URL = f"{sandbox}/quickbooks"
+    settings.QBO_APP_BASE_URL = f"{sandbox}/quickbooks/app"
+    settings.PIPEDRIVE_OAUTH_BASE_URL = f"{sandbox}/pipedrive/oauth"
+    return base
