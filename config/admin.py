@@ -13,7 +13,7 @@ from django.urls import reverse
 
 def staff_passed_mfa(request) -> bool:
     """True when this session's sign-in included a TOTP/recovery-code step."""
-    return any(record.get("method") == "mfa" for record in get_authentication_records(request))
+    return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
 
 
 class StaffAdminSite(admin.AdminSite):

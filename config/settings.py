@@ -140,7 +140,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # Newest key first; older keys only decrypt. Rotate with `manage.py rotate_encryption_keys`.
 FIELD_ENCRYPTION_KEYS = fernet_keys(
     "FIELD_ENCRYPTION_KEYS",
-    default=None if PRODUCTION else ["ZGV2ZWxvcG1lbnQtb25seS1ub3QtYS1zZWNyZXQta2V5IT0="],
+    default=None if PRODUCTION else ["ZGV2ZWxvcG1lbnQtb25seS1ub3Qtc2VjcmV0LWtleSE="],
 )
 
 # AUTH
@@ -283,6 +283,11 @@ QBO_APP_BASE_URL = env.str(
     "QBO_APP_BASE_URL",
     default=f"{_sandbox}/quickbooks/app" if SANDBOXES_ENABLED else "https://app.qbo.intuit.com/app",
 )
+# Our per-realm QBO limiter, under Intuit's 500 requests/min and 10 concurrent per realm:
+# https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=450)
+QBO_MAX_IN_FLIGHT = env.int("QBO_MAX_IN_FLIGHT", default=4)
+QBO_LIMITER_MAX_WAIT_SECONDS = env.float("QBO_LIMITER_MAX_WAIT_SECONDS", default=30.0)
 
 # Pipedrive: https://pipedrive.readme.io/docs/marketplace-oauth-authorization
 PIPEDRIVE_CLIENT_ID = env.str("PIPEDRIVE_CLIENT_ID", default="sandbox-pipedrive-client-id" if SANDBOXES_ENABLED else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -16,6 +16,7 @@ def home(request):
     return render(request, "home.html", {"sandboxes_enabled": settings.SANDBOXES_ENABLED})
 
 
+@transaction.non_atomic_requests  # a liveness probe must not need the database
 @never_cache
 @require_GET
 def healthz(request):
@@ -48,6 +49,7 @@ def _check_broker() -> dict:
     return {"ok": True, "mode": "redis", "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
+@transaction.non_atomic_requests  # the check reports a database failure instead of dying on it
 @never_cache
 @require_GET
 def readyz(request):

@@ -16,6 +16,10 @@ class CompanyScopeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if not request.session.session_key:
+            # No session cookie: anonymous, and probes like /healthz touch no database.
+            request.membership = request.company = None
+            return self.get_response(request)
         membership = membership_for_session(user=request.user, session=request.session)
         request.membership = membership
         request.company = membership.company if membership else None

@@ -9,6 +9,15 @@ def pytest_configure(config):
     network_guard.install()
 
 
+@pytest.fixture(autouse=True)
+def _fail_on_network_access(request):
+    """Fail a test that reached for the network, even if the code under test caught the error."""
+    network_guard.violations.clear()
+    yield
+    if network_guard.violations and not request.node.get_closest_marker("network_guard_test"):
+        pytest.fail(f"test tried to reach the network: {network_guard.violations}")
+
+
 @pytest.fixture
 def personas(db):
     return make_personas()

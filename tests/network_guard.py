@@ -12,8 +12,12 @@ import socket
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "testserver"}
 
 
-class NetworkAccessBlocked(RuntimeError):
-    pass
+class NetworkAccessBlocked(ConnectionError):
+    """An OSError, so HTTP clients fail the way they would offline; also recorded in `violations`
+    so a test that swallows the error still fails (see conftest)."""
+
+
+violations: list[str] = []
 
 
 def is_loopback(host) -> bool:
@@ -36,6 +40,7 @@ def _check(sock_family, address) -> None:
         return
     host = address[0] if isinstance(address, tuple) else address
     if not is_loopback(host):
+        violations.append(repr(host))
         raise NetworkAccessBlocked(f"tests may only connect to loopback, not {host!r}")
 
 
@@ -59,6 +64,7 @@ def install() -> None:
 
     def guarded_getaddrinfo(host, *args, **kwargs):
         if host is not None and not is_loopback(host):
+            violations.append(repr(host))
             raise NetworkAccessBlocked(f"tests may not resolve {host!r}: only loopback is reachable")
         return _original["getaddrinfo"](host, *args, **kwargs)
 

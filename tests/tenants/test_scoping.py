@@ -63,13 +63,14 @@ def test_database_enforces_one_field_mapping_per_company(personas):
 def test_request_without_a_company_runs_without_scope(personas):
     """In a request, an anonymous visitor (no seat) gets no scope: tenant queries raise."""
     from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.db import SessionStore
 
     def view(request):
         return list(Membership.objects.all())
 
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
-    request.session = {}
+    request.session = SessionStore()
     with pytest.raises(CompanyScopeError):
         CompanyScopeMiddleware(view)(request)
 
@@ -78,9 +79,12 @@ def test_request_of_a_member_runs_in_their_company(personas):
     def view(request):
         return sorted(Membership.objects.values_list("user__email", flat=True))
 
+    from django.contrib.sessions.backends.db import SessionStore
+
     request = RequestFactory().get("/")
     request.user = personas.charlie
-    request.session = {}
+    request.session = SessionStore()
+    request.session.create()
     assert CompanyScopeMiddleware(view)(request) == ["charlie@borealis.test"]
 
 
