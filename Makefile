@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench clean venv check-deploy
+.PHONY: run test lint fmt migrate seed bench clean venv check-deploy vendor-sdk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## bench: QuickBooks client+sandbox round trips and the per-realm limiter under load (numbers printed)
+bench: venv
+	LOG_LEVEL=WARNING $(BIN)/python -m pytest bench -q -s -p no:cacheprovider -o python_files="bench_*.py" -o python_functions="bench_*"
+
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
@@ -47,6 +51,16 @@ check-deploy: venv
 	SANDBOXES_ENABLED=false QBO_CLIENT_ID=x QBO_CLIENT_SECRET=x QBO_WEBHOOK_VERIFIER_TOKEN=x \
 	PIPEDRIVE_CLIENT_ID=x PIPEDRIVE_CLIENT_SECRET=x PIPEDRIVE_JWT_SECRET=x \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## vendor-sdk: refresh the vendored Pipedrive app-extensions SDK browser build from npm
+SDK_VERSION ?= 0.15.1
+SDK_DIR := static/vendor/pipedrive-app-extensions-sdk
+vendor-sdk:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent @pipedrive/app-extensions-sdk@$(SDK_VERSION) >/dev/null && \
+	tar xzf pipedrive-app-extensions-sdk-$(SDK_VERSION).tgz && \
+	cp package/dist/index.umd.js package/LICENSE.md $(CURDIR)/$(SDK_DIR)/ && \
+	printf '@pipedrive/app-extensions-sdk %s (npm, dist/index.umd.js)\nLicense: MIT (LICENSE.md, Copyright Pipedrive, Inc.)\nRefresh: make vendor-sdk SDK_VERSION=<version>\n' \
+	  "$(SDK_VERSION)" > $(CURDIR)/$(SDK_DIR)/VERSION && rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

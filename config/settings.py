@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
     "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "integration",
     "integration.quickbooks",
     "integration.pipedrive",
+    "integration.pipedrive.allauth_provider",
     "integration.sandbox.quickbooks",
     "integration.sandbox.pipedrive",
     "invoices",
@@ -134,7 +136,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Change data capture heals missed webhooks: one call per active connection per cycle.
+    "cdc-sweep": {"task": "invoices.cdc_sweep", "schedule": env.int("CDC_SWEEP_SECONDS", default=900)},
+    "overdue-sweep": {"task": "invoices.overdue_sweep", "schedule": 24 * 3600},
+}
 
 # SECRETS ENCRYPTION
 # Newest key first; older keys only decrypt. Rotate with `manage.py rotate_encryption_keys`.
@@ -283,6 +289,11 @@ QBO_APP_BASE_URL = env.str(
     "QBO_APP_BASE_URL",
     default=f"{_sandbox}/quickbooks/app" if SANDBOXES_ENABLED else "https://app.qbo.intuit.com/app",
 )
+# Where the QuickBooks sandbox POSTs its webhooks; empty means f"{PUBLIC_BASE_URL}/webhooks/quickbooks",
+# resolved at send time so a live test server's URL is used. Intuit's webhooks:
+# https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks
+QBO_SANDBOX_WEBHOOK_URL = env.str("QBO_SANDBOX_WEBHOOK_URL", default="")
+QBO_SANDBOX_WEBHOOK_TIMEOUT = env.float("QBO_SANDBOX_WEBHOOK_TIMEOUT", default=3.0)
 # Our per-realm QBO limiter, under Intuit's 500 requests/min and 10 concurrent per realm:
 # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
 QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=450)
@@ -301,6 +312,17 @@ PIPEDRIVE_OAUTH_BASE_URL = env.str(
     "PIPEDRIVE_OAUTH_BASE_URL",
     default=f"{_sandbox}/pipedrive/oauth" if SANDBOXES_ENABLED else "https://oauth.pipedrive.com/oauth",
 )
+# Custom UI iframe URLs the Pipedrive sandbox's deal page loads (what Developer Hub would hold);
+# empty = {PUBLIC_BASE_URL}/panel/deal and /panel/invoice-modal. https://pipedrive.readme.io/docs/custom-ui-extensions
+PIPEDRIVE_SANDBOX_PANEL_URL = env.str("PIPEDRIVE_SANDBOX_PANEL_URL", default="")
+PIPEDRIVE_SANDBOX_MODAL_URL = env.str("PIPEDRIVE_SANDBOX_MODAL_URL", default="")
+# "Continue with Pipedrive" (django-allauth provider in integration/pipedrive/allauth_provider); it
+# follows PIPEDRIVE_OAUTH_BASE_URL. https://docs.allauth.org/en/latest/socialaccount/configuration.html
+SOCIALACCOUNT_PROVIDERS = {
+    "pipedrive": {"APPS": [{"client_id": PIPEDRIVE_CLIENT_ID, "secret": PIPEDRIVE_CLIENT_SECRET, "key": ""}]}
+}
+SOCIALACCOUNT_STORE_TOKENS = False  # tokens live encrypted in PipedriveInstallation, never in allauth's table
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an account is linked by Pipedrive company + user id, not by email
 if PRODUCTION:
     for _name in (
         "QBO_CLIENT_ID",

@@ -4,9 +4,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
+from invoices.urls import api_urlpatterns as invoice_api
 from tenants.urls import api_urlpatterns as tenant_api
 
-api_v1 = [*tenant_api]
+api_v1 = [*tenant_api, *invoice_api]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", include("tenants.urls")),
     path("quickbooks/", include("integration.quickbooks.urls")),
     path("pipedrive/", include("integration.pipedrive.urls")),
+    path("", include("invoices.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,1 +1,182 @@
-"""Invoice models live here."""
+"""Our record of what was invoiced: invoices, their lines, deal links, history, and remembered
+links between Pipedrive contacts/products and QuickBooks customers/items."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tenants.models import Membership, TenantModel
+
+
+class Invoice(TenantModel):
+    """A QBO invoice as we last saw it. Created as an intent (state pending) before QBO is called,
+    so a crash or outage never loses it; `request_id` makes the QBO create idempotent."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Being created in QuickBooks")
+        CREATED = "created", _("In QuickBooks")
+        FAILED = "failed", _("Could not be created")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        OVERDUE = "overdue", _("Overdue")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PAID = "paid", _("Paid")
+        VOIDED = "voided", _("Voided")
+        DELETED = "deleted", _("Deleted")
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.PROTECT, related_name="+")
+    request_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    qbo_id = models.CharField(max_length=32, blank=True, default="")
+    doc_number = models.CharField(max_length=21, blank=True, default="")
+    customer_qbo_id = models.CharField(max_length=32, blank=True, default="")
+    customer_name = models.CharField(max_length=500, blank=True, default="")
+    bill_email = models.CharField(max_length=100, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    balance = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    tax_total = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    txn_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    sent = models.BooleanField(default=False)
+    private_note = models.CharField(max_length=4000, blank=True, default="")
+    sync_token = models.CharField(max_length=16, blank=True, default="")
+    qbo_updated_at = models.DateTimeField(null=True, blank=True)
+    # The draft as submitted, so a pending create can be retried exactly.
+    payload = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # While a worker is talking to QBO about this pending invoice (no DB lock is held meanwhile).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True, default="")
+    created_by = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "request_id"], name="invoice_unique_request_id"),
+            models.UniqueConstraint(
+                fields=["connection", "qbo_id"], condition=~Q(qbo_id=""), name="invoice_unique_qbo_id"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["company", "customer_qbo_id", "txn_date"], name="invoice_customer_date"),
+            models.Index(fields=["state", "next_attempt_at"], name="invoice_pending_retry"),
+        ]
+        ordering = ["-txn_date", "-id"]
+
+    def __str__(self) -> str:
+        return f"Invoice {self.doc_number or self.qbo_id or self.request_id}"
+
+
+class InvoiceLine(TenantModel):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=4000, blank=True, default="")
+    pipedrive_product_id = models.BigIntegerField(null=True, blank=True)
+    qbo_item_id = models.CharField(max_length=32)
+    quantity = models.DecimalField(max_digits=18, decimal_places=7)
+    unit_price = models.DecimalField(max_digits=18, decimal_places=7)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    tax_code = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta(TenantModel.Meta):
+        ordering = ["invoice_id", "position"]
+        constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="invoiceline_unique_position")]
+
+    def __str__(self) -> str:
+        return f"{self.description} × {self.quantity}"
+
+
+class InvoiceDeal(TenantModel):
+    """An invoice shown on a Pipedrive deal (many-to-many: link and unlink)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="deal_links")
+    deal_id = models.BigIntegerField(_("Pipedrive deal id"))
+    linked_by = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["invoice", "deal_id"], name="invoicedeal_unique")]
+        indexes = [models.Index(fields=["company", "deal_id"], name="invoicedeal_company_deal")]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} on deal {self.deal_id}"
+
+
+class InvoiceEvent(TenantModel):
+    """The invoice's history, shown in the sidebar."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        CREATE_PENDING = "create_pending", _("Waiting for QuickBooks")
+        CREATE_FAILED = "create_failed", _("Creation failed")
+        EMAILED = "emailed", _("Sent by email")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        VOIDED = "voided", _("Voided")
+        DELETED = "deleted", _("Deleted")
+        LINKED = "linked", _("Linked to deal")
+        UNLINKED = "unlinked", _("Unlinked from deal")
+        SYNCED = "synced", _("Updated from QuickBooks")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    message = models.CharField(max_length=500, blank=True, default="")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.invoice_id}"
+
+
+class CustomerLink(TenantModel):
+    """A Pipedrive organization or person remembered as a QBO customer, per connection."""
+
+    class Entity(models.TextChoices):
+        ORGANIZATION = "organization", _("Organization")
+        PERSON = "person", _("Person")
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    entity = models.CharField(max_length=20, choices=Entity.choices)
+    pipedrive_id = models.BigIntegerField()
+    qbo_customer_id = models.CharField(max_length=32)
+    display_name = models.CharField(max_length=500, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "entity", "pipedrive_id"], name="customerlink_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.pipedrive_id} → customer {self.qbo_customer_id}"
+
+
+class ProductLink(TenantModel):
+    """A Pipedrive product remembered as a QBO item, per connection."""
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    pipedrive_product_id = models.BigIntegerField()
+    qbo_item_id = models.CharField(max_length=32)
+    item_name = models.CharField(max_length=500, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "pipedrive_product_id"], name="productlink_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.pipedrive_product_id} → item {self.qbo_item_id}"

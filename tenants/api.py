@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from tenants.models import Membership
 from tenants.scoping import CompanyScopeError, enter_company_scope, exit_company_scope
@@ -46,11 +46,34 @@ class CompanyScopedApi(APIView):
         return super().finalize_response(request, response, *args, **kwargs)
 
 
+def _drf_response(exc, *, rollback: bool):
+    """DRF's own exception handling (rest_framework.views.exception_handler), where the rollback of
+    the request transaction is optional: views that manage their own transactions have none."""
+    from django.core.exceptions import PermissionDenied
+    from rest_framework.views import set_rollback
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    if not isinstance(exc, exceptions.APIException):
+        return None
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    data = exc.detail if isinstance(exc.detail, list | dict) else {"detail": exc.detail}
+    if rollback:
+        set_rollback()
+    return Response(data, status=exc.status_code, headers=headers)
+
+
 def exception_handler(exc, context):
     """Errors as `{"error": {"code", "message", "fields"}}`; objects of other companies are 404."""
     if isinstance(exc, CompanyScopeError):
         exc = Http404()
-    response = drf_exception_handler(exc, context)
+    response = _drf_response(exc, rollback=not getattr(context.get("view"), "manages_transactions", False))
     if response is None:
         return None
     data = response.data

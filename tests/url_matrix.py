@@ -26,9 +26,10 @@ class Case:
     method: str = "get"
     status: int = 404
     actor: str = "charlie"
-    client: str = "api"  # "api" (DRF APIClient) or "web" (Django test client)
+    client: str = "api"  # "api" (DRF APIClient, session), "web" (Django test client), "panel" (Pipedrive JWT)
     data: dict = field(default_factory=dict)
     leaks: Callable[[Personas], list[str]] = company_a_identifiers
+    own_status: int = 200  # what company A's admin gets from the same GET (proves the 404 is about the company)
 
 
 # route (as the resolver spells it) -> cases proving company B cannot reach company A's data
@@ -40,6 +41,97 @@ CASES: dict[str, list[Case]] = {
         Case(url=lambda p: reverse("api:api-member-detail", args=[p.alice_membership.pk])),
     ],
     "settings/": [Case(url=lambda p: reverse("tenants:settings"), status=200, client="web")],
+    # Pipedrive install/uninstall callback: no ids of ours in the URL. Charlie (B) can neither replay a
+    # state he does not hold nor uninstall A with his session; tests/integration/pipedrive/ covers B's
+    # tokens and panel JWTs against A over HTTP.
+    "pipedrive/callback": [
+        Case(url=lambda p: reverse("pipedrive:callback"), status=400, client="web"),
+        Case(url=lambda p: f"{reverse('pipedrive:callback')}?code=stolen&state=alices-state", status=400, client="web"),
+        Case(
+            url=lambda p: reverse("pipedrive:callback"),
+            method="delete",
+            status=401,
+            data={"company_id": 1001, "user_id": 11},  # company A's Pipedrive ids (tests/personas.py)
+        ),
+    ],
+    "pipedrive/install": [Case(url=lambda p: reverse("pipedrive:install"), status=302, client="web")],
+    # QuickBooks connect/callback/disconnect/link act only on the signed-in member's own company;
+    # tests/integration/quickbooks/test_cross_company.py proves A's connection and state are untouched.
+    "quickbooks/connect": [Case(url=lambda p: reverse("quickbooks:connect"), method="post", status=302, client="web")],
+    "quickbooks/callback": [
+        Case(url=lambda p: reverse("quickbooks:callback"), status=302, client="web"),
+        Case(
+            url=lambda p: f"{reverse('quickbooks:callback')}?code=stolen&realmId=9130350000000001&state=alices",
+            status=302,
+            client="web",
+        ),
+    ],
+    "quickbooks/disconnect": [
+        Case(url=lambda p: reverse("quickbooks:disconnect"), method="post", status=302, client="web")
+    ],
+    # The panel API (Pipedrive JWT): Charlie's token names company B, so A's invoices are 404 and
+    # deal-level lists only ever show B's own invoices.
+    "api/v1/deals/<int:deal_id>/invoices": [
+        Case(url=lambda p: reverse("api:deal-invoices", args=[p.deal_a]), status=200, client="panel"),
+        Case(
+            url=lambda p: reverse("api:deal-invoices", args=[p.deal_a]),
+            method="post",
+            status=400,
+            client="panel",
+            data={"draft": {"customer": {"qbo_customer_id": "3"}}, "idempotency_key": "not-a-uuid"},
+        ),
+    ],
+    "api/v1/deals/<int:deal_id>/draft": [
+        Case(url=lambda p: reverse("api:deal-draft", args=[p.deal_a]), status=409, client="panel"),
+    ],
+    "api/v1/deals/<int:deal_id>/preflight": [
+        Case(
+            url=lambda p: reverse("api:deal-preflight", args=[p.deal_a]),
+            method="post",
+            status=400,
+            client="panel",
+            data={"draft": "nope"},
+        ),
+    ],
+    "api/v1/deals/<int:deal_id>/refresh": [
+        Case(url=lambda p: reverse("api:deal-refresh", args=[p.deal_a]), method="post", status=200, client="panel"),
+    ],
+    "api/v1/invoices/<int:invoice_id>": [
+        Case(url=lambda p: reverse("api:invoice-detail", args=[p.invoice_a.pk]), client="panel"),
+    ],
+    "api/v1/invoices/<int:invoice_id>/pdf": [
+        # Alice gets past tenancy to QuickBooks, which is not running in this test: 503.
+        Case(url=lambda p: reverse("api:invoice-pdf", args=[p.invoice_a.pk]), client="panel", own_status=503),
+    ],
+    "api/v1/invoices/<int:invoice_id>/deals/<int:deal_id>": [
+        Case(url=lambda p: reverse("api:invoice-deal", args=[p.invoice_a.pk, p.deal_b]), method="put", client="panel"),
+        Case(
+            url=lambda p: reverse("api:invoice-deal", args=[p.invoice_a.pk, p.deal_a]), method="delete", client="panel"
+        ),
+    ],
+    "api/v1/invoices/<int:invoice_id>/<str:action>": [
+        Case(url=lambda p: reverse("api:invoice-action", args=[p.invoice_a.pk, action]), method="post", client="panel")
+        for action in ("void", "delete", "send")
+    ],
+    "api/v1/contact-invoices": [
+        Case(url=lambda p: f"{reverse('api:contact-invoices')}?deal_id={p.deal_a}", status=404, client="panel"),
+    ],
+    "api/v1/products/<int:product_id>/item": [
+        Case(
+            url=lambda p: reverse("api:product-item", args=[4242]),
+            method="put",
+            status=200,
+            client="panel",
+            data={"qbo_item_id": "2"},
+        ),
+    ],
+    "api/v1/quickbooks/customers": [
+        Case(url=lambda p: reverse("api:qbo-customers"), status=503, client="panel"),
+    ],
+    "api/v1/quickbooks/items": [
+        Case(url=lambda p: reverse("api:qbo-items"), status=503, client="panel"),
+    ],
+    "quickbooks/link": [Case(url=lambda p: reverse("quickbooks:link"), method="post", status=302, client="web")],
 }
 
 # route or route prefix (ending in "/" or "*") -> why no cross-company case is needed
@@ -52,5 +144,7 @@ EXEMPT: dict[str, str] = {
     "admin/*": "staff only, behind MFA: tests/test_admin.py proves everyone else is refused",
     "accounts/*": "allauth sign-in pages act on the signed-in user only",
     "static/*": "static files",
+    "webhooks/quickbooks": "machine endpoint, HMAC-signed by Intuit: tests/invoices/test_sync.py proves a realm's "
+    "changes only reach the company connected to that realm",
     "sandbox/*": "simulated third parties with their own demo data; no tenant data of ours",
 }

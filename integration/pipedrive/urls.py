@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from integration.pipedrive import views
+
+app_name = "pipedrive"
+
+urlpatterns = [
+    # The app's one registered Callback URL: GET = install redirect, DELETE = uninstall notice.
+    path("callback", views.callback, name="callback"),
+    # Start the install from our site (landing page button; Developer Hub "Installation URL").
+    path("install", views.install, name="install"),
+]

@@ -7,6 +7,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -50,6 +51,9 @@ class Command(BaseCommand):
         support.groups.add(support_group)
         if not Authenticator.objects.filter(user=support, type=Authenticator.Type.TOTP).exists():
             TOTP.activate(support, SUPPORT_TOTP_SECRET)
+        if settings.SANDBOXES_ENABLED:  # the QuickBooks sandbox's demo companies (idempotent)
+            call_command("seed_qbo_sandbox", stdout=self.stdout)
+            call_command("seed_pipedrive_sandbox", stdout=self.stdout)
 
         self.stdout.write(
             self.style.SUCCESS(

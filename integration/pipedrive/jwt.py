@@ -1,0 +1,163 @@
+"""Verify the JWT Pipedrive puts on panel/modal iframes (`token` query parameter) and that the app
+extensions SDK hands out (`GET_SIGNED_TOKEN`, sent to our API as `Authorization: Bearer`).
+
+Rules (reliability-targets §4.3, RFC 8725): HS256 only, with our secret (never the algorithm
+named in the token header); `exp` required and enforced with 30 s leeway; `companyId`/`userId`
+claims must match the query parameters when those are present; the tenant comes from the claims,
+never from the parameters; an unknown or uninstalled company, or an unknown user → 401.
+Docs: https://pipedrive.readme.io/docs/custom-ui-extensions ,
+https://github.com/pipedrive/app-extensions-sdk#get-signed-token , https://pyjwt.readthedocs.io/en/stable/api.html
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import jwt as pyjwt
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+
+from tenants.models import Company, Membership
+
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 30
+
+
+class PanelTokenError(Exception):
+    """The token is not acceptable; `code` says why (for logs and tests, not for the client)."""
+
+    def __init__(self, code: str, message: str = ""):
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PanelClaims:
+    company_id: int
+    user_id: int
+    expires_at: datetime
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+def _as_id(value, *, name: str) -> int:
+    if isinstance(value, bool):
+        raise PanelTokenError("bad_claims", f"{name} is not an id")
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError) as exc:
+        raise PanelTokenError("bad_claims", f"{name} is not an id") from exc
+    if number <= 0:
+        raise PanelTokenError("bad_claims", f"{name} is not an id")
+    return number
+
+
+def _matches(claim: int, param) -> bool:
+    if param is None:
+        return True
+    return hmac.compare_digest(str(claim), str(param).strip())
+
+
+def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelClaims:
+    """Check signature, algorithm, expiry and claims; `company_id`/`user_id` are the request's query
+    parameters (None when the request has none). Raises PanelTokenError."""
+    secret = settings.PIPEDRIVE_JWT_SECRET
+    if not secret:
+        raise PanelTokenError("not_configured", "PIPEDRIVE_JWT_SECRET is empty")
+    if not token or not isinstance(token, str):
+        raise PanelTokenError("missing")
+    try:
+        header = pyjwt.get_unverified_header(token)
+    except pyjwt.InvalidTokenError as exc:
+        raise PanelTokenError("malformed") from exc
+    # Belt and braces: PyJWT already refuses any algorithm outside `algorithms`, but an explicit check
+    # makes "alg=none" and HS512/RS256 swaps fail loudly here.
+    if header.get("alg") != ALGORITHM:
+        raise PanelTokenError("bad_algorithm", f"alg {header.get('alg')!r} is not {ALGORITHM}")
+    try:
+        claims = pyjwt.decode(
+            token,
+            key=secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp"], "verify_signature": True, "verify_exp": True},
+            leeway=LEEWAY_SECONDS,
+        )
+    except pyjwt.ExpiredSignatureError as exc:
+        raise PanelTokenError("expired") from exc
+    except pyjwt.MissingRequiredClaimError as exc:
+        raise PanelTokenError("missing_exp") from exc
+    except pyjwt.InvalidSignatureError as exc:
+        raise PanelTokenError("bad_signature") from exc
+    except pyjwt.InvalidTokenError as exc:
+        raise PanelTokenError("invalid") from exc
+    if "companyId" not in claims or "userId" not in claims:
+        raise PanelTokenError("bad_claims", "companyId and userId are required")
+    claims_company = _as_id(claims["companyId"], name="companyId")
+    claims_user = _as_id(claims["userId"], name="userId")
+    if not _matches(claims_company, company_id) or not _matches(claims_user, user_id):
+        raise PanelTokenError("mismatch", "the token's companyId/userId differ from the query parameters")
+    return PanelClaims(
+        company_id=claims_company,
+        user_id=claims_user,
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+        raw=claims,
+    )
+
+
+def membership_for_claims(*, claims: PanelClaims) -> Membership:
+    """The seat the token speaks for; raises PanelTokenError for an unknown or uninstalled company or user."""
+    company = Company.objects.filter(pipedrive_company_id=claims.company_id, status=Company.Status.ACTIVE).first()
+    if company is None:
+        raise PanelTokenError("unknown_company")
+    # Resolved from the verified claims only, pinned to that company.
+    membership = (
+        Membership.all_companies.select_related("company", "user")
+        .filter(company=company, pipedrive_user_id=claims.user_id, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise PanelTokenError("unknown_user")
+    return membership
+
+
+@dataclass(frozen=True)
+class PanelAuth:
+    """`request.auth` for panel requests: `tenants.api.CompanyScopedApi` reads `.membership`."""
+
+    membership: Membership
+    claims: PanelClaims
+
+
+def token_from_request(request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    token = request.GET.get("token")
+    return token or None
+
+
+class PipedrivePanelAuthentication(authentication.BaseAuthentication):
+    """DRF authentication by the Pipedrive panel JWT. No token → not this scheme (None); a bad token → 401."""
+
+    www_authenticate_realm = "pipedrive"
+
+    def authenticate(self, request):
+        token = token_from_request(request)
+        if token is None:
+            return None
+        try:
+            claims = verify_panel_token(
+                token=token,
+                company_id=request.query_params.get("companyId"),
+                user_id=request.query_params.get("userId"),
+            )
+            membership = membership_for_claims(claims=claims)
+        except PanelTokenError as exc:
+            raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+        return membership.user, PanelAuth(membership=membership, claims=claims)
+
+    def authenticate_header(self, request):
+        return f'Bearer realm="{self.www_authenticate_realm}"'

@@ -1,0 +1,195 @@
+"""Install, uninstall and invoicing-link services for the Pipedrive side of the app.
+
+Flows (../shared/DESIGN.md §4): the install callback exchanges the code, reads users/me and
+calls `install_complete`; the uninstall DELETE calls `installation_uninstall`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integration.errors import IntegrationError, PermanentError
+from integration.pipedrive import client, oauth
+from integration.pipedrive.allauth_provider.provider import PipedriveProvider, account_extra_data, social_uid
+from integration.pipedrive.models import PipedriveInstallation
+from integration.pipedrive.selectors import installation_for
+from tenants.models import Company, Membership
+from tenants.scoping import company_scope
+from tenants.services import company_upsert, membership_upsert
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    membership: Membership
+    installation: PipedriveInstallation
+    me: client.CurrentUser
+    created: bool
+
+
+def install_from_code(*, code: str, redirect_uri: str) -> InstallResult:
+    """Exchange an authorization code and record the installation. Nothing is written when the
+    exchange or users/me fails (AuthRevoked for an expired or replayed code)."""
+    tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri)
+    me = client.users_me_with_token(access_token=tokens.access_token, api_domain=tokens.api_domain)
+    return install_complete(tokens=tokens, me=me)
+
+
+@transaction.atomic
+def install_complete(*, tokens: oauth.TokenResponse, me: client.CurrentUser) -> InstallResult:
+    """Upsert the Company, the User and Membership (admin flag from Pipedrive), the installation with
+    its encrypted tokens, and the allauth SocialAccount that lets the user sign in. Idempotent: a
+    reinstall updates the same rows."""
+    from allauth.socialaccount.models import SocialAccount
+
+    company = company_upsert(
+        pipedrive_company_id=me.company_id,
+        name=me.company_name or me.company_domain or str(me.company_id),
+        domain=me.company_domain,
+        api_domain=tokens.api_domain,
+    )
+    membership = membership_upsert(
+        company=company,
+        email=me.email,
+        name=me.name,
+        pipedrive_user_id=me.id,
+        is_admin=me.is_admin,
+    )
+    with company_scope(company):
+        installation, created = PipedriveInstallation.objects.update_or_create(
+            company=company,
+            pipedrive_user_id=me.id,
+            defaults={
+                "membership": membership,
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token,
+                "access_expires_at": tokens.expires_at,
+                "scopes": tokens.scope,
+                "api_domain": tokens.api_domain,
+                "installed_at": timezone.now(),
+            },
+        )
+    # The allauth identity of this (company, user): sign-in goes through allauth's social login flow.
+    SocialAccount.objects.update_or_create(
+        provider=PipedriveProvider.id,
+        uid=social_uid(company_id=me.company_id, user_id=me.id),
+        defaults={"user": membership.user, "extra_data": account_extra_data(me.raw)},
+    )
+    logger.info("pipedrive install: company %s user %s (%s)", me.company_id, me.id, "new" if created else "reinstall")
+    return InstallResult(membership=membership, installation=installation, me=me, created=created)
+
+
+@dataclass(frozen=True)
+class UninstallResult:
+    company: Company | None
+    removed: bool
+    company_uninstalled: bool
+    revoke_failed: bool = False
+
+
+def installation_uninstall(*, pipedrive_company_id: int, pipedrive_user_id: int) -> UninstallResult:
+    """Pipedrive told us a user uninstalled: revoke and delete that user's tokens. When the company has
+    no installation left it is marked uninstalled and its QuickBooks connection is disconnected.
+    Invoices stay (support may need them). Idempotent: an unknown or repeated uninstall changes nothing.
+    """
+    company = Company.objects.filter(pipedrive_company_id=pipedrive_company_id).first()
+    if company is None:
+        return UninstallResult(company=None, removed=False, company_uninstalled=False)
+    revoke_failed = False
+    with company_scope(company):
+        installation = PipedriveInstallation.objects.filter(pipedrive_user_id=pipedrive_user_id).first()
+        if installation is not None:
+            try:
+                # Pipedrive already dropped the grant on its side; revoking again is harmless and covers
+                # the case where the DELETE was a replay and the grant is somehow still alive.
+                oauth.revoke_token(token=installation.refresh_token, company=company)
+            except IntegrationError as exc:
+                # Never keep tokens because revoke failed: the tokens are deleted either way.
+                revoke_failed = True
+                logger.warning("pipedrive revoke failed on uninstall of company %s: %s", company.pk, exc.message)
+            installation.delete()
+        remaining = PipedriveInstallation.objects.exists()
+    company_uninstalled = False
+    if not remaining and company.status != Company.Status.UNINSTALLED:
+        company_mark_uninstalled(company=company)
+        company_uninstalled = True
+    return UninstallResult(
+        company=company,
+        removed=installation is not None,
+        company_uninstalled=company_uninstalled,
+        revoke_failed=revoke_failed,
+    )
+
+
+def company_mark_uninstalled(*, company: Company) -> None:
+    """The last installation is gone: mark the company uninstalled and disconnect QuickBooks."""
+    with transaction.atomic():
+        Company.objects.filter(pk=company.pk).update(status=Company.Status.UNINSTALLED, updated_at=timezone.now())
+        company.status = Company.Status.UNINSTALLED
+    _quickbooks_disconnect(company=company)
+
+
+def _quickbooks_disconnect(*, company: Company) -> None:
+    try:
+        connection_model = apps.get_model("quickbooks", "QuickBooksConnection")
+    except LookupError:
+        return  # the QuickBooks app has no connection model in this build
+    from integration.quickbooks.services import connection_disconnect  # lazy: optional dependency
+
+    with company_scope(company):
+        connections = list(connection_model.objects.filter(company=company))
+    for connection in connections:
+        # Active or needing a reconnect: both still hold tokens and a link to the company's books.
+        if str(getattr(connection, "status", "active")) not in ("active", "needs_reconnect"):
+            continue
+        try:
+            with company_scope(company):
+                connection_disconnect(connection=connection, actor=None)
+        except Exception:  # one broken disconnect must not keep the company half uninstalled
+            logger.exception("QuickBooks disconnect failed while uninstalling company %s", company.pk)
+
+
+def invoicing_link_register(
+    *, company: Company, link_id: str, org_id: str | None = None, membership: Membership | None = None
+) -> str:
+    """Register the company's invoicing link with Pipedrive (`POST /api/v1/invoice/user/provider`) and
+    return the `redirectUrl` to send the user to.
+
+    `org_id` is the provider-side organization (the QuickBooks realm id); when omitted it is read from
+    the company's QuickBooks connection with this `link_id`. Uses `membership`'s own installation when
+    it has one, else another installation of the company. Raises PermanentError when the company has
+    no installation, and the client's typed errors for Pipedrive failures.
+    """
+    installation = installation_for(company=company, membership=membership)
+    if installation is None:
+        raise PermanentError(
+            "The Pipedrive app is not installed for this company", service="pipedrive", code="not_installed"
+        )
+    if org_id is None:
+        org_id = _realm_id_for_link(company=company, link_id=link_id)
+    return client.invoicing_provider_register(
+        installation=installation,
+        link_id=str(link_id),
+        org_id=org_id,
+        marketplace_client_id=settings.PIPEDRIVE_CLIENT_ID,
+    )
+
+
+def _realm_id_for_link(*, company: Company, link_id: str) -> str:
+    try:
+        connection_model = apps.get_model("quickbooks", "QuickBooksConnection")
+    except LookupError:
+        return ""
+    field_names = {f.name for f in connection_model._meta.get_fields()}
+    if not {"link_id", "realm_id"} <= field_names:
+        return ""
+    with company_scope(company):
+        connection = connection_model.objects.filter(link_id=link_id).first()
+    return str(connection.realm_id) if connection is not None else ""

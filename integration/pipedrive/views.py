@@ -1,0 +1,144 @@
+"""Install (Marketplace- or site-started), sign-in and uninstall endpoints.
+
+Pipedrive allows one Callback URL per app; it receives the install redirect (GET) and the
+uninstall notice (DELETE). https://pipedrive.readme.io/docs/app-installation-flows ,
+https://pipedrive.readme.io/docs/app-uninstallation
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+
+from allauth.socialaccount.adapter import get_adapter as get_social_adapter
+from allauth.socialaccount.helpers import complete_social_login
+from allauth.socialaccount.internal import statekit
+from allauth.socialaccount.providers.base import AuthProcess
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from integration.errors import AuthRevoked, PermanentError, TransientError
+from integration.pipedrive import services
+from integration.pipedrive.allauth_provider.provider import PipedriveProvider
+from integration.pipedrive.allauth_provider.views import callback_url
+from tenants.services import membership_activate
+
+logger = logging.getLogger(__name__)
+
+
+def _provider(request: HttpRequest) -> PipedriveProvider:
+    return get_social_adapter(request).get_provider(request, PipedriveProvider.id)
+
+
+def _install_error(request: HttpRequest, reason: str, *, status: int = 400) -> HttpResponse:
+    return render(request, "pipedrive/install_error.html", {"reason": reason}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def install(request: HttpRequest) -> HttpResponse:
+    """Start the OAuth flow from our site (landing page "Install", or Developer Hub's Installation URL):
+    the allauth provider stashes a single-use state in the session and redirects to Pipedrive's consent."""
+    return _provider(request).redirect(request, process=AuthProcess.LOGIN, next_url=reverse("tenants:settings"))
+
+
+@csrf_exempt  # Pipedrive's DELETE carries Basic auth, no CSRF token; GET is a top-level redirect
+@transaction.non_atomic_requests  # HTTP calls to Pipedrive must not run inside one long request transaction
+@never_cache
+@require_http_methods(["GET", "DELETE"])
+def callback(request: HttpRequest) -> HttpResponse:
+    if request.method == "DELETE":
+        return _uninstall(request)
+    return _install_callback(request)
+
+
+def _install_callback(request: HttpRequest) -> HttpResponse:
+    provider = _provider(request)
+    state_id = request.GET.get("state")
+    if state_id:
+        # Our site started this flow: the state must be the one stashed in this browser's session
+        # (single use, 10 minutes). Consumed even when Pipedrive reports an error.
+        state = statekit.unstash_state(request, provider_id=provider.sub_id, state_id=state_id)
+        if state is None:
+            return _install_error(request, "state")
+    else:
+        # Marketplace-started install: Pipedrive sends no state.
+        state = {"process": AuthProcess.LOGIN, "data": None, "next": reverse("tenants:settings")}
+    # Only ever a sign-in: connecting a Pipedrive identity to another signed-in user is not offered.
+    state["process"] = AuthProcess.LOGIN
+    state.setdefault("next", reverse("tenants:settings"))
+
+    error = request.GET.get("error")
+    if error:
+        return _install_error(request, "user_denied" if error == "user_denied" else "denied")
+    code = request.GET.get("code", "")
+    if not code:
+        return _install_error(request, "missing_code")
+
+    try:
+        result = services.install_from_code(code=code, redirect_uri=callback_url())
+    except AuthRevoked:
+        return _install_error(request, "invalid_code")
+    except TransientError:
+        logger.warning("pipedrive install: Pipedrive unavailable", exc_info=True)
+        return _install_error(request, "unavailable", status=502)
+    except PermanentError as exc:
+        logger.warning("pipedrive install refused: %s (%s)", exc.message, exc.code)
+        return _install_error(request, "failed")
+
+    sociallogin = provider.sociallogin_from_response(request, result.me.raw)
+    sociallogin.state = state
+    response = complete_social_login(request, sociallogin)
+    if request.user.is_authenticated and request.user.pk == result.membership.user_id:
+        membership_activate(request=request, membership=result.membership)
+    return response
+
+
+def _basic_auth_ok(header: str) -> bool:
+    scheme, _sep, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return False
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    client_id, sep, client_secret = decoded.partition(":")
+    expected_id = settings.PIPEDRIVE_CLIENT_ID
+    expected_secret = settings.PIPEDRIVE_CLIENT_SECRET
+    if not sep or not expected_id or not expected_secret:
+        return False
+    # Both halves compared in constant time, and both always compared.
+    id_ok = hmac.compare_digest(client_id.encode(), expected_id.encode())
+    secret_ok = hmac.compare_digest(client_secret.encode(), expected_secret.encode())
+    return id_ok and secret_ok
+
+
+def _uninstall(request: HttpRequest) -> HttpResponse:
+    """`DELETE` from Pipedrive's OAuth server after a user uninstalled: JSON {client_id, company_id,
+    user_id, timestamp}, Basic client_id:client_secret. Pipedrive ignores our answer, but it is
+    still precise for logs and tests."""
+    if not _basic_auth_ok(request.headers.get("Authorization", "")):
+        response = JsonResponse({"success": False, "error": "unauthorized"}, status=401)
+        response["WWW-Authenticate"] = 'Basic realm="pipedrive-uninstall"'
+        return response
+    try:
+        body = json.loads(request.body or b"{}")
+        # Types are undocumented (numbers or strings): parse leniently.
+        company_id = int(str(body["company_id"]).strip())
+        user_id = int(str(body["user_id"]).strip())
+    except (ValueError, TypeError, KeyError):
+        return JsonResponse({"success": False, "error": "company_id and user_id are required"}, status=400)
+    body_client = body.get("client_id")
+    if body_client is not None and not hmac.compare_digest(str(body_client), settings.PIPEDRIVE_CLIENT_ID):
+        return JsonResponse({"success": False, "error": "client_id does not match"}, status=400)
+    result = services.installation_uninstall(pipedrive_company_id=company_id, pipedrive_user_id=user_id)
+    return JsonResponse({"success": True, "removed": result.removed, "company_uninstalled": result.company_uninstalled})

@@ -1,0 +1,515 @@
+"""The QuickBooks connection: connect (OAuth), tokens (serialized refresh), disconnect, and a client.
+
+Public entry points:
+- `connect_start(*, company, membership)` → Intuit's consent URL (or ConnectRefused)
+- `connect_callback(*, user, code, realm_id, state, error="")` → ConnectResult
+- `access_token_get(*, connection)` / `access_token_refresh(*, connection, stale)`
+- `client_for(*, connection)` → QboClient for that realm
+- `connection_disconnect(*, connection, actor)` (actor None = the system, e.g. Pipedrive uninstall)
+- `connection_mark_synced(*, connection, cursor=None)`
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import zoneinfo
+from collections import defaultdict
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+
+from integration.errors import AuthRevoked, IntegrationError
+from integration.http import CallRecord, CallRecorder, make_session
+from integration.models import ApiCall
+from integration.quickbooks import oauth
+from integration.quickbooks.client import QboClient, StaticToken
+from integration.quickbooks.models import OAuthState, QuickBooksConnection
+from tenants.models import Company, Membership, User
+from tenants.scoping import company_scope
+
+logger = logging.getLogger(__name__)
+
+STATE_TTL = timedelta(minutes=10)
+# Refresh a little before expiry so a token does not die in flight.
+ACCESS_TOKEN_MARGIN = timedelta(seconds=120)
+
+Status = QuickBooksConnection.Status
+
+
+class ConnectRefused(Exception):
+    """The connect flow cannot go on; `message` is for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class DisconnectForbidden(PermissionError):
+    """Only the connection owner or a company admin may disconnect."""
+
+
+@dataclass
+class ConnectResult:
+    connection: QuickBooksConnection
+    reconnected: bool
+    warnings: list[str] = field(default_factory=list)
+    # Pipedrive answers the link registration with a page to send the user to (invoicing-extension.md).
+    redirect_url: str = ""
+
+
+# -- call log ---------------------------------------------------------------------------------
+
+
+def call_recorder(*, company_id: int | None) -> CallRecorder:
+    """Writes each call's record (never a token, query string or body) to ApiCall."""
+
+    def record(call: CallRecord) -> None:
+        ApiCall.objects.create(
+            company_id=company_id,
+            service=call.service,
+            method=call.method,
+            path=call.path[:500],
+            status=call.status,
+            duration_ms=call.duration_ms,
+            intuit_tid=call.intuit_tid[:100],
+            error_code=call.error[:50],
+        )
+
+    return record
+
+
+# -- who holds it -----------------------------------------------------------------------------
+
+
+def _holder_name(connection: QuickBooksConnection) -> str:
+    owner = connection.owner
+    if owner is None:
+        return _("a former member")
+    return owner.user.name or owner.user.email
+
+
+def _since(connection: QuickBooksConnection) -> str:
+    moment = connection.connected_at or connection.created_at
+    return formats.date_format(timezone.localtime(moment), "DATE_FORMAT") if moment else ""
+
+
+def _may_manage(connection: QuickBooksConnection, membership: Membership) -> bool:
+    return membership.is_admin or connection.owner_id == membership.pk
+
+
+def _live_connection(company: Company, *, lock: bool = False) -> QuickBooksConnection | None:
+    with company_scope(company):
+        queryset = QuickBooksConnection.objects.filter(status__in=QuickBooksConnection.LIVE_STATUSES)
+        if lock:
+            # Lock only the connection row (owner is a nullable join).
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.select_related("owner__user").first()
+
+
+def _refusal(connection: QuickBooksConnection) -> str:
+    if connection.status == Status.NEEDS_RECONNECT:
+        return _(
+            "QuickBooks (%(qbo)s) needs reconnecting. Only %(holder)s, who connected it on %(since)s, "
+            "or a company admin can reconnect it."
+        ) % {
+            "qbo": connection.company_name or connection.realm_id,
+            "holder": _holder_name(connection),
+            "since": _since(connection),
+        }
+    return _(
+        "QuickBooks (%(qbo)s) is already connected by %(holder)s since %(since)s. "
+        "Ask them or a company admin to disconnect it first."
+    ) % {
+        "qbo": connection.company_name or connection.realm_id,
+        "holder": _holder_name(connection),
+        "since": _since(connection),
+    }
+
+
+# -- connect ----------------------------------------------------------------------------------
+
+
+def _state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def redirect_uri() -> str:
+    return f"{settings.PUBLIC_BASE_URL}{reverse('quickbooks:callback')}"
+
+
+def connect_start(*, company: Company, membership: Membership) -> str:
+    """Check that `membership` may connect, remember a single-use state, and return Intuit's consent URL."""
+    existing = _live_connection(company)
+    if existing is not None and (existing.status == Status.ACTIVE or not _may_manage(existing, membership)):
+        raise ConnectRefused(_refusal(existing))
+    state = secrets.token_urlsafe(32)
+    with company_scope(company):
+        OAuthState.objects.filter(expires_at__lt=timezone.now()).delete()
+        OAuthState.objects.create(
+            company=company,
+            user=membership.user,
+            state_hash=_state_hash(state),
+            expires_at=timezone.now() + STATE_TTL,
+        )
+    return oauth.authorize_url(state=state, redirect_uri=redirect_uri())
+
+
+def _state_consume(*, state: str, user: User) -> OAuthState:
+    """Use the state once: it must be ours, unexpired, unused and issued to this user."""
+    now = timezone.now()
+    if not state:
+        raise ConnectRefused(_("The QuickBooks sign-in came back without its security code. Please start again."))
+    # UNSCOPED by design: the state itself tells which company the flow belongs to.
+    rows = OAuthState.all_companies.filter(
+        state_hash=_state_hash(state), user=user, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if rows != 1:
+        raise ConnectRefused(_("This QuickBooks sign-in link has expired or was already used. Please connect again."))
+    return OAuthState.all_companies.select_related("company").get(state_hash=_state_hash(state))
+
+
+def company_profile(*, info: dict, preferences: dict) -> dict:
+    """The connection's company cache from CompanyInfo and Preferences (reference §3.8, §8.4)."""
+    country = str(info.get("Country") or (info.get("CompanyAddr") or {}).get("Country") or "").strip().upper()
+    if country in {"USA", "UNITED STATES"}:
+        country = "US"
+    currency_prefs = preferences.get("CurrencyPrefs") or {}
+    home = str((currency_prefs.get("HomeCurrency") or {}).get("value") or "").upper()
+    tax_prefs = preferences.get("TaxPrefs") or {}
+    tz = str(info.get("DefaultTimeZone") or "")
+    try:
+        zoneinfo.ZoneInfo(tz) if tz else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = ""
+    return {
+        "company_name": str(info.get("CompanyName") or info.get("LegalName") or "")[:255],
+        "country": country[:2],
+        "home_currency": home[:3] or ("USD" if country == "US" else ""),
+        "multicurrency_enabled": bool(currency_prefs.get("MultiCurrencyEnabled")),
+        "tax_model": QuickBooksConnection.TaxModel.US if country == "US" else QuickBooksConnection.TaxModel.GLOBAL,
+        "using_sales_tax": bool(tax_prefs.get("UsingSalesTax")),
+        "timezone": tz,
+    }
+
+
+def _token_fields(tokens: oauth.TokenSet) -> dict:
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "access_expires_at": tokens.access_expires_at,
+        "refresh_expires_at": tokens.refresh_expires_at,
+        "refresh_hard_expires_at": tokens.refresh_hard_expires_at,
+        "token_refreshed_at": timezone.now(),
+    }
+
+
+def _revoke_quietly(token: str, *, company_id: int) -> None:
+    try:
+        oauth.revoke(token=token, recorder=call_recorder(company_id=company_id))
+    except IntegrationError:
+        logger.warning("could not revoke a QuickBooks token of company %s", company_id, exc_info=True)
+
+
+def connect_callback(*, user: User, code: str, realm_id: str, state: str, error: str = "") -> ConnectResult:
+    """Finish the connect flow: check the state, exchange the code, read the company, store the connection."""
+    oauth_state = _state_consume(state=state, user=user)
+    company = oauth_state.company
+    with company_scope(company):
+        membership = Membership.objects.filter(user=user).first()
+    if membership is None:
+        raise ConnectRefused(_("You are no longer a member of this company."))
+    if error:
+        if error == "access_denied":
+            raise ConnectRefused(_("QuickBooks was not connected: access was declined on Intuit's page."))
+        raise ConnectRefused(_("Intuit could not connect QuickBooks (%s). Please try again.") % error[:100])
+    if not code or not realm_id or not realm_id.isdigit():
+        raise ConnectRefused(_("Intuit's answer was incomplete (no code or company id). Please try again."))
+
+    recorder = call_recorder(company_id=company.pk)
+    # Intuit: "Only send one request to exchange the authorization code" (reference §1.5).
+    try:
+        tokens = oauth.exchange_code(code=code, redirect_uri=redirect_uri(), recorder=recorder)
+    except IntegrationError as exc:
+        logger.warning("QuickBooks code exchange failed for company %s: %s", company.pk, exc)
+        raise ConnectRefused(_("Intuit did not accept the sign-in (%s). Please connect again.") % exc.message) from exc
+
+    session = make_session(service="quickbooks", recorder=recorder)
+    try:
+        client = QboClient(realm_id=realm_id, tokens=StaticToken(tokens.access_token), session=session)
+        profile = company_profile(info=client.company_info(), preferences=client.preferences())
+    except IntegrationError as exc:
+        _revoke_quietly(tokens.refresh_token, company_id=company.pk)
+        raise ConnectRefused(_("Could not read the QuickBooks company: %s") % exc.message) from exc
+    finally:
+        session.close()
+
+    try:
+        connection, reconnected = _connection_store(
+            company=company, membership=membership, realm_id=realm_id, tokens=tokens, profile=profile
+        )
+    except ConnectRefused:
+        # Revoking disconnects our app from that realm, so never do it for the realm another
+        # connection of this company still uses.
+        holder = _live_connection(company)
+        if holder is None or holder.realm_id != realm_id:
+            _revoke_quietly(tokens.refresh_token, company_id=company.pk)
+        raise
+
+    result = ConnectResult(connection=connection, reconnected=reconnected)
+    linked, result.redirect_url = _register_invoicing_link(connection)
+    if not linked:
+        result.warnings.append(
+            _(
+                "QuickBooks is connected, but Pipedrive's invoice tab could not be linked yet. "
+                'Invoices still work from the deal panel; use "Link Pipedrive\'s invoice tab" below to try again.'
+            )
+        )
+    return result
+
+
+def _connection_store(
+    *, company: Company, membership: Membership, realm_id: str, tokens: oauth.TokenSet, profile: dict
+) -> tuple[QuickBooksConnection, bool]:
+    now = timezone.now()
+    try:
+        with transaction.atomic(), company_scope(company):
+            # Serialize competing connects of one company on its row.
+            Company.objects.select_for_update().filter(pk=company.pk).first()
+            live = _live_connection(company, lock=True)
+            if live is not None:
+                if live.realm_id != realm_id:
+                    if live.status == Status.ACTIVE:
+                        raise ConnectRefused(_refusal(live))
+                    raise ConnectRefused(
+                        _(
+                            "This company's QuickBooks connection is to %(qbo)s. Reconnect to that same "
+                            "QuickBooks company, or disconnect it first to connect another one."
+                        )
+                        % {"qbo": live.company_name or live.realm_id}
+                    )
+                if live.status == Status.ACTIVE and live.owner_id != membership.pk:
+                    raise ConnectRefused(_refusal(live))
+                if not _may_manage(live, membership):
+                    raise ConnectRefused(_refusal(live))
+            connection = QuickBooksConnection.objects.filter(realm_id=realm_id).first()
+            reconnected = connection is not None
+            if connection is None:
+                connection = QuickBooksConnection(company=company, realm_id=realm_id, connected_at=now)
+            elif connection.status == Status.DISCONNECTED:
+                connection.connected_at = now
+            for name, value in {**_token_fields(tokens), **profile}.items():
+                setattr(connection, name, value)
+            # Whoever supplied the tokens now holds the connection.
+            connection.owner = membership
+            connection.status = Status.ACTIVE
+            connection.needs_reconnect_since = None
+            connection.disconnected_at = None
+            connection.save()
+            return connection, reconnected
+    except IntegrityError as exc:
+        # Another member's connect committed between our check and our insert.
+        holder = _live_connection(company)
+        raise ConnectRefused(_refusal(holder) if holder else _("Please try connecting again.")) from exc
+
+
+def invoicing_link_retry(*, connection: QuickBooksConnection, actor: Membership) -> bool:
+    """Try registering the invoicing link again (owner or admin); True when Pipedrive accepted it."""
+    if actor.company_id != connection.company_id or not _may_manage(connection, actor):
+        raise DisconnectForbidden(
+            _("Only %(holder)s or a company admin can change the QuickBooks connection.")
+            % {"holder": _holder_name(connection)}
+        )
+    return _register_invoicing_link(connection)[0]
+
+
+def _register_invoicing_link(connection: QuickBooksConnection) -> tuple[bool, str]:
+    """Tell Pipedrive's invoicing extension about this connection; never fails the connect.
+
+    Returns (registered, the http(s) URL Pipedrive wants the user sent to, or "").
+    """
+    try:
+        from integration.pipedrive.services import invoicing_link_register
+
+        answer = invoicing_link_register(company=connection.company, link_id=connection.link_id)
+    except Exception:
+        logger.exception("registering the invoicing link with Pipedrive failed for company %s", connection.company_id)
+        return False, ""
+    QuickBooksConnection.all_companies.filter(pk=connection.pk).update(link_registered_at=timezone.now())
+    connection.link_registered_at = timezone.now()
+    redirect = answer if isinstance(answer, str) and answer.startswith(("https://", "http://")) else ""
+    return True, redirect
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+# SQLite has no row locks: serialize refreshes of one connection inside this process instead
+# (the embedded default runs one process). PostgreSQL uses SELECT ... FOR UPDATE.
+_process_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
+_process_locks_guard = threading.Lock()
+
+
+def _process_lock(connection_id: int):
+    if db_connection.features.has_select_for_update:
+        return nullcontext()
+    with _process_locks_guard:
+        return _process_locks[connection_id]
+
+
+def _fresh(row: QuickBooksConnection, now: datetime) -> bool:
+    return (
+        bool(row.access_token)
+        and row.access_expires_at is not None
+        and row.access_expires_at > now + ACCESS_TOKEN_MARGIN
+    )
+
+
+def _revoked_error() -> AuthRevoked:
+    return AuthRevoked(
+        _("QuickBooks needs reconnecting: the stored authorization no longer works."), service="quickbooks"
+    )
+
+
+def access_token_get(*, connection: QuickBooksConnection) -> str:
+    """A valid access token for the connection, refreshing it (once, for all callers) when due."""
+    with company_scope(connection.company):
+        row = QuickBooksConnection.objects.get(pk=connection.pk)
+    if row.status != Status.ACTIVE:
+        raise _revoked_error()
+    if _fresh(row, timezone.now()):
+        return row.access_token
+    return access_token_refresh(connection=connection, stale=None)
+
+
+def access_token_refresh(*, connection: QuickBooksConnection, stale: str | None) -> str:
+    """Refresh serialized per connection: lock the row, re-read, and only call Intuit if nobody else did.
+
+    `stale` is the token QBO just refused (401); None means "refresh if it is due".
+    invalid_grant marks the connection needs_reconnect (committed) and raises AuthRevoked.
+    """
+    company = connection.company
+    revoked = False
+    with _process_lock(connection.pk), company_scope(company), transaction.atomic():
+        row = QuickBooksConnection.objects.select_for_update().get(pk=connection.pk)
+        if row.status != Status.ACTIVE:
+            raise _revoked_error()
+        now = timezone.now()
+        if _fresh(row, now) and (stale is None or row.access_token != stale):
+            return row.access_token  # someone refreshed while we waited for the lock
+        dead = not row.refresh_token or any(
+            moment is not None and moment <= now for moment in (row.refresh_expires_at, row.refresh_hard_expires_at)
+        )
+        if not dead:
+            try:
+                tokens = oauth.refresh(refresh_token=row.refresh_token, recorder=call_recorder(company_id=company.pk))
+            except AuthRevoked:
+                dead = True
+            else:
+                for name, value in _token_fields(tokens).items():
+                    setattr(row, name, value)
+                row.save(update_fields=[*_token_fields(tokens).keys(), "updated_at"])
+                return row.access_token
+        if dead:
+            _mark_needs_reconnect(row, now=now)
+            revoked = True
+    if revoked:
+        logger.warning("QuickBooks connection %s of company %s needs reconnecting", connection.pk, company.pk)
+        raise _revoked_error()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _mark_needs_reconnect(row: QuickBooksConnection, *, now: datetime) -> None:
+    row.status = Status.NEEDS_RECONNECT
+    row.needs_reconnect_since = now
+    row.access_token = ""
+    row.refresh_token = ""
+    row.access_expires_at = None
+    row.save(
+        update_fields=[
+            "status",
+            "needs_reconnect_since",
+            "access_token",
+            "refresh_token",
+            "access_expires_at",
+            "updated_at",
+        ]
+    )
+
+
+@dataclass
+class ConnectionTokens:
+    """TokenSource over a stored connection."""
+
+    connection: QuickBooksConnection
+
+    def get(self) -> str:
+        return access_token_get(connection=self.connection)
+
+    def refresh(self, *, stale: str) -> str:
+        return access_token_refresh(connection=self.connection, stale=stale)
+
+    def revoked(self) -> None:
+        connection_mark_needs_reconnect(connection=self.connection)
+
+
+def connection_mark_needs_reconnect(*, connection: QuickBooksConnection) -> None:
+    """QBO no longer honours this connection (e.g. 403 code 120): the UI asks for a reconnect."""
+    with _process_lock(connection.pk), company_scope(connection.company), transaction.atomic():
+        row = QuickBooksConnection.objects.select_for_update().get(pk=connection.pk)
+        if row.status == Status.ACTIVE:
+            _mark_needs_reconnect(row, now=timezone.now())
+            logger.warning("QuickBooks connection %s of company %s needs reconnecting", row.pk, row.company_id)
+
+
+def client_for(*, connection: QuickBooksConnection) -> QboClient:
+    """A client for the connection's realm; calls are logged to ApiCall and rate limited per realm."""
+    session = make_session(service="quickbooks", recorder=call_recorder(company_id=connection.company_id))
+    return QboClient(realm_id=connection.realm_id, tokens=ConnectionTokens(connection), session=session)
+
+
+# -- disconnect and bookkeeping ----------------------------------------------------------------
+
+
+def connection_disconnect(*, connection: QuickBooksConnection, actor: Membership | None) -> QuickBooksConnection:
+    """Revoke at Intuit (best effort), delete the tokens, mark disconnected.
+
+    `actor` must be the owner or a company admin; None means the system (e.g. Pipedrive uninstall).
+    """
+    if actor is not None and (actor.company_id != connection.company_id or not _may_manage(connection, actor)):
+        raise DisconnectForbidden(
+            _("Only %(holder)s or a company admin can disconnect QuickBooks.") % {"holder": _holder_name(connection)}
+        )
+    with company_scope(connection.company), transaction.atomic():
+        row = QuickBooksConnection.objects.select_for_update().get(pk=connection.pk)
+        token = row.refresh_token or row.access_token
+        row.access_token = ""
+        row.refresh_token = ""
+        row.access_expires_at = None
+        row.refresh_expires_at = None
+        row.refresh_hard_expires_at = None
+        row.status = Status.DISCONNECTED
+        row.disconnected_at = timezone.now()
+        row.save()
+    if token:
+        # After the commit: the tokens are gone from our side whatever Intuit answers.
+        _revoke_quietly(token, company_id=connection.company_id)
+    logger.info("QuickBooks connection %s of company %s disconnected", row.pk, row.company_id)
+    return row
+
+
+def connection_mark_synced(*, connection: QuickBooksConnection, cursor: datetime | None = None) -> None:
+    """Record a finished sync (and the CDC cursor to continue from)."""
+    fields = {"last_sync_at": timezone.now()}
+    if cursor is not None:
+        fields["cdc_cursor"] = cursor
+    with company_scope(connection.company):
+        QuickBooksConnection.objects.filter(pk=connection.pk).update(**fields)

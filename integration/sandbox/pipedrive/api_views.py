@@ -1,0 +1,234 @@
+"""The per-company API host: `{api_domain}/api/v1/...` and `{api_domain}/api/v2/...` (reference §2).
+
+Every endpoint goes through `pipedrive_api`: bearer check (401), scope check (403), burst and
+daily budget (429 + x-ratelimit-* headers), then the handler; errors use Pipedrive's envelope.
+Scopes and token costs are copied from the operation's `security` and `x-token-cost` in the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from functools import wraps
+
+from django.db import connection, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from integration.sandbox.pipedrive import selectors, services
+from integration.sandbox.pipedrive.models import SandboxAccessToken, SandboxInvoiceProviderLink
+from integration.sandbox.pipedrive.services import ApiError, error_body
+
+DEALS = ("deals:read", "deals:full")
+CONTACTS = ("contacts:read", "contacts:full")
+PRODUCTS = ("products:read", "products:full")
+
+Handler = Callable[..., dict]
+_SQLITE_LOCK = threading.Lock()
+
+
+def _not_found() -> ApiError:
+    # v2 404 envelope as in the spec's example (exact GET /deals/{id} body undocumented; reference §2.3).
+    return ApiError(404, error_body("Entity was not found", error_info="Object was not found."))
+
+
+def pipedrive_api(*, scopes: tuple[str, ...], cost: int, method: str = "GET") -> Callable[[Handler], Callable]:
+    """Wrap a handler `(request, *, token, **url_kwargs) -> body` with Pipedrive's auth, scope and limits."""
+
+    def decorate(handler: Handler) -> Callable:
+        @transaction.non_atomic_requests
+        @csrf_exempt
+        @wraps(handler)
+        def view(request: HttpRequest, domain: str, **kwargs) -> JsonResponse:
+            # SQLite has one writer at a time and its shared in-memory test database fails instead
+            # of waiting, so on SQLite this process runs one API request at a time, commit included.
+            # PostgreSQL needs no such thing: the rate-limit rows are locked per token and company.
+            serial = _SQLITE_LOCK if connection.vendor == "sqlite" else nullcontext()
+            with serial, transaction.atomic():
+                return _handle(handler, request, domain, kwargs, scopes=scopes, cost=cost, method=method)
+
+        return view
+
+    return decorate
+
+
+def _handle(
+    handler: Handler,
+    request: HttpRequest,
+    domain: str,
+    kwargs: dict,
+    *,
+    scopes: tuple[str, ...],
+    cost: int,
+    method: str,
+) -> JsonResponse:
+    headers: dict[str, str] = {}
+    try:
+        if request.method != method:
+            raise ApiError(405, error_body("Method not allowed"))
+        token = services.authenticate(authorization=request.headers.get("Authorization", ""), domain=domain)
+        services.check_scopes(token=token, allowed=scopes)
+        headers = services.rate_limit_charge(token=token, cost=cost)
+        status, body = 200, handler(request, token=token, **kwargs)
+        if isinstance(body, tuple):
+            status, body = body
+    except ApiError as exc:
+        # The error must not undo the rate-limit counters already committed above.
+        status, body = exc.status, exc.body
+        headers = {**headers, **exc.headers}
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _company(token: SandboxAccessToken):
+    return token.grant.user.company
+
+
+# --- API v1 -----------------------------------------------------------------------------------
+
+
+@pipedrive_api(scopes=("base",), cost=2)
+def users_me(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v1/users/me — examples/spec-v1-GET-users-me.json."""
+    return {"success": True, "data": selectors.user_me(user=token.grant.user)}
+
+
+@pipedrive_api(scopes=("base",), cost=20)
+def currencies(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v1/currencies (optional `term` filter)."""
+    return {"success": True, "data": selectors.currencies(term=request.GET.get("term", ""))}
+
+
+@pipedrive_api(scopes=("invoices:full",), cost=10, method="POST")
+def invoice_provider(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
+    """POST /api/v1/invoice/user/provider — register the invoicing link; answers the `redirectUrl`
+    the app sends the user to (invoicing extension, BETA, not in the spec: reference §3.8)."""
+    try:
+        payload = json.loads(request.body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, error_body("Invalid JSON body")) from exc
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not data.get("linkId") or not data.get("marketplaceClientId"):
+        raise ApiError(400, error_body("data.linkId and data.marketplaceClientId are required"))
+    company = _company(token)
+    link = SandboxInvoiceProviderLink.objects.create(
+        company=company,
+        user=token.grant.user,
+        link_id=str(data["linkId"]),
+        org_id=str(data.get("orgId") or ""),
+        marketplace_client_id=str(data["marketplaceClientId"]),
+    )
+    return 201, {"success": True, "data": {"redirectUrl": selectors.invoice_settings_url(link=link)}}
+
+
+# --- API v2 -----------------------------------------------------------------------------------
+
+
+def _paged(request: HttpRequest, items: list[dict]) -> dict:
+    page, next_cursor = selectors.paginate(items, cursor=request.GET.get("cursor"), limit=request.GET.get("limit"))
+    return {"success": True, "data": page, "additional_data": {"next_cursor": next_cursor}}
+
+
+def _options(request: HttpRequest) -> selectors.CustomFieldOptions:
+    return selectors.CustomFieldOptions.from_query(request.GET)
+
+
+@pipedrive_api(scopes=DEALS, cost=10)
+def deals(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v2/deals — filters, sort and cursor paging as in the spec."""
+    items = selectors.deals_list(company=_company(token), query=request.GET)
+    return _paged(
+        request, [selectors.present(item, company=_company(token), options=_options(request)) for item in items]
+    )
+
+
+@pipedrive_api(scopes=DEALS, cost=1)
+def deal_detail(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int) -> dict:
+    """GET /api/v2/deals/{id}."""
+    return _detail(request, token, "deal", deal_id)
+
+
+@pipedrive_api(scopes=(*PRODUCTS, *DEALS), cost=10)
+def deal_products(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int) -> dict:
+    """GET /api/v2/deals/{id}/products."""
+    company = _company(token)
+    if selectors.record_get(company=company, kind="deal", object_id=deal_id) is None:
+        raise _not_found()
+    return _paged(request, selectors.deal_products(company=company, deal_id=deal_id, query=request.GET))
+
+
+@pipedrive_api(scopes=(*PRODUCTS, *DEALS), cost=10)
+def deals_products(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v2/deals/products?deal_ids=1,2 (or repeated deal_ids): products of up to 100 deals."""
+    raw = ",".join(request.GET.getlist("deal_ids"))
+    deal_ids = selectors.int_list(raw, "deal_ids")
+    if not deal_ids:
+        raise ApiError(400, error_body("Parameter 'deal_ids' is required"))
+    items = selectors.deals_products(company=_company(token), deal_ids=deal_ids, query=request.GET)
+    return _paged(request, items)
+
+
+@pipedrive_api(scopes=CONTACTS, cost=1)
+def person_detail(request: HttpRequest, *, token: SandboxAccessToken, person_id: int) -> dict:
+    """GET /api/v2/persons/{id}."""
+    return _detail(request, token, "person", person_id)
+
+
+@pipedrive_api(scopes=CONTACTS, cost=1)
+def organization_detail(request: HttpRequest, *, token: SandboxAccessToken, org_id: int) -> dict:
+    """GET /api/v2/organizations/{id}."""
+    return _detail(request, token, "organization", org_id)
+
+
+@pipedrive_api(scopes=PRODUCTS, cost=10)
+def products(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v2/products."""
+    company = _company(token)
+    items = selectors.products_list(company=company, query=request.GET)
+    return _paged(request, [selectors.present(item, company=company, options=_options(request)) for item in items])
+
+
+@pipedrive_api(scopes=PRODUCTS, cost=1)
+def product_detail(request: HttpRequest, *, token: SandboxAccessToken, product_id: int) -> dict:
+    """GET /api/v2/products/{id}."""
+    return _detail(request, token, "product", product_id)
+
+
+@pipedrive_api(scopes=(*PRODUCTS, "search:read"), cost=20)
+def products_search(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v2/products/search — `term` (≥2 chars, or 1 with exact_match) over name and code."""
+    term = request.GET.get("term", "").strip()
+    exact = request.GET.get("exact_match") == "true"
+    if len(term) < (1 if exact else 2):
+        raise ApiError(400, error_body("Search term must be at least 2 characters long"))
+    items = selectors.products_search(company=_company(token), term=term, exact=exact, fields=request.GET.get("fields"))
+    page, next_cursor = selectors.paginate(items, cursor=request.GET.get("cursor"), limit=request.GET.get("limit"))
+    return {"success": True, "data": {"items": page}, "additional_data": {"next_cursor": next_cursor}}
+
+
+def _fields_view(entity: str, scopes: tuple[str, ...]) -> Callable:
+    @pipedrive_api(scopes=scopes, cost=10)
+    def view(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+        return _paged(request, selectors.fields_list(company=_company(token), entity=entity))
+
+    view.__name__ = f"{entity}_fields"
+    view.__doc__ = f"GET /api/v2/{entity}Fields."
+    return view
+
+
+deal_fields = _fields_view("deal", (*DEALS, "admin", "deal-fields:full"))
+person_fields = _fields_view("person", (*CONTACTS, "admin", "contact-fields:full"))
+organization_fields = _fields_view("organization", (*CONTACTS, "admin", "contact-fields:full"))
+product_fields = _fields_view("product", (*PRODUCTS, "product-fields:full"))
+
+
+def _detail(request: HttpRequest, token: SandboxAccessToken, kind: str, object_id: int) -> dict:
+    company = _company(token)
+    record = selectors.record_get(company=company, kind=kind, object_id=object_id)
+    if record is None:
+        raise _not_found()
+    return {"success": True, "data": selectors.present(record, company=company, options=_options(request))}

@@ -1,0 +1,392 @@
+"""The panel API: what our deal panel and create-invoice modal call inside Pipedrive.
+
+Authenticated by the Pipedrive-signed JWT only (no cookies in the iframe). The company and the
+member come from the verified token; everything else is looked up inside that company.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
+from integration.pipedrive import selectors as pipedrive_selectors
+from integration.pipedrive.jwt import PipedrivePanelAuthentication
+from integration.quickbooks import selectors as qbo_selectors
+from invoices import selectors, services
+from invoices.drafts import Draft, draft_from_deal
+from invoices.models import Invoice, ProductLink
+from invoices.serializers import (
+    DraftInputSerializer,
+    InvoiceSerializer,
+    ProductLinkSerializer,
+    RangeSerializer,
+    SendSerializer,
+)
+from invoices.sync import company_today
+from tenants.api import CompanyScopedApi
+from tenants.models import FieldMapping
+
+
+class ApiError(exceptions.APIException):
+    """A refusal in our error envelope, with the fields at fault."""
+
+    def __init__(self, *, status_code: int, code: str, message: str, fields: dict | None = None, problems=None):
+        self.status_code = status_code
+        super().__init__(detail=message, code=code)
+        self.fields = fields or {}
+        self.problems = problems or []
+
+
+def _problems_response(error: services.InvoiceError) -> ApiError:
+    fields: dict[str, list[str]] = {}
+    for problem in error.problems:
+        fields.setdefault(problem.field, []).append(problem.message)
+    return ApiError(
+        status_code=status.HTTP_403_FORBIDDEN if isinstance(error, services.ActionNotAllowed) else 400,
+        code=error.code,
+        message=error.message,
+        fields=fields,
+        problems=[p.as_dict() for p in error.problems],
+    )
+
+
+def _integration_error(error: IntegrationError) -> ApiError:
+    if isinstance(error, AuthRevoked):
+        return ApiError(
+            status_code=409,
+            code="needs_reconnect",
+            message=_("QuickBooks needs reconnecting. Ask the connection owner to reconnect it."),
+        )
+    if isinstance(error, TransientError):
+        return ApiError(
+            status_code=503,
+            code="quickbooks_unavailable",
+            message=_("QuickBooks is not answering right now; try again in a minute."),
+        )
+    if isinstance(error, PermanentError):
+        return ApiError(status_code=400, code=error.code or "rejected", message=error.message)
+    return ApiError(status_code=502, code="integration_error", message=error.message)
+
+
+class PanelApi(CompanyScopedApi):
+    """Base of the panel endpoints: Pipedrive JWT only; `self.connection` is the company's QBO link."""
+
+    authentication_classes = [PipedrivePanelAuthentication]
+    manages_transactions = True
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Services manage their own transactions: a create commits its intent before calling QBO,
+        # and no transaction may stay open across a call to QuickBooks.
+        return transaction.non_atomic_requests(super().as_view(**initkwargs))
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.connection = qbo_selectors.connection_live(company=self.company)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, services.InvoiceError):
+            exc = _problems_response(exc)
+        elif isinstance(exc, IntegrationError):
+            exc = _integration_error(exc)
+        response = super().handle_exception(exc)
+        if isinstance(exc, ApiError) and isinstance(response.data, dict) and "error" in response.data:
+            response.data["error"]["fields"] = exc.fields
+            if exc.problems:
+                response.data["error"]["problems"] = exc.problems
+        return response
+
+    def require_viewer(self):
+        """Invoices are visible to the connection owner, or to everyone in 'team' companies."""
+        if self.connection is None:
+            raise ApiError(
+                status_code=409,
+                code="not_connected",
+                message=_("QuickBooks is not connected yet. A company admin can connect it in Settings."),
+            )
+        if not services.can_view(membership=self.membership, connection=self.connection):
+            raise ApiError(
+                status_code=403,
+                code="not_allowed_to_view",
+                message=_("Only %(owner)s, who connected QuickBooks, sees invoices in this company.")
+                % {"owner": self._owner_name()},
+            )
+
+    def require_active(self):
+        self.require_viewer()
+        if self.connection.status != self.connection.Status.ACTIVE:
+            raise ApiError(
+                status_code=409,
+                code="needs_reconnect",
+                message=_("QuickBooks needs reconnecting before invoices can be changed."),
+            )
+
+    def _owner_name(self) -> str:
+        owner = self.connection.owner if self.connection else None
+        return (owner.user.name or owner.user.email) if owner else _("the connection owner")
+
+    def invoice(self, invoice_id: int) -> Invoice:
+        self.require_viewer()
+        return get_object_or_404(
+            Invoice.objects.select_related("connection", "company"), pk=invoice_id, connection=self.connection
+        )
+
+    def serialize(self, invoices, many=False):
+        return InvoiceSerializer(invoices, many=many, context={"membership": self.membership}).data
+
+    def connection_info(self) -> dict:
+        if self.connection is None:
+            return {"status": "not_connected"}
+        return {
+            "status": self.connection.status,
+            "company_name": self.connection.company_name,
+            "home_currency": self.connection.home_currency,
+            "owner": self._owner_name(),
+        }
+
+
+class DealInvoicesApi(PanelApi):
+    @extend_schema(summary="The deal's invoices, their history, and a summary per currency")
+    def get(self, request, deal_id: int):
+        self.require_viewer()
+        invoices = selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id)
+        today = company_today(self.connection)
+        return Response(
+            {
+                "connection": self.connection_info(),
+                "invoices": self.serialize(list(invoices), many=True),
+                "summary": selectors.summary(invoices, today=today),
+            }
+        )
+
+    @extend_schema(request=DraftInputSerializer, summary="Create an invoice from the (edited) draft")
+    def post(self, request, deal_id: int):
+        self.require_active()
+        data = DraftInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data.get("idempotency_key"):
+            raise ApiError(
+                status_code=400,
+                code="idempotency_key_required",
+                message=_("Send an idempotency_key (a UUID) with every create."),
+                fields={"idempotency_key": [_("This field is required.")]},
+            )
+        draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
+        invoice = services.invoice_create(
+            connection=self.connection,
+            draft=draft,
+            actor=self.membership,
+            idempotency_key=str(data.validated_data["idempotency_key"]),
+        )
+        code = status.HTTP_201_CREATED if invoice.state == Invoice.State.CREATED else status.HTTP_202_ACCEPTED
+        return Response(self.serialize(invoice), status=code)
+
+
+class DealDraftApi(PanelApi):
+    @extend_schema(summary="A draft invoice for the deal: mapped customer, lines, dates, suggestions")
+    def get(self, request, deal_id: int):
+        self.require_active()
+        installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is None:
+            raise ApiError(status_code=409, code="not_installed", message=_("Reinstall the app in Pipedrive."))
+        mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
+        draft = draft_from_deal(installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id)
+        return Response(draft.as_dict())
+
+
+class DealPreflightApi(PanelApi):
+    @extend_schema(request=DraftInputSerializer, summary="Every problem with a draft, without creating anything")
+    def post(self, request, deal_id: int):
+        self.require_active()
+        data = DraftInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
+        problems = services.invoice_preflight(connection=self.connection, draft=draft)
+        return Response({"ok": not problems, "problems": [p.as_dict() for p in problems]})
+
+
+class DealRefreshApi(PanelApi):
+    @extend_schema(summary="Re-read the deal's invoices from QuickBooks now")
+    def post(self, request, deal_id: int):
+        self.require_active()
+        invoices = list(selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id))
+        for pending in [i for i in invoices if i.state == Invoice.State.PENDING]:
+            services.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
+        services.invoice_refresh(connection=self.connection, invoices=invoices)
+        return DealInvoicesApi.get(self, request, deal_id)
+
+
+class InvoiceDetailApi(PanelApi):
+    @extend_schema(summary="One invoice with its history")
+    def get(self, request, invoice_id: int):
+        return Response(self.serialize(self.invoice(invoice_id)))
+
+
+class InvoiceActionApi(PanelApi):
+    """POST /invoices/<id>/<action> for void, delete and send."""
+
+    @extend_schema(
+        request=SendSerializer,
+        summary="Void, delete or send an invoice",
+        parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["void", "delete", "send"])],
+    )
+    def post(self, request, invoice_id: int, action: str):
+        self.require_active()
+        invoice = self.invoice(invoice_id)
+        if action == "void":
+            services.invoice_void(invoice=invoice, actor=self.membership)
+        elif action == "delete":
+            services.invoice_delete(invoice=invoice, actor=self.membership)
+        elif action == "send":
+            data = SendSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.invoice_send(invoice=invoice, actor=self.membership, to=data.validated_data.get("to", ""))
+        else:
+            raise exceptions.NotFound()
+        return Response(self.serialize(self.invoice(invoice_id)))
+
+
+class InvoicePdfApi(PanelApi):
+    @extend_schema(summary="The invoice PDF, streamed from QuickBooks", responses={(200, "application/pdf"): bytes})
+    def get(self, request, invoice_id: int):
+        self.require_active()
+        invoice = self.invoice(invoice_id)
+        pdf = services.invoice_pdf(invoice=invoice, actor=self.membership)
+
+        def stream():
+            try:
+                yield from pdf.chunks()
+            finally:
+                pdf.close()
+
+        response = StreamingHttpResponse(stream(), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.doc_number or invoice.qbo_id}.pdf"'
+        if pdf.length:
+            response["Content-Length"] = str(pdf.length)
+        return response
+
+
+class InvoiceDealLinkApi(PanelApi):
+    @extend_schema(request=None, summary="Show this invoice on a deal")
+    def put(self, request, invoice_id: int, deal_id: int):
+        self.require_viewer()
+        invoice = self.invoice(invoice_id)
+        services.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
+        return Response(self.serialize(self.invoice(invoice_id)))
+
+    @extend_schema(request=None, summary="Stop showing this invoice on a deal")
+    def delete(self, request, invoice_id: int, deal_id: int):
+        self.require_viewer()
+        invoice = self.invoice(invoice_id)
+        services.invoice_unlink_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
+        return Response(self.serialize(self.invoice(invoice_id)))
+
+
+class ContactInvoicesApi(PanelApi):
+    """All invoices of the deal's QBO customer in a date range, made here or in QuickBooks."""
+
+    def _customer(self, deal_id: int) -> str:
+        link = (
+            Invoice.objects.filter(connection=self.connection, deal_links__deal_id=deal_id)
+            .exclude(customer_qbo_id="")
+            .values_list("customer_qbo_id", flat=True)
+            .first()
+        )
+        if not link:
+            raise ApiError(
+                status_code=404,
+                code="no_customer",
+                message=_("This deal has no QuickBooks customer yet: create its first invoice."),
+            )
+        return link
+
+    @extend_schema(parameters=[RangeSerializer], summary="Invoices of the deal's contact in a date range")
+    def get(self, request):
+        self.require_viewer()
+        query = RangeSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customer = self._customer(query.validated_data["deal_id"])
+        invoices = selectors.invoices_of_customer(
+            company=self.company,
+            connection=self.connection,
+            customer_qbo_id=customer,
+            date_from=query.validated_data.get("date_from"),
+            date_to=query.validated_data.get("date_to"),
+        )
+        return Response(
+            {
+                "customer_qbo_id": customer,
+                "invoices": self.serialize(list(invoices), many=True),
+                "summary": selectors.summary(invoices, today=company_today(self.connection)),
+            }
+        )
+
+
+class ProductLinkApi(PanelApi):
+    @extend_schema(request=ProductLinkSerializer, summary="Remember which QuickBooks item a Pipedrive product is")
+    def put(self, request, product_id: int):
+        self.require_active()
+        data = ProductLinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        link, _created = ProductLink.objects.update_or_create(
+            connection=self.connection,
+            pipedrive_product_id=product_id,
+            defaults={"company": self.company, "qbo_item_id": data.validated_data["qbo_item_id"]},
+        )
+        return Response({"pipedrive_product_id": link.pipedrive_product_id, "qbo_item_id": link.qbo_item_id})
+
+
+class QboSearchApi(PanelApi):
+    """Search QBO customers or items by name, for the modal's link boxes."""
+
+    entity = ""
+    LIMIT = 20
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Part of the name")], summary="Search QuickBooks by name"
+    )
+    def get(self, request):
+        from integration.quickbooks.client import quote
+        from integration.quickbooks.services import client_for
+
+        self.require_active()
+        term = (request.query_params.get("q") or "").strip()[:100]
+        field = "DisplayName" if self.entity == "Customer" else "Name"
+        where = f" WHERE {field} LIKE {quote(f'%{term}%')}" if term else ""
+        sql = f"SELECT * FROM {self.entity}{where} ORDERBY {field} MAXRESULTS {self.LIMIT}"  # noqa: S608 (QBO query)
+        rows = client_for(connection=self.connection).query(sql).items
+        if self.entity == "Customer":
+            results = [
+                {
+                    "id": str(r["Id"]),
+                    "name": r.get("DisplayName", ""),
+                    "email": (r.get("PrimaryEmailAddr") or {}).get("Address", ""),
+                    "currency": (r.get("CurrencyRef") or {}).get("value", self.connection.home_currency),
+                }
+                for r in rows
+            ]
+        else:
+            results = [
+                {
+                    "id": str(r["Id"]),
+                    "name": r.get("Name", ""),
+                    "type": r.get("Type", ""),
+                    "unit_price": r.get("UnitPrice"),
+                }
+                for r in rows
+            ]
+        return Response({"results": results})
+
+
+class QboCustomerSearchApi(QboSearchApi):
+    entity = "Customer"
+
+
+class QboItemSearchApi(QboSearchApi):
+    entity = "Item"

@@ -1,0 +1,291 @@
+"""The invoice draft: a Pipedrive deal seen through the company's field mapping.
+
+The draft is what the create-invoice modal shows and the user edits before submitting. It is
+plain data (JSON-able) and is also what `invoice_create` takes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from integration.pipedrive import client as pipedrive
+from integration.pipedrive.fields import Address, field_value
+from integration.pipedrive.models import PipedriveInstallation
+from integration.quickbooks.models import QuickBooksConnection
+from invoices import money
+from invoices.models import CustomerLink, ProductLink
+from invoices.sync import company_today
+from tenants.models import CUSTOM_FIELD_KEY, FieldMapping
+
+
+@dataclass
+class DraftAddress:
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+    @classmethod
+    def from_value(cls, value: Any) -> DraftAddress:
+        if isinstance(value, Address):
+            street = " ".join(p for p in (value.street_number, value.route) if p) if value.route else ""
+            if not (street or value.locality or value.postal_code):
+                return cls(line1=value.formatted_address or value.value)
+            return cls(
+                line1=street or value.value,
+                line2=value.subpremise,
+                city=value.locality or value.sublocality,
+                region=value.admin_area_level_1,
+                postal_code=value.postal_code,
+                country=value.country,
+            )
+        return cls(line1=str(value or ""))
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+
+@dataclass
+class DraftCustomer:
+    name: str = ""
+    email: str = ""
+    tax_id: str = ""
+    address: DraftAddress = field(default_factory=DraftAddress)
+    pipedrive_entity: str = ""  # organization | person: what the customer link remembers
+    pipedrive_id: int | None = None
+    qbo_customer_id: str = ""  # empty: create a new QBO customer
+    suggestion_reason: str = ""  # linked | email | name
+    update_in_quickbooks: bool = False
+
+
+@dataclass
+class DraftLine:
+    name: str
+    quantity: str
+    item_price: str
+    discount: str = "0"
+    discount_type: str = "percentage"
+    tax: str = "0"
+    tax_method: str = "none"
+    pipedrive_product_id: int | None = None
+    pipedrive_sum: str | None = None
+    description: str = ""
+    qbo_item_id: str = ""
+    qbo_item_name: str = ""
+    tax_code: str = ""
+    net: str = ""
+    tax_amount: str = ""
+    total: str = ""
+    error: str = ""
+
+    def deal_line(self) -> money.DealLine:
+        return money.DealLine(
+            name=self.name,
+            item_price=money.to_decimal(self.item_price, field="item_price"),
+            quantity=money.to_decimal(self.quantity, field="quantity"),
+            discount=money.to_decimal(self.discount or 0, field="discount"),
+            discount_type=self.discount_type,
+            tax=money.to_decimal(self.tax or 0, field="tax"),
+            tax_method=self.tax_method,
+            pipedrive_sum=money.to_decimal(self.pipedrive_sum, field="sum") if self.pipedrive_sum else None,
+        )
+
+
+@dataclass
+class Draft:
+    deal_id: int
+    deal_title: str
+    currency: str
+    customer: DraftCustomer
+    lines: list[DraftLine]
+    issue_date: str
+    due_date: str
+    doc_number: str = ""
+    tax_mode: str = "exclusive"  # exclusive | inclusive | none
+    send_email: bool = False
+    total: str = "0.00"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Draft:
+        customer = dict(data.get("customer") or {})
+        address = DraftAddress(
+            **{
+                k: str(v or "")
+                for k, v in (customer.pop("address", None) or {}).items()
+                if k in DraftAddress.__dataclass_fields__
+            }
+        )
+        customer = DraftCustomer(
+            address=address,
+            **{k: v for k, v in customer.items() if k in DraftCustomer.__dataclass_fields__ and k != "address"},
+        )
+        lines = [
+            DraftLine(**{k: v for k, v in line.items() if k in DraftLine.__dataclass_fields__})
+            for line in data.get("lines") or []
+            if isinstance(line, dict)
+        ]
+        simple = {
+            k: data[k]
+            for k in (
+                "deal_id",
+                "deal_title",
+                "currency",
+                "issue_date",
+                "due_date",
+                "doc_number",
+                "tax_mode",
+                "send_email",
+                "total",
+            )
+            if k in data
+        }
+        simple.setdefault("deal_title", "")
+        simple.setdefault("currency", "")
+        simple.setdefault("issue_date", "")
+        simple.setdefault("due_date", "")
+        return cls(customer=customer, lines=lines, **simple)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):  # person emails: [{"value": ..., "primary": true}, ...]
+        primary = next((v for v in value if isinstance(v, dict) and v.get("primary")), None)
+        first = primary or (value[0] if value else None)
+        return str(first.get("value", "")) if isinstance(first, dict) else str(first or "")
+    if isinstance(value, dict):
+        return str(value.get("value") or value.get("formatted_address") or "")
+    return str(value)
+
+
+class _Sources:
+    """The deal, its organization and person, and their field definitions, fetched at most once."""
+
+    def __init__(self, installation: PipedriveInstallation, deal: dict):
+        self.installation = installation
+        self.entities: dict[str, dict | None] = {"deal": deal}
+        self.definitions: dict[str, list] = {}
+
+    def entity(self, name: str) -> dict | None:
+        if name not in self.entities:
+            deal = self.entities["deal"]
+            if name == "organization" and deal.get("org_id"):
+                self.entities[name] = pipedrive.organization_get(
+                    installation=self.installation, organization_id=deal["org_id"]
+                )
+            elif name == "person" and deal.get("person_id"):
+                self.entities[name] = pipedrive.person_get(installation=self.installation, person_id=deal["person_id"])
+            else:
+                self.entities[name] = None
+        return self.entities[name]
+
+    def value(self, entity_name: str, key: str) -> Any:
+        entity = self.entity(entity_name) if entity_name else None
+        if entity is None or not key:
+            return None
+        if CUSTOM_FIELD_KEY.match(key) or key in {"address", "postal_address"}:
+            if entity_name not in self.definitions:
+                self.definitions[entity_name] = pipedrive.fields_list(
+                    installation=self.installation, entity=entity_name
+                )
+            decoded = field_value(entity, key, self.definitions[entity_name])
+            if decoded is not None:
+                return decoded.value
+        return entity.get(key) if not CUSTOM_FIELD_KEY.match(key) else (entity.get("custom_fields") or {}).get(key)
+
+
+def draft_from_deal(
+    *,
+    installation: PipedriveInstallation,
+    connection: QuickBooksConnection,
+    mapping: FieldMapping,
+    deal_id: int,
+) -> Draft:
+    """Build the draft for a deal: mapped customer details, product lines, dates, suggestions."""
+    deal = pipedrive.deal_get(installation=installation, deal_id=deal_id)
+    sources = _Sources(installation, deal)
+    address_value = sources.value(mapping.address_entity, mapping.address_key)
+    customer = DraftCustomer(
+        name=_text(sources.value(mapping.to_entity, mapping.to_key))[:500],
+        email=_text(sources.value(mapping.email_entity, mapping.email_key))[:100],
+        tax_id=_text(sources.value(mapping.tax_id_entity, mapping.tax_id_key))[:50],
+        address=DraftAddress.from_value(address_value)
+        if not isinstance(address_value, dict)
+        else DraftAddress(line1=_text(address_value)),
+    )
+    if deal.get("org_id"):
+        customer.pipedrive_entity, customer.pipedrive_id = "organization", int(deal["org_id"])
+    elif deal.get("person_id"):
+        customer.pipedrive_entity, customer.pipedrive_id = "person", int(deal["person_id"])
+
+    link = None
+    if customer.pipedrive_id is not None:
+        link = CustomerLink.objects.filter(
+            connection=connection, entity=customer.pipedrive_entity, pipedrive_id=customer.pipedrive_id
+        ).first()
+    if link is not None:
+        customer.qbo_customer_id, customer.suggestion_reason = link.qbo_customer_id, "linked"
+
+    products = pipedrive.deal_products_list(installation=installation, deal_id=deal_id)
+    remembered = {
+        p.pipedrive_product_id: p
+        for p in ProductLink.objects.filter(
+            connection=connection,
+            pipedrive_product_id__in=[p.get("product_id") for p in products if p.get("product_id")],
+        )
+    }
+    lines: list[DraftLine] = []
+    total = Decimal("0")
+    tax_methods = set()
+    for product in products:
+        if product.get("is_enabled") is False:
+            continue
+        product_id = product.get("product_id")
+        link = remembered.get(product_id)
+        line = DraftLine(
+            name=str(product.get("name") or _("Product %(id)s") % {"id": product_id}),
+            quantity=str(product.get("quantity", 1)),
+            item_price=str(product.get("item_price", 0)),
+            discount=str(product.get("discount") or 0),
+            discount_type=str(product.get("discount_type") or "percentage"),
+            tax=str(product.get("tax") or 0),
+            tax_method=str(product.get("tax_method") or "none"),
+            pipedrive_product_id=product_id,
+            pipedrive_sum=str(product["sum"]) if product.get("sum") is not None else None,
+            description=str(product.get("comments") or product.get("name") or "")[:4000],
+            qbo_item_id=link.qbo_item_id if link else "",
+            qbo_item_name=link.item_name if link else "",
+        )
+        try:
+            priced = money.price_line(line.deal_line())
+            line.net, line.tax_amount, line.total = str(priced.net), str(priced.tax), str(priced.total)
+            total += priced.total
+        except money.MoneyError as exc:
+            line.error = exc.message
+        tax_methods.add(line.tax_method)
+        lines.append(line)
+
+    today = company_today(connection)
+    tax_mode = tax_methods.pop() if len(tax_methods) == 1 else mapping.default_tax_mode
+    return Draft(
+        deal_id=int(deal_id),
+        deal_title=str(deal.get("title") or ""),
+        currency=str(deal.get("currency") or mapping.default_currency or connection.home_currency or ""),
+        customer=customer,
+        lines=lines,
+        issue_date=today.isoformat(),
+        due_date=(today + dt.timedelta(days=mapping.due_days)).isoformat(),
+        tax_mode=tax_mode,
+        send_email=mapping.send_after_create,
+        total=str(money.round2(total)),
+    )

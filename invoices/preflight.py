@@ -1,0 +1,261 @@
+"""Pre-flight: every problem with a draft, found at once, without writing anything (DESIGN §4).
+
+Reads QBO (customer, items, tax codes) in a few queries; writes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+from integration.quickbooks.client import quote
+from integration.quickbooks.models import QuickBooksConnection
+from invoices import money
+from invoices.drafts import Draft
+
+MAX_DISPLAY_NAME = 500
+MAX_DOC_NUMBER = 21
+MAX_EMAIL = 100
+MAX_DESCRIPTION = 4000
+MAX_ADDRESS_LINE = 500
+MAX_LINES = 750
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    code: str
+    message: str
+    suggestion: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = {"field": self.field, "code": self.code, "message": self.message}
+        if self.suggestion:
+            data["suggestion"] = self.suggestion
+        return data
+
+
+@dataclass
+class Checked:
+    """What pre-flight learned, reused by the create so it does not read QBO twice."""
+
+    problems: list[Problem] = field(default_factory=list)
+    priced: list[money.PricedLine] = field(default_factory=list)
+    customer: dict | None = None
+    items: dict[str, dict] = field(default_factory=dict)
+    tax_codes: dict[str, dict] = field(default_factory=dict)
+    expected_total: Decimal = Decimal("0")
+    expected_tax: Decimal = Decimal("0")
+
+    def add(self, field_name: str, code: str, message: str, **suggestion) -> None:
+        self.problems.append(Problem(field_name, code, message, suggestion))
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _ids_in(ids) -> str:
+    return ", ".join(quote(str(i)) for i in sorted(ids))
+
+
+def _date(checked: Checked, name: str, value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        checked.add(name, "date_invalid", _("Use a date like 2026-11-27."))
+        return None
+
+
+def _rate_of(code: dict, rates: dict[str, dict]) -> Decimal | None:
+    """The sales rate of a non-US TaxCode (sum of its sales tax rates), if known."""
+    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+    if not details:
+        return None
+    total = Decimal("0")
+    for detail in details:
+        rate = rates.get(str((detail.get("TaxRateRef") or {}).get("value")))
+        if rate is None:
+            return None
+        total += Decimal(str(rate.get("RateValue", 0)))
+    return total
+
+
+def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Checked:
+    """Check a draft against the money rules and the connected QBO company."""
+    checked = Checked()
+    us = connection.tax_model == QuickBooksConnection.TaxModel.US
+    home = connection.home_currency or "USD"
+
+    # Currency
+    currency = (draft.currency or "").upper()
+    if not currency:
+        checked.add("currency", "currency_missing", _("Choose the invoice currency."))
+    elif currency != home and not connection.multicurrency_enabled:
+        checked.add(
+            "currency",
+            "currency_not_enabled",
+            _("QuickBooks uses only %(home)s: multicurrency is off, so a %(currency)s invoice is not possible.")
+            % {"home": home, "currency": currency},
+        )
+
+    # Dates and number
+    issue = _date(checked, "issue_date", draft.issue_date)
+    due = _date(checked, "due_date", draft.due_date)
+    if issue and due and due < issue:
+        checked.add("due_date", "due_before_issue", _("The due date is before the issue date."))
+    if len(draft.doc_number or "") > MAX_DOC_NUMBER:
+        checked.add("doc_number", "too_long", _("Invoice numbers have at most %d characters.") % MAX_DOC_NUMBER)
+
+    # Customer
+    customer = draft.customer
+    if customer.email:
+        if len(customer.email) > MAX_EMAIL:
+            checked.add("customer.email", "too_long", _("QuickBooks keeps at most %d characters of email.") % MAX_EMAIL)
+        else:
+            try:
+                validate_email(customer.email)
+            except ValidationError:
+                checked.add(
+                    "customer.email",
+                    "email_invalid",
+                    _("“%(email)s” is not an email address.") % {"email": customer.email},
+                )
+    elif draft.send_email:
+        checked.add("customer.email", "email_required", _("An email address is needed to send the invoice."))
+    for part, value in vars(customer.address).items():
+        if len(value) > MAX_ADDRESS_LINE:
+            checked.add(f"customer.address.{part}", "too_long", _("This address line is too long."))
+    if customer.qbo_customer_id:
+        rows = client.query(
+            f"SELECT * FROM Customer WHERE Id = {quote(customer.qbo_customer_id)} AND Active IN (true, false)"  # noqa: S608
+        ).items
+        if not rows:
+            checked.add(
+                "customer.qbo_customer_id", "customer_not_found", _("This QuickBooks customer no longer exists.")
+            )
+        else:
+            checked.customer = rows[0]
+            if checked.customer.get("Active") is False:
+                checked.add(
+                    "customer.qbo_customer_id",
+                    "customer_inactive",
+                    _("“%(name)s” is inactive in QuickBooks. Reactivate it there or pick another customer.")
+                    % {"name": checked.customer.get("DisplayName")},
+                )
+            their = (checked.customer.get("CurrencyRef") or {}).get("value") or home
+            if currency and their != currency:
+                checked.add(
+                    "currency",
+                    "currency_mismatch",
+                    _("“%(name)s” is billed in %(theirs)s in QuickBooks, not %(currency)s.")
+                    % {"name": checked.customer.get("DisplayName"), "theirs": their, "currency": currency},
+                )
+    else:
+        name = (customer.name or "").strip()
+        if not name:
+            checked.add("customer.name", "customer_name_missing", _("Give the customer a name."))
+        elif len(name) > MAX_DISPLAY_NAME:
+            checked.add("customer.name", "too_long", _("Customer names have at most %d characters.") % MAX_DISPLAY_NAME)
+        elif ":" in name:
+            checked.add("customer.name", "name_invalid", _("QuickBooks does not allow “:” in customer names."))
+        else:
+            taken = client.query(
+                f"SELECT * FROM Customer WHERE DisplayName = {quote(name)} AND Active IN (true, false)"  # noqa: S608
+            ).items
+            if taken:
+                existing = taken[0]
+                checked.add(
+                    "customer.name",
+                    "display_name_taken",
+                    _("QuickBooks already has a customer called “%(name)s”%(inactive)s. Link it instead.")
+                    % {"name": name, "inactive": "" if existing.get("Active", True) else _(" (inactive)")},
+                    qbo_customer_id=str(existing.get("Id")),
+                    active=bool(existing.get("Active", True)),
+                )
+
+    # Lines
+    if not draft.lines:
+        checked.add("lines", "no_lines", _("The invoice needs at least one line."))
+    if len(draft.lines) > MAX_LINES:
+        checked.add("lines", "too_many_lines", _("QuickBooks allows at most %d lines.") % MAX_LINES)
+    item_ids = {line.qbo_item_id for line in draft.lines if line.qbo_item_id}
+    if item_ids:
+        checked.items = {
+            str(row["Id"]): row
+            for row in client.query(f"SELECT * FROM Item WHERE Id IN ({_ids_in(item_ids)})").items  # noqa: S608
+        }
+    code_ids = {line.tax_code for line in draft.lines if line.tax_code} if not us else set()
+    rates: dict[str, dict] = {}
+    if code_ids:
+        checked.tax_codes = {
+            str(row["Id"]): row
+            for row in client.query(f"SELECT * FROM TaxCode WHERE Id IN ({_ids_in(code_ids)})").items  # noqa: S608
+        }
+        rate_ids = {
+            str((d.get("TaxRateRef") or {}).get("value"))
+            for code in checked.tax_codes.values()
+            for d in (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+        }
+        if rate_ids:
+            rates = {
+                str(row["Id"]): row
+                for row in client.query(f"SELECT * FROM TaxRate WHERE Id IN ({_ids_in(rate_ids)})").items  # noqa: S608
+            }
+    for index, line in enumerate(draft.lines):
+        prefix = f"lines[{index}]"
+        try:
+            priced = money.price_line(line.deal_line())
+        except money.MoneyError as exc:
+            checked.add(f"{prefix}.{exc.field or 'amount'}", "line_invalid", exc.message)
+            continue
+        checked.priced.append(priced)
+        if len(line.description or "") > MAX_DESCRIPTION:
+            checked.add(
+                f"{prefix}.description", "too_long", _("Descriptions have at most %d characters.") % MAX_DESCRIPTION
+            )
+        if not line.qbo_item_id:
+            checked.add(
+                f"{prefix}.qbo_item_id",
+                "item_required",
+                _("Link “%(name)s” to a QuickBooks product or service.") % {"name": line.name},
+            )
+        elif line.qbo_item_id not in checked.items:
+            checked.add(
+                f"{prefix}.qbo_item_id",
+                "item_not_found",
+                _("The QuickBooks item for “%(name)s” is missing or inactive.") % {"name": line.name},
+            )
+        if not us:  # non-US companies need a real TaxCode on every line (reference §8.3)
+            if not line.tax_code:
+                checked.add(
+                    f"{prefix}.tax_code",
+                    "tax_code_required",
+                    _("Choose a QuickBooks tax code for “%(name)s”.") % {"name": line.name},
+                )
+            elif line.tax_code not in checked.tax_codes:
+                checked.add(f"{prefix}.tax_code", "tax_code_not_found", _("This tax code does not exist."))
+            else:
+                rate = _rate_of(checked.tax_codes[line.tax_code], rates)
+                wanted = priced.line.tax if priced.line.tax_method != "none" else Decimal("0")
+                if rate is not None and rate != wanted:
+                    checked.add(
+                        f"{prefix}.tax_code",
+                        "tax_rate_mismatch",
+                        _("Tax code “%(code)s” is %(rate)s%% but “%(name)s” has %(tax)s%% in Pipedrive.")
+                        % {
+                            "code": checked.tax_codes[line.tax_code].get("Name"),
+                            "rate": rate,
+                            "name": line.name,
+                            "tax": wanted,
+                        },
+                    )
+    if checked.priced:
+        checked.expected_total = sum((p.total for p in checked.priced), Decimal("0"))
+        checked.expected_tax = sum((p.tax for p in checked.priced), Decimal("0"))
+    return checked

@@ -1,0 +1,108 @@
+"""JSON shapes of the panel API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from invoices import services
+from invoices.models import Invoice, InvoiceEvent
+from invoices.status import LABELS, Status, pipedrive_status
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InvoiceEvent
+        fields = ["kind", "message", "actor", "created_at"]
+
+    def get_actor(self, event) -> str:
+        if event.actor_id is None:
+            return ""
+        return event.actor.user.name or event.actor.user.email
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    status_label = serializers.SerializerMethodField()
+    pipedrive_status = serializers.SerializerMethodField()
+    actions = serializers.SerializerMethodField()
+    quickbooks_url = serializers.SerializerMethodField()
+    deal_ids = serializers.SerializerMethodField()
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "qbo_id",
+            "doc_number",
+            "state",
+            "status",
+            "status_label",
+            "pipedrive_status",
+            "customer_name",
+            "customer_qbo_id",
+            "bill_email",
+            "currency",
+            "total",
+            "balance",
+            "tax_total",
+            "txn_date",
+            "due_date",
+            "sent",
+            "last_error",
+            "actions",
+            "quickbooks_url",
+            "deal_ids",
+            "history",
+        ]
+
+    def get_status_label(self, invoice) -> str:
+        return str(LABELS[Status(invoice.status)])
+
+    def get_pipedrive_status(self, invoice) -> dict:
+        mapped = pipedrive_status(Status(invoice.status), sent=invoice.sent)
+        return {"code": mapped.code, "label": mapped.label}
+
+    def get_actions(self, invoice) -> list[str]:
+        return services.actions_for(invoice=invoice, membership=self.context["membership"])
+
+    def get_quickbooks_url(self, invoice) -> str:
+        return services.invoice_deep_link(invoice=invoice) if invoice.qbo_id and invoice.status != "deleted" else ""
+
+    def get_deal_ids(self, invoice) -> list[int]:
+        return sorted(link.deal_id for link in invoice.deal_links.all())
+
+    def get_history(self, invoice) -> list[dict]:
+        return EventSerializer(list(invoice.events.all())[:20], many=True).data
+
+
+class DraftInputSerializer(serializers.Serializer):
+    """The draft as the modal submits it (see invoices.drafts.Draft)."""
+
+    draft = serializers.JSONField()
+    idempotency_key = serializers.UUIDField(required=False)
+
+    def validate_draft(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("The draft must be an object.")
+        return value
+
+
+class SendSerializer(serializers.Serializer):
+    to = serializers.EmailField(required=False, allow_blank=True)
+
+
+class RangeSerializer(serializers.Serializer):
+    deal_id = serializers.IntegerField(min_value=1)
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": "The end of the range is before its start."})
+        return attrs
+
+
+class ProductLinkSerializer(serializers.Serializer):
+    qbo_item_id = serializers.RegexField(r"^[0-9]{1,20}$")

@@ -1,0 +1,337 @@
+"""Keeping our invoices in step with QuickBooks: webhooks, change data capture, targeted refresh.
+
+Every path ends in `invoice_apply_qbo`, which re-derives the status from QBO's own data (the
+webhook or CDC only says *that* something changed) and writes a history event when it moved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from integration.models import WebhookDelivery, WebhookEvent
+from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.webhooks import Change, parse_changes
+from invoices.models import Invoice, InvoiceEvent
+from invoices.status import LABELS, Facts, Status, compute_status
+from tenants.scoping import company_scope
+
+logger = logging.getLogger(__name__)
+
+CDC_LOOKBACK = dt.timedelta(days=29)  # QBO answers CDC for the last 30 days only
+ID_CHUNK = 200  # ids per `IN (...)` query, well under QBO's statement limits
+
+
+def company_today(connection: QuickBooksConnection) -> dt.date:
+    """Today in the QuickBooks company's timezone (due dates are dates there)."""
+    try:
+        zone = ZoneInfo(connection.timezone) if connection.timezone else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return timezone.now().astimezone(zone).date()
+
+
+def _date(value) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def copy_qbo_fields(*, invoice: Invoice, connection: QuickBooksConnection, data: dict, deleted: bool = False) -> Status:
+    """Write a QBO invoice's facts onto our row (not saved) and return its derived status."""
+    facts = Facts.from_qbo(data, deleted=deleted)
+    status = compute_status(facts, today=company_today(connection))
+    if status != Status.DELETED:
+        customer = data.get("CustomerRef") or {}
+        invoice.qbo_id = str(data.get("Id") or invoice.qbo_id)
+        invoice.doc_number = str(data.get("DocNumber") or invoice.doc_number)
+        invoice.customer_qbo_id = str(customer.get("value") or invoice.customer_qbo_id)
+        invoice.customer_name = str(customer.get("name") or invoice.customer_name)
+        invoice.bill_email = str((data.get("BillEmail") or {}).get("Address") or invoice.bill_email)[:100]
+        invoice.currency = str((data.get("CurrencyRef") or {}).get("value") or connection.home_currency or "USD")
+        invoice.total = facts.total
+        invoice.balance = facts.balance
+        invoice.tax_total = Decimal(str((data.get("TxnTaxDetail") or {}).get("TotalTax") or 0))
+        invoice.txn_date = _date(data.get("TxnDate")) or invoice.txn_date
+        invoice.due_date = _date(data.get("DueDate"))
+        invoice.sent = invoice.sent or data.get("EmailStatus") == "EmailSent" or bool(data.get("DeliveryInfo"))
+        invoice.private_note = str(data.get("PrivateNote") or "")[:4000]
+        invoice.sync_token = str(data.get("SyncToken") or invoice.sync_token)
+        updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
+        invoice.qbo_updated_at = updated or invoice.qbo_updated_at
+    invoice.status = status
+    invoice.state = Invoice.State.CREATED
+    invoice.last_synced_at = timezone.now()
+    return status
+
+
+def record_status_change(*, invoice: Invoice, old_status: str, actor=None, source: str = "QuickBooks") -> None:
+    """The history event for a status move (voided and deleted have their own kinds)."""
+    new = Status(invoice.status)
+    if new == Status(old_status):
+        return
+    kind = {Status.VOIDED: InvoiceEvent.Kind.VOIDED, Status.DELETED: InvoiceEvent.Kind.DELETED}.get(
+        new, InvoiceEvent.Kind.STATUS_CHANGED
+    )
+    InvoiceEvent.objects.create(
+        company=invoice.company,
+        invoice=invoice,
+        kind=kind,
+        actor=actor,
+        message=_("%(old)s → %(new)s in %(source)s")
+        % {"old": LABELS[Status(old_status)], "new": LABELS[new], "source": source},
+        data={"from": old_status, "to": new.value},
+    )
+
+
+def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: bool = False) -> Invoice:
+    """Upsert our copy of a QBO invoice (read, query or CDC shape) and record what changed.
+
+    Must run inside the connection's company scope.
+    """
+    qbo_id = str(data.get("Id") or "")
+    updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().filter(connection=connection, qbo_id=qbo_id).first()
+        created = invoice is None
+        if created:
+            if deleted or data.get("status") == "Deleted":
+                return Invoice(
+                    connection=connection, qbo_id=qbo_id, status=Status.DELETED
+                )  # never seen: nothing to show
+            invoice = Invoice(company=connection.company, connection=connection, qbo_id=qbo_id)
+        elif updated and invoice.qbo_updated_at and updated < invoice.qbo_updated_at and not deleted:
+            return invoice  # an older copy than the one we hold (events arrive out of order)
+        old_status, old_total = invoice.status, invoice.total
+        status = copy_qbo_fields(invoice=invoice, connection=connection, data=data, deleted=deleted)
+        invoice.save()
+        if created:
+            InvoiceEvent.objects.create(
+                company=connection.company,
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.SYNCED,
+                message=_("Found in QuickBooks"),
+            )
+        elif status != old_status:
+            record_status_change(invoice=invoice, old_status=old_status)
+        elif invoice.total != old_total and status != Status.DELETED:
+            InvoiceEvent.objects.create(
+                company=connection.company,
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.SYNCED,
+                message=_("Amount changed in QuickBooks: %(old)s → %(new)s") % {"old": old_total, "new": invoice.total},
+                data={"from": str(old_total), "to": str(invoice.total)},
+            )
+    return invoice
+
+
+def invoice_mark_deleted(*, connection: QuickBooksConnection, qbo_id: str) -> Invoice | None:
+    """QBO says the invoice is gone (delete answer, 610, CDC or webhook)."""
+    if not Invoice.objects.filter(connection=connection, qbo_id=qbo_id).exists():
+        return None
+    return invoice_apply_qbo(connection=connection, data={"Id": qbo_id, "status": "Deleted"}, deleted=True)
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), ID_CHUNK):
+        yield ids[start : start + ID_CHUNK]
+
+
+def _in_list(ids: Iterable[str]) -> str:
+    return ", ".join(f"'{int(i)}'" for i in ids)  # ids are numeric; int() refuses anything else
+
+
+def invoices_refetch(*, connection: QuickBooksConnection, qbo_ids: Iterable[str]) -> list[Invoice]:
+    """Re-read these invoices from QBO in as few queries as possible and apply them.
+
+    Ids QBO no longer returns were deleted there.
+    """
+    from integration.quickbooks.services import client_for
+
+    wanted = sorted({str(i) for i in qbo_ids if str(i).isdigit()}, key=int)
+    if not wanted:
+        return []
+    client = client_for(connection=connection)
+    applied = []
+    for chunk in _chunks(wanted):
+        rows = client.query(f"SELECT * FROM Invoice WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
+        seen = set()
+        for row in rows:
+            seen.add(str(row.get("Id")))
+            applied.append(invoice_apply_qbo(connection=connection, data=row))
+        for missing in set(chunk) - seen:
+            gone = invoice_mark_deleted(connection=connection, qbo_id=missing)
+            if gone is not None:
+                applied.append(gone)
+    return applied
+
+
+def _invoice_ids_of_payments(client, payment_ids: list[str]) -> set[str]:
+    invoice_ids: set[str] = set()
+    for chunk in _chunks(sorted(set(payment_ids), key=int)):
+        rows = client.query(f"SELECT * FROM Payment WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
+        invoice_ids |= _linked_invoices(rows)
+    return invoice_ids
+
+
+def _linked_invoices(payments: Iterable[dict]) -> set[str]:
+    ids = set()
+    for payment in payments:
+        for line in payment.get("Line") or []:
+            for linked in line.get("LinkedTxn") or []:
+                if linked.get("TxnType") == "Invoice" and str(linked.get("TxnId", "")).isdigit():
+                    ids.add(str(linked["TxnId"]))
+    return ids
+
+
+def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change | WebhookEvent]) -> list[Invoice]:
+    """Apply a batch of changes for one connection: deleted invoices are marked, the rest re-fetched
+    together, plus the invoices linked to changed payments."""
+    from integration.quickbooks.services import client_for
+
+    to_fetch: set[str] = set()
+    payment_ids: list[str] = []
+    applied: list[Invoice] = []
+    for change in changes:
+        if not str(change.entity_id).isdigit():
+            continue
+        if change.entity == "Invoice":
+            if change.operation == "Delete":
+                gone = invoice_mark_deleted(connection=connection, qbo_id=str(change.entity_id))
+                if gone is not None:
+                    applied.append(gone)
+            else:
+                to_fetch.add(str(change.entity_id))
+        elif change.entity == "Payment" and change.operation != "Delete":
+            payment_ids.append(str(change.entity_id))
+        elif change.entity == "Payment":
+            # A deleted payment cannot be read back; the invoices it paid are refreshed below.
+            to_fetch |= set(
+                Invoice.objects.filter(connection=connection, status__in=[Status.PAID, Status.PARTIALLY_PAID])
+                .exclude(qbo_id="")
+                .values_list("qbo_id", flat=True)
+            )
+    if payment_ids:
+        to_fetch |= _invoice_ids_of_payments(client_for(connection=connection), payment_ids)
+    applied.extend(invoices_refetch(connection=connection, qbo_ids=to_fetch))
+    return applied
+
+
+def connections_for_realm(realm_id: str) -> list[QuickBooksConnection]:
+    """Live connections of a realm, across companies: the tenant is not known yet at this point."""
+    return list(
+        QuickBooksConnection.all_companies.filter(
+            realm_id=realm_id, status=QuickBooksConnection.Status.ACTIVE
+        ).select_related("company")
+    )
+
+
+def webhook_record(*, body: bytes, content_type: str) -> WebhookDelivery:
+    """Store a verified delivery and its events (replayed events are kept once)."""
+    changes = parse_changes(body)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.create(service="quickbooks", body=body, content_type=content_type[:100])
+        known = set(
+            WebhookEvent.objects.filter(event_id__in=[c.event_id for c in changes]).values_list("event_id", flat=True)
+        )
+        fresh = {c.event_id: c for c in changes if c.event_id not in known}
+        WebhookEvent.objects.bulk_create(
+            [
+                WebhookEvent(
+                    delivery=delivery,
+                    event_id=c.event_id,
+                    realm_id=c.realm_id,
+                    entity=c.entity,
+                    entity_id=c.entity_id,
+                    operation=c.operation,
+                    occurred_at=c.occurred_at,
+                )
+                for c in fresh.values()
+            ],
+            ignore_conflicts=True,  # a concurrent replay of the same event
+        )
+    return delivery
+
+
+def webhook_process(*, delivery_id: int) -> int:
+    """Apply a stored delivery's unprocessed events, per realm and company. Returns events applied."""
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    events = list(delivery.events.filter(processed_at__isnull=True))
+    by_realm: dict[str, list[WebhookEvent]] = defaultdict(list)
+    for event in events:
+        by_realm[event.realm_id].append(event)
+    delivery.attempts += 1
+    errors = []
+    for realm_id, realm_events in by_realm.items():
+        for connection in connections_for_realm(realm_id):
+            with company_scope(connection.company):
+                try:
+                    changes_apply(connection=connection, changes=realm_events)
+                except Exception as exc:  # recorded and retried; other realms still go ahead
+                    logger.exception("webhook %s: realm %s failed", delivery.pk, realm_id)
+                    errors.append(f"{realm_id}: {exc.__class__.__name__}: {exc}")
+                    continue
+            WebhookEvent.objects.filter(pk__in=[e.pk for e in realm_events]).update(company=connection.company)
+        if not any(e.startswith(f"{realm_id}:") for e in errors):
+            WebhookEvent.objects.filter(pk__in=[e.pk for e in realm_events]).update(processed_at=timezone.now())
+    delivery.last_error = "; ".join(errors)[:1000]
+    if not errors:
+        delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["attempts", "last_error", "processed_at"])
+    if errors:
+        raise RuntimeError(delivery.last_error)
+    return len(events)
+
+
+def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
+    """One change-data-capture call for invoices and payments since the cursor; heals missed webhooks.
+
+    Runs in the connection's company scope. Returns the number of invoices applied.
+    """
+    from integration.quickbooks.services import client_for, connection_mark_synced
+
+    now = timezone.now()
+    since = max(connection.cdc_cursor or (now - CDC_LOOKBACK), now - CDC_LOOKBACK)
+    client = client_for(connection=connection)
+    result = client.cdc(["Invoice", "Payment"], changed_since=since)
+    applied = 0
+    for row in result.changes.get("Invoice", []):
+        if row.get("status") == "Deleted":
+            applied += invoice_mark_deleted(connection=connection, qbo_id=str(row.get("Id"))) is not None
+        else:
+            invoice_apply_qbo(connection=connection, data=row)
+            applied += 1
+    payments = [p for p in result.changes.get("Payment", []) if p.get("status") != "Deleted"]
+    applied += len(invoices_refetch(connection=connection, qbo_ids=_linked_invoices(payments)))
+    # The next sweep starts where QBO's clock said this one looked, minus a minute of overlap.
+    cursor = parse_datetime(result.time) if result.time else None
+    connection_mark_synced(connection=connection, cursor=(cursor or now) - dt.timedelta(minutes=1))
+    return applied
+
+
+def overdue_refresh(*, connection: QuickBooksConnection) -> int:
+    """Recompute the status of open invoices whose due date has passed (the daily job)."""
+    today = company_today(connection)
+    moved = 0
+    for invoice in Invoice.objects.filter(
+        connection=connection, status=Status.OPEN, due_date__lt=today, state=Invoice.State.CREATED
+    ):
+        with transaction.atomic():
+            invoice.status = Status.OVERDUE
+            invoice.save(update_fields=["status", "updated_at"])
+            InvoiceEvent.objects.create(
+                company=connection.company,
+                invoice=invoice,
+                kind=InvoiceEvent.Kind.STATUS_CHANGED,
+                message=_("Open → Overdue (due %(date)s)") % {"date": invoice.due_date},
+                data={"from": Status.OPEN.value, "to": Status.OVERDUE.value},
+            )
+        moved += 1
+    return moved

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from invoices import apis, views
+
+app_name = "invoices"
+
+urlpatterns = [
+    path("webhooks/quickbooks", views.quickbooks_webhook, name="quickbooks-webhook"),
+]
+
+api_urlpatterns = [
+    path("deals/<int:deal_id>/invoices", apis.DealInvoicesApi.as_view(), name="deal-invoices"),
+    path("deals/<int:deal_id>/draft", apis.DealDraftApi.as_view(), name="deal-draft"),
+    path("deals/<int:deal_id>/preflight", apis.DealPreflightApi.as_view(), name="deal-preflight"),
+    path("deals/<int:deal_id>/refresh", apis.DealRefreshApi.as_view(), name="deal-refresh"),
+    path("invoices/<int:invoice_id>", apis.InvoiceDetailApi.as_view(), name="invoice-detail"),
+    path("invoices/<int:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),
+    path("invoices/<int:invoice_id>/deals/<int:deal_id>", apis.InvoiceDealLinkApi.as_view(), name="invoice-deal"),
+    path("invoices/<int:invoice_id>/<str:action>", apis.InvoiceActionApi.as_view(), name="invoice-action"),
+    path("contact-invoices", apis.ContactInvoicesApi.as_view(), name="contact-invoices"),
+    path("products/<int:product_id>/item", apis.ProductLinkApi.as_view(), name="product-item"),
+    path("quickbooks/customers", apis.QboCustomerSearchApi.as_view(), name="qbo-customers"),
+    path("quickbooks/items", apis.QboItemSearchApi.as_view(), name="qbo-items"),
+]

@@ -1,0 +1,40 @@
+"""Inbound webhooks from Intuit."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from integration.quickbooks.webhooks import WebhookPayloadError, signature_valid
+from invoices import sync, tasks
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt  # authenticated by the HMAC signature instead
+@transaction.non_atomic_requests  # store first, then enqueue after that commit
+@require_POST
+def quickbooks_webhook(request):
+    """Verify, store, answer 200 at once; a task re-fetches what changed."""
+    body = request.body
+    if not signature_valid(
+        body=body,
+        signature=request.headers.get("intuit-signature", ""),
+        verifier_token=settings.QBO_WEBHOOK_VERIFIER_TOKEN,
+    ):
+        logger.warning("QuickBooks webhook with a bad signature refused (%d bytes)", len(body))
+        return JsonResponse({"error": "invalid signature"}, status=401)
+    try:
+        with transaction.atomic():
+            delivery = sync.webhook_record(body=body, content_type=request.content_type or "")
+            transaction.on_commit(lambda: tasks.process_quickbooks_webhook.delay(delivery.pk))
+    except WebhookPayloadError as exc:
+        # Intuit retries whole batches on 4xx; a body we cannot read will not get better.
+        logger.error("QuickBooks webhook not understood: %s", exc)
+        return JsonResponse({"status": "ignored", "reason": str(exc)})
+    return JsonResponse({"status": "ok", "delivery": delivery.pk})

@@ -1,0 +1,178 @@
+"""Panel JWT verification (ISO-6): only HS256 with our secret, exp enforced, ids must match."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt as pyjwt
+import pytest
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+
+from integration.pipedrive.jwt import (
+    LEEWAY_SECONDS,
+    PanelTokenError,
+    PipedrivePanelAuthentication,
+    membership_for_claims,
+    verify_panel_token,
+)
+from integration.sandbox.pipedrive import services as sandbox
+from integration.sandbox.pipedrive.models import SandboxUser
+from integration.sandbox.pipedrive.seed import seed
+from tenants.api import CompanyScopedApi
+from tenants.models import Company
+
+SECRET = "test-panel-jwt-secret-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def jwt_secret(settings):
+    settings.PIPEDRIVE_JWT_SECRET = SECRET
+
+
+def make_token(*, company_id=1001, user_id=11, exp_in=300, secret=SECRET, algorithm="HS256", drop=(), **extra):
+    claims = {"companyId": company_id, "userId": user_id, "iat": int(time.time()), "exp": int(time.time()) + exp_in}
+    claims.update(extra)
+    for name in drop:
+        claims.pop(name)
+    return pyjwt.encode(claims, secret, algorithm=algorithm)
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def reason(**kwargs) -> str:
+    with pytest.raises(PanelTokenError) as info:
+        verify_panel_token(**kwargs)
+    return info.value.code
+
+
+def test_valid_token_gives_claims():
+    claims = verify_panel_token(token=make_token(), company_id="1001", user_id="11")
+    assert (claims.company_id, claims.user_id) == (1001, 11)
+
+
+def test_string_ids_in_claims_are_accepted():
+    claims = verify_panel_token(token=make_token(company_id="1001", user_id="11"), company_id=1001, user_id=11)
+    assert (claims.company_id, claims.user_id) == (1001, 11)
+
+
+def test_forged_signature_is_refused():
+    assert reason(token=make_token(secret="not-our-secret-" * 3)) == "bad_signature"
+    # A valid token with its payload swapped for another company's keeps the old signature.
+    header, _payload, signature = make_token().split(".")
+    tampered = f"{header}.{b64({'companyId': 2002, 'userId': 21, 'exp': int(time.time()) + 300})}.{signature}"
+    assert reason(token=tampered) == "bad_signature"
+
+
+def test_alg_none_is_refused():
+    claims = {"companyId": 1001, "userId": 11, "exp": int(time.time()) + 300}
+    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims)}."
+    assert reason(token=unsigned) == "bad_algorithm"
+
+
+def test_hs512_swap_is_refused_even_with_our_secret():
+    assert reason(token=make_token(algorithm="HS512")) == "bad_algorithm"
+
+
+def test_expired_token_is_refused_after_the_leeway_only():
+    assert reason(token=make_token(exp_in=-(LEEWAY_SECONDS + 5))) == "expired"
+    # inside the 30 s clock-skew allowance it still passes
+    assert verify_panel_token(token=make_token(exp_in=-(LEEWAY_SECONDS - 10))).company_id == 1001
+
+
+def test_missing_exp_is_refused():
+    assert reason(token=make_token(drop=("exp",))) == "missing_exp"
+
+
+def test_ids_must_match_the_query_parameters():
+    token = make_token(company_id=1001, user_id=11)
+    assert reason(token=token, company_id="2002", user_id="11") == "mismatch"
+    assert reason(token=token, company_id="1001", user_id="12") == "mismatch"
+
+
+def test_missing_or_junk_claims_are_refused():
+    assert reason(token=make_token(drop=("companyId",))) == "bad_claims"
+    assert reason(token=make_token(user_id="abc")) == "bad_claims"
+    assert reason(token="not-a-jwt") == "malformed"
+    assert reason(token="") == "missing"
+
+
+def test_empty_secret_refuses_everything(settings):
+    settings.PIPEDRIVE_JWT_SECRET = ""
+    assert reason(token=make_token(secret="")) == "not_configured"
+
+
+def test_claims_map_to_the_membership_or_401(personas):
+    claims = verify_panel_token(token=make_token(company_id=1001, user_id=12))
+    assert membership_for_claims(claims=claims) == personas.bob_membership
+    with pytest.raises(PanelTokenError, match="unknown_company"):
+        membership_for_claims(claims=verify_panel_token(token=make_token(company_id=999999)))
+    with pytest.raises(PanelTokenError, match="unknown_user"):
+        membership_for_claims(claims=verify_panel_token(token=make_token(company_id=1001, user_id=21)))
+    Company.objects.filter(pk=personas.company_a.pk).update(status=Company.Status.UNINSTALLED)
+    with pytest.raises(PanelTokenError, match="unknown_company"):
+        membership_for_claims(claims=claims)
+
+
+class WhoAmI(CompanyScopedApi):
+    authentication_classes = [PipedrivePanelAuthentication]
+
+    def get(self, request):
+        return Response({"company": self.company.pipedrive_company_id, "membership": self.membership.pk})
+
+
+def call_api(path: str, **headers):
+    request = APIRequestFactory().get(path, **headers)
+    return WhoAmI.as_view()(request)
+
+
+def test_drf_authentication_puts_the_membership_on_request_auth(personas):
+    token = make_token(company_id=2002, user_id=21)
+    response = call_api("/x?companyId=2002&userId=21", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert response.data == {"company": 2002, "membership": personas.charlie_membership.pk}
+    # the iframe form: token as a query parameter
+    response = call_api(f"/x?companyId=2002&userId=21&token={token}")
+    assert response.data["membership"] == personas.charlie_membership.pk
+
+
+@pytest.mark.parametrize(
+    "token_kwargs",
+    [
+        {"secret": "forged-secret-forged-secret-forged"},
+        {"algorithm": "HS512"},
+        {"exp_in": -600},
+        {"drop": ("exp",)},
+        {"company_id": 31337},
+    ],
+    ids=["forged", "hs512", "expired", "no-exp", "unknown-company"],
+)
+def test_drf_authentication_answers_401(personas, token_kwargs):
+    token = make_token(**{"company_id": 1001, "user_id": 11, **token_kwargs})
+    response = call_api("/x", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "Acme" not in json.dumps(response.data)
+
+
+def test_company_b_token_cannot_claim_company_a_by_query_parameter(personas):
+    # Charlie's valid token, with company A's ids in the query: refused, not scoped to either company.
+    token = make_token(company_id=2002, user_id=21)
+    response = call_api("/x?companyId=1001&userId=11", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 401
+
+
+def test_without_token_the_scheme_does_not_apply(personas):
+    assert PipedrivePanelAuthentication().authenticate(APIRequestFactory().get("/x")) is None
+
+
+def test_the_sandbox_hosts_token_is_accepted(personas):
+    """The token the sandbox's deal page puts on our iframe (and answers GET_SIGNED_TOKEN with)."""
+    seed()
+    token = sandbox.extension_token(user=SandboxUser.objects.get(pk=11))
+    claims = verify_panel_token(token=token, company_id="1001", user_id="11")
+    assert membership_for_claims(claims=claims) == personas.alice_membership

@@ -1,0 +1,84 @@
+"""The real app-extensions SDK (vendored from npm) against the sandbox's deal page, in Chromium.
+
+Needs Debian's chromium at /usr/bin/chromium and the `playwright` Python package (never
+`playwright install`). Select with `-m browser`.
+"""
+
+import json
+
+import jwt
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect, sync_playwright
+
+from integration.sandbox.pipedrive.seed import seed
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_sdk_handshake_commands_and_custom_modal(sandbox_base_url):
+    seed()
+    probe = "/sandbox/pipedrive/probe"
+    url = f"{sandbox_base_url}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=12&panel_url={probe}&modal_url={probe}"
+    console_errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            page.goto(url)
+            panel = page.frame_locator("#pd-panel")
+
+            # initialize + get_signed_token through the real SDK's MessageChannel protocol
+            expect(panel.locator("#probe-status")).to_have_text("ready", timeout=10_000)
+            expect(page.locator("#pd-host")).to_have_attribute("data-panel-state", "initialized")
+            expect(page.locator("#pd-panel")).to_have_attribute("height", "260")
+            claims = json.loads(panel.locator("#probe-claims").inner_text())
+            assert (claims["userId"], claims["companyId"]) == (12, 1001)
+            token = panel.locator("body").get_attribute("data-token")
+            assert jwt.decode(token, settings.PIPEDRIVE_JWT_SECRET, algorithms=["HS256"])["userId"] == 12
+            expect(panel.locator("#probe-theme")).to_have_text("light")
+
+            panel.locator("#probe-snackbar").click()
+            expect(page.locator("#pd-snackbar-text")).to_have_text("Invoice 1042 created")
+            expect(page.locator("#pd-snackbar-link")).to_have_attribute("href", "https://example.test/1042")
+
+            panel.locator("#probe-confirm-btn").click()
+            expect(page.locator("#pd-confirm-title")).to_have_text("Void invoice?")
+            page.locator("#pd-confirm-cancel").click()
+            expect(panel.locator("#probe-confirm")).to_have_text("false")
+            panel.locator("#probe-confirm-btn").click()
+            page.locator("#pd-confirm-ok").click()
+            expect(panel.locator("#probe-confirm")).to_have_text("true")
+
+            panel.locator("#probe-resize").click()
+            expect(page.locator("#pd-panel")).to_have_attribute("height", "400")
+
+            # open_modal(custom_modal) loads the modal iframe; the host's X asks the modal (it
+            # listens for close_custom_modal), which answers with close_modal; open_modal resolves.
+            panel.locator("#probe-open-modal").click()
+            expect(page.locator("#pd-modal")).to_be_visible()
+            modal = page.frame_locator("#pd-modal-frame")
+            expect(modal.locator("#probe-status")).to_have_text("ready", timeout=10_000)
+            page.locator("#pd-modal-close").click()
+            expect(page.locator("#pd-modal")).to_be_hidden()
+            expect(panel.locator("#probe-modal")).to_have_text("closed")
+
+            names = page.evaluate("window.__pdHost.messages.map(m => m.frame + ':' + m.type + ':' + m.name)")
+        finally:
+            browser.close()
+    assert names[:2] == ["panel:command:initialize", "panel:command:get_signed_token"]
+    for expected in (
+        "panel:command:show_snackbar",
+        "panel:command:show_confirmation",
+        "panel:command:resize",
+        "panel:command:open_modal",
+        "modal:command:initialize",
+        "modal:listener:close_custom_modal",
+        "modal:command:close_modal",
+    ):
+        assert expected in names, (expected, names)
+    assert console_errors == []
