@@ -58,7 +58,9 @@ def test_rotation_re_encrypts_every_row_with_the_newest_key(personas, settings):
     old_key = settings.FIELD_ENCRYPTION_KEYS[0]
     for index in range(7):
         StoredSecret.all_companies.create(
-            company=personas.company_a if index % 2 else personas.company_b, label=str(index), secret=f"{CANARY}-{index}"
+            company=personas.company_a if index % 2 else personas.company_b,
+            label=str(index),
+            secret=f"{CANARY}-{index}",
         )
     StoredSecret.all_companies.create(company=personas.company_a, label="empty", secret="")
     new_key = Fernet.generate_key().decode()
