@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,18 +26,37 @@ def resolve_membership(request) -> Membership | None:
     return membership_for_session(user=request.user, session=request.session)
 
 
+class IsCompanyMember(BasePermission):
+    message = _("You are not a member of any company using this app.")
+
+    def has_permission(self, request, view) -> bool:
+        return getattr(view, "membership", None) is not None
+
+
+class IsCompanyAdmin(IsCompanyMember):
+    message = _("Only company admins can do this.")
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and view.membership.is_admin
+
+
 class CompanyScopedApi(APIView):
     """Base for every API view over tenant data: `self.company` and `self.membership` are set
     from the principal, and the whole request runs inside that company's scope."""
 
+    permission_classes = [IsAuthenticated, IsCompanyMember]
+    membership: Membership | None = None
+
     def initial(self, request, *args, **kwargs):
+        # Authenticate first so permissions can see the membership; DRF's own initial() then
+        # checks permissions and throttles as usual.
+        self.perform_authentication(request)
+        membership = resolve_membership(request) if request.user.is_authenticated else None
+        if membership is not None:
+            self.membership = membership
+            self.company = membership.company
+            self._scope_token = enter_company_scope(self.company)
         super().initial(request, *args, **kwargs)
-        membership = resolve_membership(request)
-        if membership is None:
-            raise exceptions.PermissionDenied(_("You are not a member of any company using this app."))
-        self.membership = membership
-        self.company = membership.company
-        self._scope_token = enter_company_scope(self.company)
 
     def finalize_response(self, request, response, *args, **kwargs):
         token = getattr(self, "_scope_token", None)

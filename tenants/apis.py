@@ -2,17 +2,30 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from tenants import selectors
-from tenants.api import CompanyScopedApi
-from tenants.serializers import CompanySerializer, MembershipSerializer
+from tenants import selectors, services
+from tenants.api import CompanyScopedApi, IsCompanyAdmin
+from tenants.serializers import CompanySerializer, CompanySettingsSerializer, MembershipSerializer
 
 
 class CompanyApi(CompanyScopedApi):
+    def get_permissions(self):
+        if self.request.method == "PATCH":
+            return [IsAuthenticated(), IsCompanyAdmin()]
+        return super().get_permissions()
+
     @extend_schema(responses=CompanySerializer, summary="The caller's company")
     def get(self, request):
         return Response(CompanySerializer(self.company).data)
+
+    @extend_schema(request=CompanySettingsSerializer, responses=CompanySerializer, summary="Change company settings")
+    def patch(self, request):
+        serializer = CompanySettingsSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        company = services.company_settings_update(company=self.company, **serializer.validated_data)
+        return Response(CompanySerializer(company).data)
 
 
 class MembershipListApi(CompanyScopedApi):

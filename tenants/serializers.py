@@ -9,6 +9,10 @@ class CompanySerializer(serializers.ModelSerializer):
         fields = ["id", "pipedrive_company_id", "name", "domain", "status", "invoice_visibility"]
 
 
+class CompanySettingsSerializer(serializers.Serializer):
+    invoice_visibility = serializers.ChoiceField(choices=Company.InvoiceVisibility.choices)
+
+
 class MembershipSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(source="user.email")
     name = serializers.CharField(source="user.name")

@@ -42,3 +42,11 @@ def membership_upsert(*, company: Company, email: str, name: str, pipedrive_user
             defaults={"user": user, "is_admin": is_admin},
         )
     return membership
+
+
+def company_settings_update(*, company: Company, invoice_visibility: str | None = None) -> Company:
+    """Change company-wide settings chosen by an admin."""
+    if invoice_visibility is not None:
+        company.invoice_visibility = invoice_visibility
+        company.save(update_fields=["invoice_visibility", "updated_at"])
+    return company

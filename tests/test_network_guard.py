@@ -25,7 +25,7 @@ def test_connections_outside_loopback_fail_before_connecting(recording_connect, 
 
 
 def test_name_resolution_outside_loopback_fails(recording_connect):
-    with pytest.raises(network_guard.NetworkAccessBlocked, match="quickbooks.api.intuit.com"):
+    with pytest.raises(network_guard.NetworkAccessBlocked, match=r"quickbooks\.api\.intuit\.com"):
         socket.getaddrinfo("quickbooks.api.intuit.com", 443)
     assert recording_connect == []
 

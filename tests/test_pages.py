@@ -71,3 +71,42 @@ def test_seed_demo_is_idempotent(db):
     assert Membership.all_companies.filter(company__pipedrive_company_id=1001).count() == 2
     support = User.objects.get(email="support@example.com")
     assert support.is_staff and not support.is_superuser
+
+
+def test_only_company_admins_change_company_settings(api_as, personas):
+    bob = api_as("bob").patch("/api/v1/company", {"invoice_visibility": "team"}, format="json")
+    assert bob.status_code == 403
+    assert bob.json()["error"]["message"] == "Only company admins can do this."
+    personas.company_a.refresh_from_db()
+    assert personas.company_a.invoice_visibility == "owner_only"
+
+    alice = api_as("alice").patch("/api/v1/company", {"invoice_visibility": "team"}, format="json")
+    assert alice.status_code == 200
+    assert alice.json()["invoice_visibility"] == "team"
+    personas.company_a.refresh_from_db()
+    personas.company_b.refresh_from_db()
+    assert personas.company_a.invoice_visibility == "team"
+    assert personas.company_b.invoice_visibility == "owner_only"
+
+
+def test_bad_company_settings_are_explained_and_change_nothing(api_as, personas):
+    response = api_as("alice").patch("/api/v1/company", {"invoice_visibility": "everyone"}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "invoice_visibility" in error["fields"]
+    personas.company_a.refresh_from_db()
+    assert personas.company_a.invoice_visibility == "owner_only"
+
+
+def test_company_comes_from_the_principal_never_from_parameters(api_as, personas):
+    client = api_as("charlie")
+    for params in [{"company": personas.company_a.pk}, {"company_id": personas.company_a.pk}]:
+        body = client.get("/api/v1/members", params).json()
+        assert [m["email"] for m in body] == ["charlie@borealis.test"]
+    header = client.get("/api/v1/company", HTTP_X_COMPANY_ID=str(personas.company_a.pk)).json()
+    assert header["name"] == "Borealis Bakery"
+    # An admin of company B changing settings never touches company A.
+    client.patch("/api/v1/company", {"invoice_visibility": "team", "company": personas.company_a.pk}, format="json")
+    personas.company_a.refresh_from_db()
+    assert personas.company_a.invoice_visibility == "owner_only"

@@ -34,7 +34,16 @@ class Case:
 
 # route (as the resolver spells it) -> cases proving company B cannot reach company A's data
 CASES: dict[str, list[Case]] = {
-    "api/v1/company": [Case(url=lambda p: reverse("api:api-company"), status=200)],
+    "api/v1/company": [
+        Case(url=lambda p: reverse("api:api-company"), status=200),
+        # Charlie is an admin of B: his PATCH changes B only, whatever ids he sends.
+        Case(
+            url=lambda p: reverse("api:api-company"),
+            method="patch",
+            status=200,
+            data={"invoice_visibility": "team", "company": 1, "company_id": 1},
+        ),
+    ],
     "api/v1/members": [Case(url=lambda p: reverse("api:api-member-list"), status=200)],
     "api/v1/members/<int:membership_id>": [
         Case(url=lambda p: reverse("api:api-member-detail", args=[p.bob_membership.pk])),
@@ -110,7 +119,11 @@ CASES: dict[str, list[Case]] = {
         ),
     ],
     "api/v1/invoices/<int:invoice_id>/<str:action>": [
-        Case(url=lambda p: reverse("api:invoice-action", args=[p.invoice_a.pk, action]), method="post", client="panel")
+        Case(
+            url=lambda p, action=action: reverse("api:invoice-action", args=[p.invoice_a.pk, action]),
+            method="post",
+            client="panel",
+        )
         for action in ("void", "delete", "send")
     ],
     "api/v1/contact-invoices": [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
