@@ -62,7 +62,8 @@ class TimeoutSession(requests.Session):
                 path,
                 response.status_code,
                 _ms(started),
-                intuit_tid=response.headers.get("intuit_tid", ""),
+                # Intuit spells it Intuit-Tid on API answers and intuit_tid elsewhere.
+                intuit_tid=response.headers.get("intuit_tid") or response.headers.get("intuit-tid", ""),
             )
         )
         return response

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -152,7 +153,9 @@ class PanelApi(CompanyScopedApi):
 
 
 class DealInvoicesApi(PanelApi):
-    @extend_schema(summary="The deal's invoices, their history, and a summary per currency")
+    @extend_schema(
+        summary="The deal's invoices, their history, and a summary per currency", responses=OpenApiTypes.OBJECT
+    )
     def get(self, request, deal_id: int):
         self.require_viewer()
         invoices = selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id)
@@ -165,7 +168,11 @@ class DealInvoicesApi(PanelApi):
             }
         )
 
-    @extend_schema(request=DraftInputSerializer, summary="Create an invoice from the (edited) draft")
+    @extend_schema(
+        request=DraftInputSerializer,
+        summary="Create an invoice from the (edited) draft",
+        responses={201: InvoiceSerializer, 202: InvoiceSerializer},
+    )
     def post(self, request, deal_id: int):
         self.require_active()
         data = DraftInputSerializer(data=request.data)
@@ -189,7 +196,10 @@ class DealInvoicesApi(PanelApi):
 
 
 class DealDraftApi(PanelApi):
-    @extend_schema(summary="A draft invoice for the deal: mapped customer, lines, dates, suggestions")
+    @extend_schema(
+        summary="A draft invoice for the deal: mapped customer, lines, dates, suggestions",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request, deal_id: int):
         self.require_active()
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
@@ -201,7 +211,11 @@ class DealDraftApi(PanelApi):
 
 
 class DealPreflightApi(PanelApi):
-    @extend_schema(request=DraftInputSerializer, summary="Every problem with a draft, without creating anything")
+    @extend_schema(
+        request=DraftInputSerializer,
+        summary="Every problem with a draft, without creating anything",
+        responses=OpenApiTypes.OBJECT,
+    )
     def post(self, request, deal_id: int):
         self.require_active()
         data = DraftInputSerializer(data=request.data)
@@ -212,7 +226,9 @@ class DealPreflightApi(PanelApi):
 
 
 class DealRefreshApi(PanelApi):
-    @extend_schema(summary="Re-read the deal's invoices from QuickBooks now")
+    @extend_schema(
+        request=None, summary="Re-read the deal's invoices from QuickBooks now", responses=OpenApiTypes.OBJECT
+    )
     def post(self, request, deal_id: int):
         self.require_active()
         invoices = list(selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id))
@@ -223,7 +239,7 @@ class DealRefreshApi(PanelApi):
 
 
 class InvoiceDetailApi(PanelApi):
-    @extend_schema(summary="One invoice with its history")
+    @extend_schema(summary="One invoice with its history", responses=InvoiceSerializer)
     def get(self, request, invoice_id: int):
         return Response(self.serialize(self.invoice(invoice_id)))
 
@@ -234,6 +250,7 @@ class InvoiceActionApi(PanelApi):
     @extend_schema(
         request=SendSerializer,
         summary="Void, delete or send an invoice",
+        responses=InvoiceSerializer,
         parameters=[OpenApiParameter("action", str, OpenApiParameter.PATH, enum=["void", "delete", "send"])],
     )
     def post(self, request, invoice_id: int, action: str):
@@ -273,14 +290,14 @@ class InvoicePdfApi(PanelApi):
 
 
 class InvoiceDealLinkApi(PanelApi):
-    @extend_schema(request=None, summary="Show this invoice on a deal")
+    @extend_schema(request=None, summary="Show this invoice on a deal", responses=InvoiceSerializer)
     def put(self, request, invoice_id: int, deal_id: int):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
         services.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
         return Response(self.serialize(self.invoice(invoice_id)))
 
-    @extend_schema(request=None, summary="Stop showing this invoice on a deal")
+    @extend_schema(request=None, summary="Stop showing this invoice on a deal", responses=InvoiceSerializer)
     def delete(self, request, invoice_id: int, deal_id: int):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
@@ -306,7 +323,11 @@ class ContactInvoicesApi(PanelApi):
             )
         return link
 
-    @extend_schema(parameters=[RangeSerializer], summary="Invoices of the deal's contact in a date range")
+    @extend_schema(
+        parameters=[RangeSerializer],
+        summary="Invoices of the deal's contact in a date range",
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request):
         self.require_viewer()
         query = RangeSerializer(data=request.query_params)
@@ -329,7 +350,11 @@ class ContactInvoicesApi(PanelApi):
 
 
 class ProductLinkApi(PanelApi):
-    @extend_schema(request=ProductLinkSerializer, summary="Remember which QuickBooks item a Pipedrive product is")
+    @extend_schema(
+        request=ProductLinkSerializer,
+        summary="Remember which QuickBooks item a Pipedrive product is",
+        responses=OpenApiTypes.OBJECT,
+    )
     def put(self, request, product_id: int):
         self.require_active()
         data = ProductLinkSerializer(data=request.data)
@@ -349,7 +374,9 @@ class QboSearchApi(PanelApi):
     LIMIT = 20
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Part of the name")], summary="Search QuickBooks by name"
+        parameters=[OpenApiParameter("q", str, description="Part of the name")],
+        summary="Search QuickBooks by name",
+        responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
         from integration.quickbooks.client import quote

@@ -59,4 +59,7 @@ def sandbox_base_url(live_server, settings):
     settings.QBO_API_BASE_URL = f"{sandbox}/quickbooks"
     settings.QBO_APP_BASE_URL = f"{sandbox}/quickbooks/app"
     settings.PIPEDRIVE_OAUTH_BASE_URL = f"{sandbox}/pipedrive/oauth"
+    from integration.quickbooks.limiter import reset_all
+
+    reset_all()  # no rate-limit counts or 429 pauses carried over from another test
     return base

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import jwt as pyjwt
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from tenants.models import Company, Membership
@@ -161,3 +162,18 @@ class PipedrivePanelAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'Bearer realm="{self.www_authenticate_realm}"'
+
+
+class PipedrivePanelAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the panel JWT in the OpenAPI schema."""
+
+    target_class = "integration.pipedrive.jwt.PipedrivePanelAuthentication"
+    name = "PipedrivePanelJWT"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The HS256 token Pipedrive signs for the app extension (GET_SIGNED_TOKEN).",
+        }
