@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench clean venv check-deploy vendor-sdk
+.PHONY: run test lint fmt migrate seed bench clean venv check-deploy vendor-sdk chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,13 @@ run: venv
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+## chromium: Debian's browser for the end-to-end tests (never `playwright install`)
+chromium:
+	@[ -x /usr/bin/chromium ] || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 ## test: the whole test suite (SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set)
-test: venv
+test: venv chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv
