@@ -16,6 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
+from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
@@ -69,6 +70,12 @@ def _integration_error(error: IntegrationError) -> ApiError:
             status_code=503,
             code="quickbooks_unavailable",
             message=_("QuickBooks is not answering right now; try again in a minute."),
+        )
+    if isinstance(error, pipedrive_client.NotFound):
+        return ApiError(
+            status_code=404,
+            code="not_found_in_pipedrive",
+            message=_("Pipedrive does not know this deal, or you cannot see it."),
         )
     if isinstance(error, PermanentError):
         return ApiError(status_code=400, code=error.code or "rejected", message=error.message)

@@ -1,0 +1,88 @@
+"""The draft: a Pipedrive sandbox deal through the field mapping, with QuickBooks suggestions."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+import requests
+
+from integration.pipedrive import client as pipedrive
+from integration.pipedrive.models import PipedriveInstallation
+from integration.sandbox.pipedrive.seed import seed
+from invoices.drafts import draft_from_deal
+from tenants.models import FieldMapping
+from tenants.scoping import company_scope
+from tests.integration.pipedrive import flows
+from tests.personas import panel_token
+
+
+@pytest.fixture
+def installed(connected, personas, sandbox_base_url):
+    """Company A has QuickBooks connected and Alice installed the app in the Pipedrive sandbox."""
+    seed()
+    with requests.Session() as browser:
+        response = flows.install(browser, sandbox_base_url, user_id=11)
+    assert response.status_code == 302, response.text[:300]
+    return PipedriveInstallation.all_companies.get(company=personas.company_a, pipedrive_user_id=11)
+
+
+def test_draft_from_a_deal_with_the_default_mapping(installed, connected, personas):
+    with company_scope(personas.company_a):
+        mapping = FieldMapping.objects.get()
+        deal = pipedrive.deal_get(installation=installed, deal_id=1)
+        organization = pipedrive.organization_get(installation=installed, organization_id=deal["org_id"])
+        person = pipedrive.person_get(installation=installed, person_id=deal["person_id"])
+        draft = draft_from_deal(installation=installed, connection=connected, mapping=mapping, deal_id=1)
+    assert draft.deal_title == "Initech robot line" and draft.currency == "USD"
+    assert draft.customer.name == organization["name"]
+    primary = next(e["value"] for e in person["emails"] if e.get("primary"))
+    assert draft.customer.email == primary
+    assert (draft.customer.pipedrive_entity, draft.customer.pipedrive_id) == ("organization", deal["org_id"])
+    assert draft.customer.address.line1  # the organization's address, decoded
+    # the disabled line is left out; every line agrees with Pipedrive's own sum
+    assert [line.pipedrive_product_id for line in draft.lines] == [1, 2]
+    assert all(line.error == "" for line in draft.lines)
+    assert Decimal(draft.total) == Decimal(str(deal["value"]))
+    assert draft.tax_mode == "exclusive"
+    assert (date.fromisoformat(draft.due_date) - date.fromisoformat(draft.issue_date)).days == mapping.due_days
+
+
+def test_custom_field_mapping_and_remembered_links(installed, connected, personas):
+    with company_scope(personas.company_a):
+        fields = pipedrive.fields_list(installation=installed, entity="deal")
+        billing = next(f["field_code"] for f in fields if f["field_name"] == "Billing address")
+        po_number = next(f["field_code"] for f in fields if f["field_name"] == "Purchase order number")
+        mapping = FieldMapping.objects.get()
+        mapping.address_entity, mapping.address_key = "deal", billing
+        mapping.tax_id_entity, mapping.tax_id_key = "deal", po_number
+        mapping.save()
+        from invoices.models import CustomerLink, ProductLink
+
+        CustomerLink.objects.create(connection=connected, entity="organization", pipedrive_id=1, qbo_customer_id="3")
+        ProductLink.objects.create(connection=connected, pipedrive_product_id=1, qbo_item_id="4", item_name="Rock")
+        draft = draft_from_deal(installation=installed, connection=connected, mapping=mapping, deal_id=1)
+    address = draft.customer.address
+    assert (address.line1, address.city, address.region, address.postal_code) == (
+        "4120 Freidrich Lane",
+        "Austin",
+        "Texas",
+        "78744",
+    )
+    assert draft.customer.tax_id == "PO-2026-0042"
+    assert (draft.customer.qbo_customer_id, draft.customer.suggestion_reason) == ("3", "linked")
+    assert [(line.qbo_item_id, line.qbo_item_name) for line in draft.lines] == [("4", "Rock"), ("", "")]
+
+
+def test_draft_over_the_panel_api(installed, connected, personas):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer " + panel_token(company_id=1001, user_id=11))
+    response = client.get("/api/v1/deals/1/draft")
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["deal_title"] == "Initech robot line"
+    missing = client.get("/api/v1/deals/999999/draft")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found_in_pipedrive"
