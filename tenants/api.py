@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -105,7 +105,7 @@ def exception_handler(exc, context):
         detail = getattr(exc, "detail", None)
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         message = str(detail) if detail is not None else str(exc)
-        if isinstance(exc, Http404) or response.status_code == status.HTTP_404_NOT_FOUND:
+        if isinstance(exc, Http404 | exceptions.NotFound):
             code, message = "not_found", _("Not found.")
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
