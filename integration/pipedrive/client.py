@@ -16,23 +16,19 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 import requests
-from django.db import connection as db_connection
-from django.db import transaction
 from django.utils import timezone
 
+from integration.calllog import call_recorder
 from integration.errors import AuthRevoked, PermanentError, RateLimited, TransientError
 from integration.http import make_session
+from integration.locking import serialized
 from integration.pipedrive import oauth
-from integration.pipedrive.calllog import recorder_for
 from integration.pipedrive.models import PipedriveInstallation
 
 logger = logging.getLogger(__name__)
@@ -200,19 +196,6 @@ def _copy_tokens(source: PipedriveInstallation, target: PipedriveInstallation) -
         setattr(target, name, getattr(source, name))
 
 
-# SQLite has no row locks (the embedded default is one process): serialize refreshes of one
-# installation inside the process there. PostgreSQL relies on SELECT ... FOR UPDATE.
-_process_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_process_locks_guard = threading.Lock()
-
-
-def _process_lock(installation_id: int):
-    if db_connection.features.has_select_for_update:
-        return nullcontext()
-    with _process_locks_guard:
-        return _process_locks[installation_id]
-
-
 def access_token(*, installation: PipedriveInstallation, rejected_token: str | None = None) -> str:
     """A usable access token for `installation`, refreshing it when expired (or when Pipedrive just
     rejected `rejected_token`). Refreshes are serialized per installation by a row lock, and the row
@@ -222,7 +205,7 @@ def access_token(*, installation: PipedriveInstallation, rejected_token: str | N
     """
     if rejected_token is None and installation.access_token_is_fresh():
         return installation.access_token
-    with _process_lock(installation.pk), transaction.atomic():
+    with serialized(f"pipedrive-installation-{installation.pk}"):
         # The installation we already hold, re-read under lock (pk and company both pinned).
         locked = (
             PipedriveInstallation.all_companies.select_for_update()
@@ -339,7 +322,7 @@ def call(
     json: dict | None = None,
 ) -> dict:
     """One API call on the installation's api_domain; returns the JSON envelope."""
-    session = make_session(service=SERVICE, recorder=recorder_for(installation.company))
+    session = make_session(service=SERVICE, recorder=call_recorder(company_id=installation.company_id))
     try:
         token = access_token(installation=installation)
         refreshed = False
@@ -411,7 +394,7 @@ def _csv(values) -> str:
 def users_me_with_token(*, access_token: str, api_domain: str) -> CurrentUser:
     """users/me with a fresh token, before any installation exists (the install callback)."""
     # https://developers.pipedrive.com/docs/api/v1/Users#getCurrentUser (v1 only, no v2 twin)
-    session = make_session(service=SERVICE, recorder=recorder_for(None))
+    session = make_session(service=SERVICE, recorder=call_recorder(company_id=None))
     try:
         response = _send(session, "GET", f"{api_domain.rstrip('/')}/api/v1/users/me", token=access_token)
     finally:

@@ -16,9 +16,9 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from integration.calllog import call_recorder
 from integration.errors import AuthRevoked, PermanentError, RateLimited, TransientError
 from integration.http import make_session
-from integration.pipedrive.calllog import recorder_for
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,9 @@ def authorize_url() -> str:
 
 
 def _post(name: str, data: dict, *, company=None) -> requests.Response:
-    session = make_session(service=SERVICE, recorder=recorder_for(company))
+    session = make_session(
+        service=SERVICE, recorder=call_recorder(company_id=company.pk if company is not None else None)
+    )
     try:
         return session.post(
             _oauth_url(name),

@@ -14,23 +14,20 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import threading
 import zoneinfo
-from collections import defaultdict
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from integration.calllog import call_recorder
 from integration.errors import AuthRevoked, IntegrationError
-from integration.http import CallRecord, CallRecorder, make_session
-from integration.models import ApiCall
+from integration.http import make_session
+from integration.locking import serialized
 from integration.quickbooks import oauth
 from integration.quickbooks.client import QboClient, StaticToken
 from integration.quickbooks.models import OAuthState, QuickBooksConnection
@@ -65,27 +62,6 @@ class ConnectResult:
     warnings: list[str] = field(default_factory=list)
     # Pipedrive answers the link registration with a page to send the user to (invoicing-extension.md).
     redirect_url: str = ""
-
-
-# -- call log ---------------------------------------------------------------------------------
-
-
-def call_recorder(*, company_id: int | None) -> CallRecorder:
-    """Writes each call's record (never a token, query string or body) to ApiCall."""
-
-    def record(call: CallRecord) -> None:
-        ApiCall.objects.create(
-            company_id=company_id,
-            service=call.service,
-            method=call.method,
-            path=call.path[:500],
-            status=call.status,
-            duration_ms=call.duration_ms,
-            intuit_tid=call.intuit_tid[:100],
-            error_code=call.error[:50],
-        )
-
-    return record
 
 
 # -- who holds it -----------------------------------------------------------------------------
@@ -352,18 +328,6 @@ def _register_invoicing_link(connection: QuickBooksConnection) -> tuple[bool, st
 
 # -- tokens -----------------------------------------------------------------------------------
 
-# SQLite has no row locks: serialize refreshes of one connection inside this process instead
-# (the embedded default runs one process). PostgreSQL uses SELECT ... FOR UPDATE.
-_process_locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
-_process_locks_guard = threading.Lock()
-
-
-def _process_lock(connection_id: int):
-    if db_connection.features.has_select_for_update:
-        return nullcontext()
-    with _process_locks_guard:
-        return _process_locks[connection_id]
-
 
 def _fresh(row: QuickBooksConnection, now: datetime) -> bool:
     return (
@@ -398,7 +362,7 @@ def access_token_refresh(*, connection: QuickBooksConnection, stale: str | None)
     """
     company = connection.company
     revoked = False
-    with _process_lock(connection.pk), company_scope(company), transaction.atomic():
+    with company_scope(company), serialized(f"qbo-connection-{connection.pk}"):
         row = QuickBooksConnection.objects.select_for_update().get(pk=connection.pk)
         if row.status != Status.ACTIVE:
             raise _revoked_error()
@@ -463,7 +427,7 @@ class ConnectionTokens:
 
 def connection_mark_needs_reconnect(*, connection: QuickBooksConnection) -> None:
     """QBO no longer honours this connection (e.g. 403 code 120): the UI asks for a reconnect."""
-    with _process_lock(connection.pk), company_scope(connection.company), transaction.atomic():
+    with company_scope(connection.company), serialized(f"qbo-connection-{connection.pk}"):
         row = QuickBooksConnection.objects.select_for_update().get(pk=connection.pk)
         if row.status == Status.ACTIVE:
             _mark_needs_reconnect(row, now=timezone.now())

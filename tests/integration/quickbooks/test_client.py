@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
+from integration.calllog import call_recorder
 from integration.errors import AuthRevoked, RateLimited, TransientError
 from integration.http import make_session
 from integration.quickbooks.client import BatchItem, QboClient, quote
 from integration.quickbooks.errors import QboDuplicateName, QboNotFound, QboStaleObject, QboValidationError
-from integration.quickbooks.services import ConnectionTokens, call_recorder
+from integration.quickbooks.services import ConnectionTokens
 
 LINE = {
     "Amount": 150.0,

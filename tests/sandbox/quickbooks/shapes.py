@@ -1,11 +1,10 @@
 """Structural comparison of a sandbox response with a recorded QBO fixture."""
 
 import json
-from pathlib import Path
 
-from django.conf import settings
+from tests.references import QBO_FIXTURES
 
-FIXTURES = Path(settings.BASE_DIR).parent / "shared" / "qbo-reference" / "fixtures"
+FIXTURES = QBO_FIXTURES  # a verbatim copy of shared/qbo-reference/fixtures (tests/references.py)
 
 
 def fixture(name: str):

@@ -1,14 +1,14 @@
 """Intuit OAuth as the sandbox plays it: consent, code exchange, rotation, revoke, discovery."""
 
 import json
-from pathlib import Path
 
 from django.conf import settings
 
 from integration.sandbox.quickbooks import controls
+from tests.references import QBO_FIXTURES
 from tests.sandbox.quickbooks.conftest import BASE, REDIRECT, UK, US, authorize, basic_auth, connect, token_request
 
-FIXTURES = Path(settings.BASE_DIR).parent / "shared" / "qbo-reference" / "fixtures"
+FIXTURES = QBO_FIXTURES  # a verbatim copy of shared/qbo-reference/fixtures (tests/references.py)
 
 
 def test_consent_page_lists_the_seeded_companies_and_a_connect_button(client, qbo_realms):

@@ -1,4 +1,4 @@
-"""Write Pipedrive calls to the support call log (`integration.models.ApiCall`)."""
+"""The support call log: every outbound call to Pipedrive or Intuit becomes an `ApiCall` row."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ from integration.http import CallRecord, CallRecorder
 from integration.models import ApiCall
 
 
-def recorder_for(company=None) -> CallRecorder:
-    """A recorder that stores each call (never a token, query string or body) for `company`."""
+def call_recorder(*, company_id: int | None) -> CallRecorder:
+    """A recorder storing each call (never a token, query string or body) under `company_id`."""
 
     def record(call: CallRecord) -> None:
         ApiCall.objects.create(
-            company=company if company is not None and company.pk else None,
+            company_id=company_id,
             service=call.service,
             method=call.method,
             path=call.path[:500],
             status=call.status,
             duration_ms=call.duration_ms,
+            intuit_tid=call.intuit_tid[:100],
             error_code=call.error[:50],
         )
 
