@@ -140,6 +140,8 @@ CELERY_BEAT_SCHEDULE = {
     # Change data capture heals missed webhooks: one call per active connection per cycle.
     "cdc-sweep": {"task": "invoices.cdc_sweep", "schedule": env.int("CDC_SWEEP_SECONDS", default=900)},
     "overdue-sweep": {"task": "invoices.overdue_sweep", "schedule": 24 * 3600},
+    # Pending creates whose retry task was lost (worker or broker restart) are sent again.
+    "resubmit-stuck-invoices": {"task": "invoices.resubmit_stuck", "schedule": 300},
 }
 
 # SECRETS ENCRYPTION

@@ -180,3 +180,21 @@ class ProductLink(TenantModel):
 
     def __str__(self) -> str:
         return f"product {self.pipedrive_product_id} → item {self.qbo_item_id}"
+
+
+class TaxCodeMapping(TenantModel):
+    """Which QBO TaxCode a Pipedrive tax rate (percent) becomes, per connection (non-US companies only:
+    US companies use TAX/NON and let QuickBooks compute the rate)."""
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4)
+    qbo_tax_code_id = models.CharField(max_length=32)
+    tax_code_name = models.CharField(max_length=100, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["connection", "tax_rate"], name="taxcodemapping_unique_rate")]
+        ordering = ["tax_rate"]
+
+    def __str__(self) -> str:
+        return f"{self.tax_rate} % → tax code {self.qbo_tax_code_id}"

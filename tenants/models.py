@@ -148,3 +148,50 @@ class FieldMapping(TenantModel):
             errors["default_currency"] = _("Use a three-letter ISO currency code, e.g. USD.")
         if errors:
             raise ValidationError(errors)
+
+
+class AuditLog(models.Model):
+    """A support action: who ran what, when, on which company, and how it ended.
+
+    Bulk actions run as background jobs; the row is their progress record (status and counts)
+    as well as the audit trail. Support-only and cross-company, so not a TenantModel.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        REFUSED = "refused", _("Refused")
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True, default="")  # kept if the user is deleted
+    company = models.ForeignKey(Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=50, db_index=True)
+    target_model = models.CharField(max_length=100, blank=True, default="")
+    target_ids = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(default=0)
+    succeeded = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=2000, blank=True, default="")
+    results = models.JSONField(default=list, blank=True)  # one entry per target: id, company, ok, message
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    UNSCOPED_REASON = "support audit trail: written and read by staff across companies"
+    objects = models.Manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["company", "-created_at"], name="auditlog_company_recent")]
+        permissions = [("run_support_actions", "Can run the safe support actions (refresh, resync, retry, redeliver)")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_email or 'system'} ({self.status})"
+
+    @property
+    def done_count(self) -> int:
+        return self.succeeded + self.failed

@@ -285,3 +285,77 @@ def test_link_and_unlink_deals(qbo, connected, personas):
         assert not services.invoice_unlink_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
     kinds = list(InvoiceEvent.all_companies.filter(invoice=invoice).order_by("id").values_list("kind", flat=True))
     assert kinds == ["created", "linked", "unlinked"]
+
+
+def test_us_sales_tax_from_pipedrive_is_kept_to_the_cent(qbo, connected, personas):
+    draft = a_draft()
+    draft.customer.qbo_customer_id, draft.customer.name = "3", ""
+    draft.lines = [
+        DraftLine(name="Hours", quantity="3", item_price="19.99", tax="8.875", tax_method="exclusive", qbo_item_id="2"),
+        DraftLine(name="Design", quantity="1", item_price="80", qbo_item_id="3"),
+    ]
+    invoice = create(connected, personas, draft)
+    # 59.97 + 5.32 tax (8.875 %) + 80.00
+    assert (invoice.total, invoice.tax_total, invoice.last_error) == (Decimal("145.29"), Decimal("5.32"), "")
+    qbo_copy = client_for(connection=connected).read("Invoice", invoice.qbo_id)
+    codes = [line["SalesItemLineDetail"]["TaxCodeRef"]["value"] for line in qbo_copy["Line"][:2]]
+    assert codes == ["TAX", "NON"]
+
+
+@pytest.fixture
+def uk(qbo, personas, web_as, link_calls):
+    """Company B connected to the sandbox's UK company (GBP, VAT codes, multicurrency)."""
+    from integration.quickbooks.models import QuickBooksConnection
+    from tests.integration.quickbooks import helpers
+
+    helpers.connect(web_as("charlie"), realm_id=qbo.uk_realm)
+    return QuickBooksConnection.all_companies.get(company=personas.company_b)
+
+
+def uk_draft(**line) -> Draft:
+    return Draft(
+        deal_id=601,
+        deal_title="Workshop",
+        currency="GBP",
+        customer=DraftCustomer(qbo_customer_id="1"),
+        lines=[DraftLine(name="Consulting", quantity="2", qbo_item_id="1", tax_code="2", **line)],
+        issue_date="2026-11-27",
+        due_date="2026-12-27",
+        tax_mode=line.get("tax_method", "exclusive"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "total", "tax"),
+    [
+        ({"item_price": "100", "tax": "20", "tax_method": "exclusive"}, "240.00", "40.00"),
+        ({"item_price": "120", "tax": "20", "tax_method": "inclusive"}, "240.00", "40.00"),
+    ],
+)
+def test_non_us_vat_codes_and_modes(uk, personas, line, total, tax):
+    with company_scope(uk.company):
+        invoice = services.invoice_create(
+            connection=uk, draft=uk_draft(**line), actor=personas.charlie_membership, idempotency_key=str(uuid.uuid4())
+        )
+    assert (invoice.currency, invoice.total, invoice.tax_total, invoice.last_error) == (
+        "GBP",
+        Decimal(total),
+        Decimal(tax),
+        "",
+    )
+    qbo_copy = client_for(connection=uk).read("Invoice", invoice.qbo_id)
+    assert qbo_copy["GlobalTaxCalculation"] == ("TaxInclusive" if line["tax_method"] == "inclusive" else "TaxExcluded")
+    assert qbo_copy["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"]["value"] == "2"
+
+
+def test_non_us_needs_a_tax_code_of_the_same_rate(uk, personas):
+    draft = uk_draft(item_price="100", tax="19", tax_method="exclusive")
+    draft.lines.append(DraftLine(name="Book", quantity="1", item_price="20", qbo_item_id="3"))  # no tax code
+    with company_scope(uk.company), pytest.raises(services.InvoiceError) as refused:
+        services.invoice_create(
+            connection=uk, draft=draft, actor=personas.charlie_membership, idempotency_key=str(uuid.uuid4())
+        )
+    assert {(p.field, p.code) for p in refused.value.problems} == {
+        ("lines[0].tax_code", "tax_rate_mismatch"),
+        ("lines[1].tax_code", "tax_code_required"),
+    }

@@ -185,3 +185,31 @@ def test_overdue_is_recorded_by_the_daily_job(qbo, connected):
     invoice.refresh_from_db()
     assert invoice.status == "overdue"
     assert events_of(invoice)[-1] == "status_changed"
+
+
+def test_beat_schedules_every_sweep():
+    from django.conf import settings
+
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert tasks == {"invoices.cdc_sweep", "invoices.overdue_sweep", "invoices.resubmit_stuck"}
+
+
+def test_stuck_pending_invoices_are_sent_again(personas, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from invoices import tasks
+    from tests.personas import add_invoices
+
+    add_invoices(personas)
+    Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(
+        state="pending", next_attempt_at=timezone.now() - dt.timedelta(minutes=30)
+    )
+    Invoice.all_companies.filter(pk=personas.invoice_b.pk).update(
+        state="pending", next_attempt_at=timezone.now() + dt.timedelta(minutes=30)
+    )
+    sent = []
+    monkeypatch.setattr(tasks.submit_invoice, "delay", lambda **kwargs: sent.append(kwargs))
+    assert tasks.resubmit_stuck() == 1
+    assert sent == [{"company_id": personas.company_a.pk, "invoice_id": personas.invoice_a.pk}]

@@ -534,6 +534,21 @@ def _due_date(realm: SandboxRealm, txn_date: dt.date, term_id: str) -> str:
     return (txn_date + dt.timedelta(days=days)).isoformat()
 
 
+def _override_tax(tax_detail: dict, requested: Decimal, *, computed: Decimal) -> Decimal:
+    """Set the transaction's total tax to `requested`, spreading it over the tax lines by their share."""
+    lines = tax_detail.get("TaxLine") or []
+    remaining = requested
+    for index, line in enumerate(lines):
+        if index == len(lines) - 1:
+            share = remaining
+        else:
+            share = money(requested * money(line.get("Amount")) / computed) if computed else Decimal("0")
+        line["Amount"] = as_number(share)
+        remaining -= share
+    tax_detail["TotalTax"] = as_number(requested)
+    return requested
+
+
 def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity | None) -> dict:
     """Apply QBO's create/update rules to an invoice body and compute lines, tax and totals."""
     data = {k: v for k, v in payload.items() if v is not None}
@@ -679,7 +694,9 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
                 rates = _tax_rates_of_code(realm, code_row)
                 total_pct = sum((pct for _, pct in rates), Decimal("0"))
                 if mode == "TaxInclusive":
-                    gross = money(line.get("TaxInclusiveAmt") if line.get("TaxInclusiveAmt") is not None else amount)
+                    # SalesItemLineDetail.TaxInclusiveAmt (XSD); a line-level one is accepted too.
+                    given = detail.get("TaxInclusiveAmt", line.get("TaxInclusiveAmt"))
+                    gross = money(given if given is not None else amount)
                     amount = money(gross / (1 + total_pct / 100)) if total_pct else gross
                     detail["TaxInclusiveAmt"] = as_number(gross)
                     if qty:
@@ -725,6 +742,9 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     data["Line"] = out_lines
 
     # Tax.
+    # An explicit TotalTax in a create is honoured and prorated over the tax lines (reference §8.2).
+    # Updates recompute the tax (a stored TxnTaxDetail is not an override).
+    requested_tax = (payload.get("TxnTaxDetail") or {}).get("TotalTax") if existing is None else None
     tax_detail: dict = {}
     total_tax = Decimal("0")
     if us:
@@ -774,6 +794,8 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
         tax_detail = {"TotalTax": as_number(total_tax)}
         if tax_lines:
             tax_detail["TaxLine"] = tax_lines
+    if requested_tax is not None:
+        total_tax = _override_tax(tax_detail, money(requested_tax), computed=total_tax)
     data["TxnTaxDetail"] = tax_detail
 
     total = money(subtotal - discount_total + total_tax)
