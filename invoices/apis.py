@@ -340,6 +340,14 @@ class ContactInvoicesApi(PanelApi):
         query = RangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         customer = self._customer(query.validated_data["deal_id"])
+        if query.validated_data.get("refresh"):
+            # Pull this customer's invoices from QBO for the range, including ones typed into QuickBooks.
+            services.customer_invoices_pull(
+                connection=self.connection,
+                customer_qbo_id=customer,
+                date_from=query.validated_data.get("date_from"),
+                date_to=query.validated_data.get("date_to"),
+            )
         invoices = selectors.invoices_of_customer(
             company=self.company,
             connection=self.connection,

@@ -97,6 +97,7 @@ class RangeSerializer(serializers.Serializer):
     deal_id = serializers.IntegerField(min_value=1)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
+    refresh = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs):
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:

@@ -286,9 +286,10 @@ def _record_intent(*, connection: QuickBooksConnection, draft: Draft, actor: Mem
                 payload={"draft": draft.as_dict()},
                 created_by=actor,
             )
-            InvoiceDeal.objects.create(
-                company=connection.company, invoice=invoice, deal_id=draft.deal_id, linked_by=actor
-            )
+            if draft.deal_id:  # the invoicing extension may create an invoice without naming a deal
+                InvoiceDeal.objects.create(
+                    company=connection.company, invoice=invoice, deal_id=draft.deal_id, linked_by=actor
+                )
     except IntegrityError:
         return None
     return invoice
@@ -621,6 +622,25 @@ def invoice_deep_link(*, invoice: Invoice) -> str:
 def invoice_refresh(*, connection: QuickBooksConnection, invoices: list[Invoice]) -> list[Invoice]:
     """Refresh now: re-read these invoices from QBO in one query."""
     return sync.invoices_refetch(connection=connection, qbo_ids=[i.qbo_id for i in invoices if i.qbo_id])
+
+
+def customer_invoices_pull(
+    *, connection: QuickBooksConnection, customer_qbo_id: str, date_from: dt.date | None, date_to: dt.date | None
+) -> int:
+    """Read a customer's invoices in a date range from QBO (all pages) and store them here."""
+    from integration.quickbooks.client import quote
+    from integration.quickbooks.services import client_for
+
+    where = [f"CustomerRef = {quote(customer_qbo_id)}"]
+    if date_from:
+        where.append(f"TxnDate >= {quote(date_from.isoformat())}")
+    if date_to:
+        where.append(f"TxnDate <= {quote(date_to.isoformat())}")
+    count = 0
+    for row in client_for(connection=connection).query_all(f"SELECT * FROM Invoice WHERE {' AND '.join(where)}"):  # noqa: S608
+        sync.invoice_apply_qbo(connection=connection, data=row)
+        count += 1
+    return count
 
 
 def invoice_link_deal(*, invoice: Invoice, deal_id: int, actor: Membership | None) -> InvoiceDeal:

@@ -133,3 +133,38 @@ def test_deal_list_query_count_does_not_grow_with_invoices(personas):
         copy.save()
         copy.deal_links.model.all_companies.create(company=copy.company, invoice=copy, deal_id=personas.deal_a)
     assert queries_for_list(30) == one
+
+
+def test_contact_invoices_include_ones_made_in_quickbooks(qbo, connected, personas):
+    from integration.sandbox.quickbooks import controls
+
+    alice = panel(personas.alice_membership)
+    created = alice.post(
+        "/api/v1/deals/501/invoices",
+        {"draft": {**DRAFT, "due_date": "2026-12-27"}, "idempotency_key": str(uuid.uuid4())},
+        format="json",
+    ).json()
+    controls.set_webhook_format(realm_id=qbo.us_realm, fmt="off")  # only the pull can find this one
+    typed = controls.create_invoice(
+        realm_id=qbo.us_realm,
+        customer_id="3",
+        TxnDate="2026-11-20",
+        DueDate="2026-12-20",
+        lines=[
+            {
+                "Amount": 50.0,
+                "DetailType": "SalesItemLineDetail",
+                "SalesItemLineDetail": {"ItemRef": {"value": "2"}, "Qty": 1, "UnitPrice": 50},
+            }
+        ],
+    )
+    query = "/api/v1/contact-invoices?deal_id=501&date_from=2026-11-01&date_to=2026-11-30"
+    before = alice.get(query).json()
+    assert [i["qbo_id"] for i in before["invoices"]] == [created["qbo_id"]]
+    after = alice.get(query + "&refresh=true").json()
+    assert {i["qbo_id"] for i in after["invoices"]} == {created["qbo_id"], typed["Id"]}
+    assert after["summary"] == [
+        {"currency": "USD", "outstanding": "220.00", "overdue": "0.00", "paid": "0.00", "total": "220.00"}
+    ]
+    bad = alice.get("/api/v1/contact-invoices?deal_id=501&date_from=2026-12-01&date_to=2026-11-01")
+    assert bad.status_code == 400 and "date_to" in bad.json()["error"]["fields"]

@@ -219,6 +219,8 @@ def _resolve(obj: dict, path: str):
         current = current[key]
     if isinstance(current, dict) and "value" in current:
         current = current["value"]
+    elif isinstance(current, dict) and "Address" in current:  # EmailAddress: PrimaryEmailAddr = '...'
+        current = current["Address"]
     return True, current
 
 
