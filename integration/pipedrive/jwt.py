@@ -109,17 +109,20 @@ def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelCla
 
 def membership_for_claims(*, claims: PanelClaims) -> Membership:
     """The seat the token speaks for; raises PanelTokenError for an unknown or uninstalled company or user."""
-    company = Company.objects.filter(pipedrive_company_id=claims.company_id, status=Company.Status.ACTIVE).first()
-    if company is None:
-        raise PanelTokenError("unknown_company")
-    # Resolved from the verified claims only, pinned to that company.
+    # One query, resolved from the verified claims only and pinned to that company.
     membership = (
         Membership.all_companies.select_related("company", "user")
-        .filter(company=company, pipedrive_user_id=claims.user_id, user__is_active=True)
+        .filter(
+            company__pipedrive_company_id=claims.company_id,
+            company__status=Company.Status.ACTIVE,
+            pipedrive_user_id=claims.user_id,
+            user__is_active=True,
+        )
         .first()
     )
     if membership is None:
-        raise PanelTokenError("unknown_user")
+        known = Company.objects.filter(pipedrive_company_id=claims.company_id, status=Company.Status.ACTIVE).exists()
+        raise PanelTokenError("unknown_user" if known else "unknown_company")
     return membership
 
 

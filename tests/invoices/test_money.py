@@ -1,4 +1,4 @@
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +23,9 @@ def deal_lines(draw):
     if discount_type == "percentage":
         discount = draw(percentages)
     else:
-        discount = draw(st.decimals(min_value=0, max_value=round2(price * quantity), places=2))
+        # at most the line's gross amount (rounded down: a discount above it is refused, see below)
+        gross = (price * quantity).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        discount = draw(st.decimals(min_value=0, max_value=gross, places=2))
     return DealLine(
         name="Line",
         item_price=price,
@@ -140,6 +142,7 @@ def test_a_quantity_qbo_cannot_hold_is_sent_as_one_unit():
         (DealLine("D", Decimal("10"), Decimal("1"), Decimal("101")), "discount"),
         (DealLine("D", Decimal("10"), Decimal("1"), Decimal("11"), "amount"), "discount"),
         (DealLine("D", Decimal("10"), Decimal("1"), Decimal("-1")), "discount"),
+        (DealLine("D", Decimal("1.20"), Decimal("0.0125"), Decimal("0.02"), "amount"), "discount"),  # 0.015 - 0.02
         (DealLine("T", Decimal("10"), Decimal("1"), tax_method="compound"), "tax_method"),
         (DealLine("T", Decimal("10"), Decimal("1"), discount_type="fixed"), "discount_type"),
     ],
