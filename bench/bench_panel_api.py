@@ -3,13 +3,19 @@
 
 Prints p50/p95/p99 latency per endpoint and the queries per request (which must not grow with
 the number of invoices). Sizes: BENCH_COMPANIES (100), BENCH_INVOICES (1000), BENCH_REQUESTS (2000).
+The server is gunicorn as in production (BENCH_WORKERS=2 processes x 4 threads on this 2-core
+machine) reading the benchmark's database; BENCH_SERVER=devserver uses Django's threaded test server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -84,6 +90,60 @@ def _populate() -> list[tuple[int, int, int]]:
     return targets
 
 
+@contextlib.contextmanager
+def _gunicorn(database_url: str):
+    """gunicorn serving this checkout on a free loopback port, against the benchmark database."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "LOG_LEVEL": "WARNING",
+    }
+    workers = os.environ.get("BENCH_WORKERS", "2")
+    server = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            workers,
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _database_url() -> str:
+    settings = db_connection.settings_dict
+    if db_connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    return (
+        f"postgres://{settings['USER']}{password}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"
+        f"/{settings['NAME']}"
+    )
+
+
 def _percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
 
@@ -115,16 +175,24 @@ def bench_panel_api(live_server):
         assert response.status_code == 200, response.content[:200]
         print(f"{name:<16} queries per request: {len(queries)}")
 
+    use_gunicorn = os.environ.get("BENCH_SERVER", "gunicorn") == "gunicorn" and db_connection.vendor != "sqlite"
+    with _gunicorn(_database_url()) if use_gunicorn else contextlib.nullcontext(live_server.url) as base:
+        workers = os.environ.get("BENCH_WORKERS", "2")
+        print("server:", f"gunicorn, {workers} workers x 4 threads" if use_gunicorn else "Django test server")
+        _load(base, paths, tokens, targets)
+
+
+def _load(base: str, paths: dict, tokens: dict, targets: list) -> None:
     for name, path in paths.items():
         sessions = [requests.Session() for _ in range(CLIENTS)]
+        for session in sessions:  # a kept-alive connection the server closed is opened again (GET only)
+            session.mount("http://", requests.adapters.HTTPAdapter(max_retries=2))
 
         def one(index: int, path=path, sessions=sessions) -> float:
             target = random.choice(targets)  # noqa: S311
             session = sessions[index % CLIENTS]
             began = time.perf_counter()
-            response = session.get(
-                f"{live_server.url}{path()}", headers={"Authorization": f"Bearer {tokens[target]}"}, timeout=30
-            )
+            response = session.get(f"{base}{path()}", headers={"Authorization": f"Bearer {tokens[target]}"}, timeout=30)
             elapsed = (time.perf_counter() - began) * 1000
             assert response.status_code == 200, response.text[:200]
             return elapsed
