@@ -12,6 +12,7 @@ leases with an expiry, so a worker that dies holding a slot gives it back after 
 
 from __future__ import annotations
 
+import abc
 import functools
 import random
 import threading
@@ -60,7 +61,7 @@ class LimiterConfig:
         )
 
 
-class BaseLimiter:
+class BaseLimiter(abc.ABC):
     """`with limiter.slot(realm_id): call()` waits for a free slot, or raises RateLimited."""
 
     def __init__(self, config: LimiterConfig, *, clock: Clock = time.time, sleep: Sleep = time.sleep):
@@ -68,16 +69,17 @@ class BaseLimiter:
         self.clock = clock
         self.sleep = sleep
 
+    @abc.abstractmethod
     def try_acquire(self, key: str, lease: str) -> float:
         """Take a slot now and return 0, or return how long to wait (seconds) before trying again."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def release(self, key: str, lease: str) -> None:
-        raise NotImplementedError
+        """Give the slot of `lease` back."""
 
+    @abc.abstractmethod
     def pause(self, key: str, seconds: float) -> None:
         """QBO said 429: nobody calls this realm for `seconds` (Intuit asks for 60 s)."""
-        raise NotImplementedError
 
     def acquire(self, key: str) -> str:
         lease = uuid.uuid4().hex
