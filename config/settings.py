@@ -318,6 +318,9 @@ PIPEDRIVE_OAUTH_BASE_URL = env.str(
 # empty = {PUBLIC_BASE_URL}/panel/deal and /panel/invoice-modal. https://pipedrive.readme.io/docs/custom-ui-extensions
 PIPEDRIVE_SANDBOX_PANEL_URL = env.str("PIPEDRIVE_SANDBOX_PANEL_URL", default="")
 PIPEDRIVE_SANDBOX_MODAL_URL = env.str("PIPEDRIVE_SANDBOX_MODAL_URL", default="")
+# Where the sandbox's Invoices tab reads our invoicing-extension manifest; empty means
+# {PUBLIC_BASE_URL}/ext/invoicing/manifest.json. https://pipedrive.readme.io/docs/app-extensions-invoicing
+PIPEDRIVE_SANDBOX_INVOICING_MANIFEST_URL = env.str("PIPEDRIVE_SANDBOX_INVOICING_MANIFEST_URL", default="")
 # "Continue with Pipedrive" (django-allauth provider in integration/pipedrive/allauth_provider); it
 # follows PIPEDRIVE_OAUTH_BASE_URL. https://docs.allauth.org/en/latest/socialaccount/configuration.html
 SOCIALACCOUNT_PROVIDERS = {

@@ -19,6 +19,8 @@ urlpatterns = [
     path("quickbooks/", include("integration.quickbooks.urls")),
     path("pipedrive/", include("integration.pipedrive.urls")),
     path("", include("invoices.urls")),
+    path("ext/invoicing/", include("invoices.extension.urls")),
+    path("panel/", include("invoices.panel_urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

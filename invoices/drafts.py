@@ -6,6 +6,7 @@ plain data (JSON-able) and is also what `invoice_create` takes back.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -18,7 +19,7 @@ from integration.pipedrive.fields import Address, field_value
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import money
-from invoices.models import CustomerLink, ProductLink
+from invoices.models import CustomerLink, ProductLink, TaxCodeMapping
 from invoices.sync import company_today
 from tenants.models import CUSTOM_FIELD_KEY, FieldMapping
 
@@ -62,6 +63,7 @@ class DraftCustomer:
     pipedrive_id: int | None = None
     qbo_customer_id: str = ""  # empty: create a new QBO customer
     suggestion_reason: str = ""  # linked | email | name
+    suggestion_active: bool = True
     update_in_quickbooks: bool = False
 
 
@@ -204,6 +206,28 @@ class _Sources:
         return entity.get(key) if not CUSTOM_FIELD_KEY.match(key) else (entity.get("custom_fields") or {}).get(key)
 
 
+def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustomer) -> None:
+    """No remembered link: suggest the QBO customer with the same email, else the same name
+    (inactive ones too: the user can reactivate rather than duplicate)."""
+    from integration.quickbooks.client import quote
+    from integration.quickbooks.services import client_for
+
+    client = client_for(connection=connection)
+    for reason, field_name, value in (
+        ("email", "PrimaryEmailAddr", customer.email),
+        ("name", "DisplayName", customer.name),
+    ):
+        if not value:
+            continue
+        rows = client.query(
+            f"SELECT * FROM Customer WHERE {field_name} = {quote(value)} AND Active IN (true, false) MAXRESULTS 1"  # noqa: S608
+        ).items
+        if rows:
+            customer.qbo_customer_id, customer.suggestion_reason = str(rows[0]["Id"]), reason
+            customer.suggestion_active = bool(rows[0].get("Active", True))
+            return
+
+
 def draft_from_deal(
     *,
     installation: PipedriveInstallation,
@@ -235,6 +259,8 @@ def draft_from_deal(
         ).first()
     if link is not None:
         customer.qbo_customer_id, customer.suggestion_reason = link.qbo_customer_id, "linked"
+    else:
+        suggest_customer(connection=connection, customer=customer)
 
     products = pipedrive.deal_products_list(installation=installation, deal_id=deal_id)
     remembered = {
@@ -274,6 +300,13 @@ def draft_from_deal(
             line.error = exc.message
         tax_methods.add(line.tax_method)
         lines.append(line)
+
+    if connection.tax_model == QuickBooksConnection.TaxModel.GLOBAL:
+        # Non-US companies: the tax code the admin chose for each Pipedrive tax rate (settings page).
+        codes = {m.tax_rate: m.qbo_tax_code_id for m in TaxCodeMapping.objects.filter(connection=connection)}
+        for line in lines:
+            with contextlib.suppress(ArithmeticError):  # an unreadable rate stays without a code
+                line.tax_code = line.tax_code or codes.get(Decimal(line.tax or "0"), "")
 
     today = company_today(connection)
     tax_mode = tax_methods.pop() if len(tax_methods) == 1 else mapping.default_tax_mode

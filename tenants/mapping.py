@@ -109,7 +109,7 @@ def _quickbooks_options(options: MappingOptions) -> None:
         # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account#query-an-account
         options.income_accounts = [
             (str(row["Id"]), str(row.get("FullyQualifiedName") or row.get("Name") or row["Id"]))
-            for row in client.query_all("SELECT * FROM Account WHERE AccountType = 'Income'")
+            for row in client.query_all("SELECT * FROM Account WHERE AccountType = 'Income' ORDERBY Name")
         ]
         if options.uses_tax_codes:
             # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/taxcode#query-a-taxcode

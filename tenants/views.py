@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,6 +13,8 @@ from tenants import selectors
 from tenants.forms import FieldMappingForm
 
 
+# No transaction across the calls to Pipedrive and QuickBooks; mapping_save() is atomic itself.
+@transaction.non_atomic_requests
 @login_required
 @require_http_methods(["GET", "POST"])
 def company_settings(request):

@@ -26,10 +26,12 @@ class Case:
     method: str = "get"
     status: int = 404
     actor: str = "charlie"
-    client: str = "api"  # "api" (DRF APIClient, session), "web" (Django test client), "panel" (Pipedrive JWT)
+    client: str = "api"  # "api" (DRF APIClient, session), "web" (Django test client), "panel" (Pipedrive JWT),
+    # "basic" (Pipedrive's app-level Basic auth: the company is named by the linkId in the URL)
     data: dict = field(default_factory=dict)
     leaks: Callable[[Personas], list[str]] = company_a_identifiers
     own_status: int = 200  # what company A's admin gets from the same GET (proves the 404 is about the company)
+    own_url: Callable[[Personas], str] | None = None  # A's own URL for that check, when the URL names the company
 
 
 # route (as the resolver spells it) -> cases proving company B cannot reach company A's data
@@ -145,7 +147,110 @@ CASES: dict[str, list[Case]] = {
         Case(url=lambda p: reverse("api:qbo-items"), status=503, client="panel"),
     ],
     "quickbooks/link": [Case(url=lambda p: reverse("quickbooks:link"), method="post", status=302, client="web")],
+    # The panel iframes: the tenant comes from the token only. Charlie's token on A's deal id gives
+    # him his own (empty) panel shell; A's data is only ever served by the panel API (cases above).
+    "panel/deal": [
+        Case(url=lambda p: _panel_page("panel:deal", p, "charlie", p.deal_a), status=200, client="web"),
+        Case(
+            url=lambda p: _panel_page("panel:deal", p, "charlie", p.deal_a, company_id=1001), status=401, client="web"
+        ),
+    ],
+    "panel/invoice-modal": [
+        Case(url=lambda p: _panel_page("panel:invoice-modal", p, "charlie", p.deal_a), status=200, client="web"),
+        Case(
+            url=lambda p: _panel_page("panel:invoice-modal", p, "charlie", p.deal_a, company_id=1001),
+            status=401,
+            client="web",
+        ),
+    ],
 }
+
+
+def _panel_page(name: str, p: Personas, actor: str, deal_id: int, company_id: int | None = None) -> str:
+    """A panel iframe URL as Pipedrive builds it for `actor`; `company_id` forges the query parameter."""
+    from urllib.parse import urlencode
+
+    from tests.personas import panel_token
+
+    membership = getattr(p, f"{actor}_membership")
+    own = membership.company.pipedrive_company_id
+    query = {
+        "id": "matrix",
+        "userId": membership.pipedrive_user_id,
+        "companyId": company_id or own,
+        "resource": "deal",
+        "view": "details",
+        "selectedIds": deal_id,
+        "token": panel_token(company_id=own, user_id=membership.pipedrive_user_id),
+    }
+    return f"{reverse(name)}?{urlencode(query)}"
+
+
+def _ext(p: Personas, path: str, *, company: str = "b") -> str:
+    """A reverse-API URL of company `company`'s link; `{a_invoice}` is company A's invoice id."""
+    link = getattr(p, f"connection_{company}").link_id
+    return f"/ext/invoicing/{path.format(link=link, a_invoice=p.invoice_a.pk)}"
+
+
+def _ext_case(path: str, **kwargs) -> Case:
+    """Pipedrive calls B's link (Basic auth is app-level, so the URL's linkId names the company);
+    the same path on A's link is the "own" check."""
+    return Case(url=lambda p: _ext(p, path), client="basic", own_url=lambda p: _ext(p, path, company="a"), **kwargs)
+
+
+# The invoicing extension's reverse API: "B's linkId with A's invoice id" is 404 in the envelope; B's
+# lists hold only B's invoices; reads of QuickBooks data go to B's own realm (503 here: no QBO runs).
+CASES.update(
+    {
+        "ext/invoicing/manifest.json": [Case(url=lambda p: "/ext/invoicing/manifest.json", client="basic", status=200)],
+        "ext/invoicing/users/<str:link_id>/auth": [_ext_case("users/{link}/auth", status=200)],
+        "ext/invoicing/<str:link_id>": [
+            _ext_case("{link}", status=200),
+            # B's link named with A's Pipedrive company id is an unknown link.
+            _ext_case("{link}?companyId=1001", status=404),
+        ],
+        "ext/invoicing/<str:link_id>/invoices": [
+            _ext_case("{link}/invoices?ids={a_invoice}", status=200),
+            _ext_case("{link}/invoices?customerId=3", status=200),
+            _ext_case("{link}/invoices", method="post", status=400, data={"contactId": "3", "lineItems": []}),
+        ],
+        "ext/invoicing/<str:link_id>/invoices/<str:invoice_id>/action": [
+            _ext_case("{link}/invoices/{a_invoice}/action", method="post", data={"id": "VOIDED"}),
+        ],
+        "ext/invoicing/<str:link_id>/invoices/<str:invoice_id>/email": [
+            _ext_case("{link}/invoices/{a_invoice}/email", method="post"),
+        ],
+        "ext/invoicing/<str:link_id>/invoices/<str:invoice_id>/share": [
+            _ext_case("{link}/invoices/{a_invoice}/share", own_status=503),
+        ],
+        "ext/invoicing/<str:link_id>/invoices/<str:invoice_id>/download": [
+            _ext_case("{link}/invoices/{a_invoice}/download", own_status=503),
+        ],
+        "ext/invoicing/<str:link_id>/report/invoice-summary": [
+            _ext_case("{link}/report/invoice-summary?contactId=3", status=200),
+        ],
+        "ext/invoicing/<str:link_id>/currencies": [_ext_case("{link}/currencies", status=200)],
+        "ext/invoicing/<str:link_id>/tax-rates": [_ext_case("{link}/tax-rates", status=503)],
+        "ext/invoicing/<str:link_id>/invoice-accounts": [_ext_case("{link}/invoice-accounts", status=503)],
+        "ext/invoicing/<str:link_id>/invoice-templates": [_ext_case("{link}/invoice-templates", status=200)],
+        "ext/invoicing/<str:link_id>/products": [
+            _ext_case("{link}/products?name=a", status=503),
+            _ext_case("{link}/products", method="post", status=400, data={"name": ""}),
+        ],
+        "ext/invoicing/<str:link_id>/products/<str:product_id>": [
+            _ext_case("{link}/products/2", status=503),
+            _ext_case("{link}/products/2", method="put", status=503, data={"name": "Renamed"}),
+        ],
+        "ext/invoicing/<str:link_id>/contacts": [
+            _ext_case("{link}/contacts?name=a", status=503),
+            _ext_case("{link}/contacts", method="post", status=400, data={"displayName": ""}),
+        ],
+        "ext/invoicing/<str:link_id>/contacts/<str:contact_id>": [
+            _ext_case("{link}/contacts/3", status=503),
+            _ext_case("{link}/contacts/3", method="put", status=503, data={"email": "x@borealis.test"}),
+        ],
+    }
+)
 
 # route or route prefix (ending in "/" or "*") -> why no cross-company case is needed
 EXEMPT: dict[str, str] = {

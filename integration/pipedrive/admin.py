@@ -1,15 +1,25 @@
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from integration.pipedrive.models import PipedriveInstallation
+
+TOKEN_FIELDS = ("access_token", "refresh_token")
 
 
 @admin.register(PipedriveInstallation)
-class PipedriveInstallationAdmin(admin.ModelAdmin):
+class PipedriveInstallationAdmin(ReadOnlyAdmin):
     """Support sees who installed and when; tokens are never shown (not even encrypted)."""
 
     list_display = ["company", "pipedrive_user_id", "membership", "access_expires_at", "installed_at", "refreshed_at"]
     list_select_related = ["company", "membership__user"]
-    search_fields = ["=pipedrive_user_id", "=company__pipedrive_company_id", "company__name"]
+    list_filter = ["installed_at"]
+    search_fields = [
+        "=pipedrive_user_id",
+        "=company__pipedrive_company_id",
+        "company__name",
+        "company__domain",
+        "membership__user__email",
+    ]
     fields = [
         "company",
         "membership",
@@ -23,8 +33,5 @@ class PipedriveInstallationAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False  # installations come from Pipedrive's OAuth flow only
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer(*TOKEN_FIELDS)

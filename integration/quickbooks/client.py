@@ -255,11 +255,12 @@ class QboClient:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def read(self, entity: str, entity_id: str | int) -> dict:
-        """One object by id (610 → QboNotFound)."""
+    def read(self, entity: str, entity_id: str | int, *, include: str = "") -> dict:
+        """One object by id (610 → QboNotFound); `include="invoiceLink"` asks for the share link."""
         entity = _entity(entity)
+        params = {"include": include} if include else None
         # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice#read-an-invoice
-        return self._entity_of(self._json("GET", f"{entity.lower()}/{_id(entity_id)}"), entity)
+        return self._entity_of(self._json("GET", f"{entity.lower()}/{_id(entity_id)}", params=params), entity)
 
     def query(self, sql: str) -> QueryPage:
         """One page of a query in QBO's SQL subset; `items` is empty past the end."""

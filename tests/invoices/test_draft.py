@@ -86,3 +86,19 @@ def test_draft_over_the_panel_api(installed, connected, personas):
     missing = client.get("/api/v1/deals/999999/draft")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found_in_pipedrive"
+
+
+def test_a_qbo_customer_is_suggested_by_email_then_by_name(installed, connected, personas):
+    from integration.sandbox.quickbooks import controls
+    from invoices.drafts import DraftCustomer, suggest_customer
+
+    by_email = DraftCustomer(name="Someone Else", email="Birds@Intuit.com")
+    by_name = DraftCustomer(name="Dormant Holdings LLC", email="nobody@example.com")
+    nothing = DraftCustomer(name="Brand new", email="new@example.com")
+    with company_scope(connected.company):
+        for customer in (by_email, by_name, nothing):
+            suggest_customer(connection=connected, customer=customer)
+    assert (by_email.qbo_customer_id, by_email.suggestion_reason) == ("1", "email")
+    assert (by_name.qbo_customer_id, by_name.suggestion_reason, by_name.suggestion_active) == ("4", "name", False)
+    assert (nothing.qbo_customer_id, nothing.suggestion_reason) == ("", "")
+    assert controls.call_count(realm_id=connected.realm_id) > 0

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from integration.sandbox.pipedrive import host_services, services
+from integration.sandbox.pipedrive import host_services, invoicing_host, services
 from integration.sandbox.pipedrive.models import (
     SandboxCompany,
     SandboxGrant,
@@ -112,6 +112,7 @@ def deal_page(request: HttpRequest, domain: str, deal_id: int) -> HttpResponse:
     modal_base = _same_origin_path(request.GET.get("modal_url")) or host_services.modal_url()
     panel_src = host_services.iframe_src(base=panel_base, user=viewer, deal_id=deal_id, theme=request.GET.get("theme"))
     context = host_services.deal_context(company=company, deal=deal)
+    context.update(invoicing_host.tab_context(company=company, deal_id=deal_id, viewer=viewer))
     response = render(
         request,
         "sandbox/pipedrive/deal.html",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from integration.sandbox.pipedrive import api_views, host_views, oauth_views
+from integration.sandbox.pipedrive import api_views, host_views, invoicing_host, oauth_views
 
 app_name = "pipedrive_sandbox"
 
@@ -42,4 +42,6 @@ urlpatterns = [
     path("app/<slug:domain>/signed-token", host_views.signed_token, name="signed-token"),
     path("app/<slug:domain>/settings/invoicing", host_views.invoicing_settings, name="invoicing-settings"),
     path("probe", host_views.probe, name="probe"),
+    # Pipedrive's backend calling the app's invoicing reverse API for the deal page's Invoices tab
+    path("app/<slug:domain>/invoicing/<str:name>", invoicing_host.call, name="invoicing-call"),
 ]

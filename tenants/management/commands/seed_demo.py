@@ -41,7 +41,12 @@ class Command(BaseCommand):
                 membership.user.save(update_fields=["password"])
 
         support_group, _ = Group.objects.get_or_create(name="support")
-        support_group.permissions.set(Permission.objects.filter(codename__startswith="view_"))
+        # The support group views everything and runs the safe support actions; disconnect and
+        # delete stay with superusers (integration/support.py).
+        support_group.permissions.set(
+            Permission.objects.filter(codename__startswith="view_")
+            | Permission.objects.filter(content_type__app_label="tenants", codename="run_support_actions")
+        )
         support, created = User.objects.get_or_create(
             email=SUPPORT_EMAIL, defaults={"name": "Support (demo)", "is_staff": True}
         )

@@ -1,0 +1,230 @@
+"""Support console for invoices: find one by anything the customer knows, see why it is stuck,
+retry it. Invoice rows are written by the sync and the create flow only, so they are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from config.admin import ReadOnlyAdmin
+from integration.quickbooks.models import QuickBooksConnection
+from invoices.models import CustomerLink, Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine, ProductLink
+from tenants.admin import admin_link
+
+
+class JobFilter(admin.SimpleListFilter):
+    title = _("job")
+    parameter_name = "job"
+
+    def lookups(self, request, model_admin):
+        return [("attention", _("Pending or failed")), ("retrying", _("Pending with an error"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "attention":
+            return queryset.filter(state__in=[Invoice.State.PENDING, Invoice.State.FAILED])
+        if self.value() == "retrying":
+            return queryset.filter(state=Invoice.State.PENDING).exclude(last_error="")
+        return queryset
+
+
+class ConnectionStatusFilter(admin.SimpleListFilter):
+    title = _("connection state")
+    parameter_name = "connection_status"
+
+    def lookups(self, request, model_admin):
+        return QuickBooksConnection.Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(connection__status=self.value())
+        return queryset
+
+
+class LineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    fields = [
+        "position",
+        "description",
+        "pipedrive_product_id",
+        "qbo_item_id",
+        "quantity",
+        "unit_price",
+        "amount",
+        "tax_code",
+    ]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DealInline(admin.TabularInline):
+    model = InvoiceDeal
+    extra = 0
+    fields = ["deal_id", "linked_by", "linked_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("linked_by__user")
+
+
+class EventInline(admin.TabularInline):
+    model = InvoiceEvent
+    extra = 0
+    fields = ["created_at", "kind", "actor", "message", "data"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor__user")
+
+
+def invoice_search(term: str) -> Q:
+    """QBO invoice id or number, deal id, customer name or email, Pipedrive company id or domain,
+    realm id. Companies and connections are matched in their own (small) tables, not by joins."""
+    from tenants.models import Company
+
+    if term.isdigit():  # ids and numbers: exact matches only
+        number = int(term)
+        return (
+            Q(doc_number=term)
+            | Q(qbo_id=term)
+            | Q(connection_id__in=QuickBooksConnection.all_companies.filter(realm_id=term).values("pk"))
+            | Q(company_id__in=Company.objects.filter(pipedrive_company_id=number).values("pk"))
+            | Q(pk__in=InvoiceDeal.all_companies.filter(deal_id=number).values("invoice_id"))
+        )
+    return (
+        Q(doc_number=term)
+        | Q(customer_name__icontains=term)
+        | Q(bill_email__iexact=term)
+        | Q(company_id__in=Company.objects.filter(domain__iexact=term).values("pk"))
+    )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "qbo_id",
+        "company",
+        "realm",
+        "customer_name",
+        "total",
+        "currency",
+        "status",
+        "state",
+        "attempts",
+        "txn_date",
+        "last_error",
+    ]
+    list_filter = [JobFilter, "state", "status", ConnectionStatusFilter, "sent", "txn_date", "created_at"]
+    list_select_related = ["company", "connection"]
+    search_fields = ["doc_number"]  # the real search is get_search_results
+    search_help_text = _(
+        "QuickBooks invoice id or number, deal id, customer name or email, Pipedrive company id or domain, realm id"
+    )
+    # Newest first by primary key: an index scan. The model's (-txn_date, -id) order would sort
+    # every row; date_hierarchy and a distinct-values filter would scan them all (100k: +0.5 s).
+    ordering = ["-id"]
+    show_full_result_count = False
+    list_per_page = 100
+    inlines = [LineInline, DealInline, EventInline]
+    exclude = ["payload"]
+    readonly_fields = ["company_link", "connection_link", "draft"]
+    support_actions = ("retry_invoice",)
+    change_form_template = "admin/support/change_form.html"  # the action buttons
+
+    def get_queryset(self, request):
+        # The list never shows the draft payload; do not load it for 100 rows.
+        return super().get_queryset(request).defer("payload", "private_note")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(invoice_search(term)), False
+
+    def get_fields(self, request, obj=None):
+        concrete = [
+            f.name for f in Invoice._meta.concrete_fields if f.name not in {"id", "payload", "company", "connection"}
+        ]
+        return ["company_link", "connection_link", *concrete, "draft"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description=_("Realm"), ordering="connection__realm_id")
+    def realm(self, obj):
+        return obj.connection.realm_id
+
+    @admin.display(description=_("Company"))
+    def company_link(self, obj):
+        return admin_link(obj.company)
+
+    @admin.display(description=_("QuickBooks connection"))
+    def connection_link(self, obj):
+        return admin_link(obj.connection)
+
+    @admin.display(description=_("Submitted draft"))
+    def draft(self, obj):
+        import json
+
+        from django.utils.html import format_html
+
+        return (
+            format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, default=str)[:20000]) if obj.payload else "-"
+        )
+
+
+@admin.register(InvoiceEvent)
+class InvoiceEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "invoice", "company", "kind", "actor", "message"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["invoice", "company", "actor__user"]
+    search_fields = ["=invoice__qbo_id", "invoice__doc_number", "message", "=company__pipedrive_company_id"]
+    show_full_result_count = False
+
+
+@admin.register(InvoiceDeal)
+class InvoiceDealAdmin(ReadOnlyAdmin):
+    list_display = ["deal_id", "invoice", "company", "linked_by", "linked_at"]
+    list_select_related = ["invoice", "company", "linked_by__user"]
+    search_fields = ["=deal_id", "=invoice__qbo_id", "invoice__doc_number", "=company__pipedrive_company_id"]
+
+
+@admin.register(InvoiceLine)
+class InvoiceLineAdmin(ReadOnlyAdmin):
+    list_display = ["invoice", "position", "description", "qbo_item_id", "quantity", "unit_price", "amount", "tax_code"]
+    list_select_related = ["invoice"]
+    search_fields = ["=invoice__qbo_id", "invoice__doc_number", "=qbo_item_id", "description"]
+
+
+@admin.register(CustomerLink)
+class CustomerLinkAdmin(ReadOnlyAdmin):
+    list_display = ["company", "entity", "pipedrive_id", "qbo_customer_id", "display_name", "updated_at"]
+    list_filter = ["entity"]
+    list_select_related = ["company"]
+    search_fields = ["=pipedrive_id", "=qbo_customer_id", "display_name", "=company__pipedrive_company_id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser  # unlinking a wrong remembered customer is a fix superusers make
+
+
+@admin.register(ProductLink)
+class ProductLinkAdmin(ReadOnlyAdmin):
+    list_display = ["company", "pipedrive_product_id", "qbo_item_id", "item_name", "updated_at"]
+    list_select_related = ["company"]
+    search_fields = ["=pipedrive_product_id", "=qbo_item_id", "item_name", "=company__pipedrive_company_id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

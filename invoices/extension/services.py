@@ -1,0 +1,484 @@
+"""What the reverse API does, over the same services as the panel API (invoices.services,
+invoices.selectors, drafts/preflight) plus the QBO reads the contract needs (customers, items,
+currencies, tax rates, income accounts). Every function runs inside the link's company scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from integration.errors import TransientError
+from integration.quickbooks.client import quote
+from integration.quickbooks.models import QuickBooksConnection
+from invoices import selectors
+from invoices import services as invoice_services
+from invoices.extension import mappers
+from invoices.extension.context import LinkContext
+from invoices.extension.errors import ExtensionError, bad_request, not_found
+from invoices.models import Invoice, InvoiceEvent
+from invoices.sync import company_today, invoice_apply_qbo
+from tenants.models import FieldMapping
+
+SEARCH_LIMIT = 50
+INVOICE_PAGE_SIZE = 50
+MAX_IDS = 100
+
+
+def _client(connection: QuickBooksConnection):
+    from integration.quickbooks.services import client_for
+
+    return client_for(connection=connection)
+
+
+def _us(connection: QuickBooksConnection) -> bool:
+    return connection.tax_model == QuickBooksConnection.TaxModel.US
+
+
+# -- the link ---------------------------------------------------------------------------------
+
+
+def link_features(*, connection: QuickBooksConnection) -> dict:
+    """LinkFeatures of the connected QBO company.
+
+    US companies: sales tax is one rate per invoice on TAX lines (TxnTaxCodeRef), prices never
+    include tax → taxExclusive/noTax, `single`. Other countries: a TaxCode per line, prices with
+    or without tax (GlobalTaxCalculation) → all three modes, `multiple`. Discounts: a percent per
+    line (QBO keeps Pipedrive's discount inside the line amount); no invoice-level discount, as our
+    money rules price every line on its own. QBO numbers invoices itself when no number is given.
+    """
+    us = _us(connection)
+    return {
+        "invoiceTaxModeOptions": {"taxExclusive": True, "taxInclusive": not us, "noTax": True},
+        "invoiceTaxOption": "single" if us else "multiple",
+        "invoiceDiscountOptions": {"globalDiscount": False, "lineDiscount": True},
+        "invoiceNumberOption": "none",
+        "validations": {"product": {key: {"maxLength": limit} for key, limit in mappers.PRODUCT_LIMITS.items()}},
+    }
+
+
+def link_status(*, connection: QuickBooksConnection) -> dict:
+    """LinkStatus: authorized while the QBO connection works; `features` describe it."""
+    authorized = connection.status == QuickBooksConnection.Status.ACTIVE and connection.company.status == "active"
+    status = {"authorized": authorized, "name": connection.company_name or connection.realm_id}
+    if authorized:
+        status["orgId"] = connection.realm_id
+        status["features"] = link_features(connection=connection)
+    return status
+
+
+def connect_url() -> str:
+    """Where a user reconnects QuickBooks: our settings page (its QuickBooks card)."""
+    from django.urls import reverse
+
+    return f"{settings.PUBLIC_BASE_URL}{reverse('tenants:settings')}"
+
+
+# -- reference data -----------------------------------------------------------------------------
+
+
+CURRENCY_NAMES = {
+    "USD": "United States Dollar",
+    "GBP": "British Pound Sterling",
+    "EUR": "Euro",
+    "CAD": "Canadian Dollar",
+}
+
+
+def currencies_list(*, connection: QuickBooksConnection) -> list[dict]:
+    """The home currency, plus the active CompanyCurrency rows when multicurrency is on."""
+    home = connection.home_currency or "USD"
+    result = [{"id": home, "name": CURRENCY_NAMES.get(home, home)}]
+    if connection.multicurrency_enabled:
+        # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companycurrency
+        for row in _client(connection).query_all("SELECT * FROM CompanyCurrency WHERE Active = true"):
+            code = str(row.get("Code") or "")
+            if code and code != home:
+                result.append({"id": code, "name": str(row.get("Name") or code)})
+    return result
+
+
+def _rate_sum(code: dict, rates: dict[str, Decimal]) -> Decimal:
+    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+    return sum((rates.get(str((d.get("TaxRateRef") or {}).get("value")), Decimal("0")) for d in details), Decimal("0"))
+
+
+def tax_rates_list(*, connection: QuickBooksConnection) -> list[dict]:
+    """Tax rates as {id, name, rate}. Non-US: each sales TaxCode with the sum of its rates (lines
+    carry the TaxCode). US: TAX/NON semantics — each tax group (the invoice's TxnTaxCodeRef, its
+    lines TAX) and "NON" at 0 % (lines NON)."""
+    client = _client(connection)
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/taxrate
+    rates = {
+        str(r["Id"]): Decimal(str(r.get("RateValue") or 0))
+        for r in client.query_all("SELECT * FROM TaxRate WHERE Active = true")
+    }
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/taxcode
+    codes = list(client.query_all("SELECT * FROM TaxCode WHERE Active = true"))
+    result = []
+    if _us(connection):
+        for code in codes:
+            if code.get("TaxGroup"):
+                result.append({"id": str(code["Id"]), "name": str(code.get("Name")), "rate": _rate_sum(code, rates)})
+        result.append({"id": "NON", "name": _("Non-taxable"), "rate": Decimal("0")})
+    else:
+        for code in codes:
+            if (code.get("SalesTaxRateList") or {}).get("TaxRateDetail"):
+                result.append({"id": str(code["Id"]), "name": str(code.get("Name")), "rate": _rate_sum(code, rates)})
+    return result
+
+
+def accounts_list(*, connection: QuickBooksConnection) -> list[dict]:
+    """Active income accounts (what an item's IncomeAccountRef may name)."""
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account
+    rows = _client(connection).query_all("SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true")
+    return [{"id": str(r["Id"]), "name": str(r.get("Name") or "")} for r in rows]
+
+
+# -- contacts -----------------------------------------------------------------------------------
+
+
+def contact_get(*, connection: QuickBooksConnection, contact_id: str) -> dict:
+    return mappers.contact_out(_client(connection).read("Customer", _qbo_id(contact_id)))
+
+
+def contacts_search(*, connection: QuickBooksConnection, name: str) -> list[dict]:
+    term = name.strip()[:100]
+    where = f" WHERE DisplayName LIKE {quote(f'%{term}%')}" if term else ""
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+    sql = f"SELECT * FROM Customer{where} ORDERBY DisplayName MAXRESULTS {SEARCH_LIMIT}"  # noqa: S608 (QBO query)
+    return [mappers.contact_out(c) for c in _client(connection).query(sql).items]
+
+
+def contact_create(*, connection: QuickBooksConnection, body, request_id: str | None) -> dict:
+    qbo = mappers.contact_in(body, creating=True)
+    if connection.multicurrency_enabled and isinstance(body, dict) and body.get("currency"):
+        qbo["CurrencyRef"] = {"value": str(body["currency"]).upper()[:3]}
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer#create-a-customer
+    return mappers.contact_out(_client(connection).create("Customer", qbo, request_id=request_id))
+
+
+def contact_update(*, connection: QuickBooksConnection, contact_id: str, body, request_id: str | None) -> dict:
+    changes = mappers.contact_in(body, creating=False)
+    client = _client(connection)
+    current = client.read("Customer", _qbo_id(contact_id))
+    if not changes:
+        return mappers.contact_out(current)
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer#sparse-update-a-customer
+    updated = client.sparse_update("Customer", current["Id"], current["SyncToken"], changes, request_id=request_id)
+    return mappers.contact_out(updated)
+
+
+# -- products -----------------------------------------------------------------------------------
+
+
+def product_get(*, connection: QuickBooksConnection, product_id: str) -> dict:
+    return mappers.product_out(_client(connection).read("Item", _qbo_id(product_id)), connection=connection)
+
+
+def products_search(*, connection: QuickBooksConnection, name: str, code: str, force_code: bool) -> list[dict]:
+    """By name (case-insensitive, part of it), by code (the item's SKU, exact), or by code only."""
+    conditions = []
+    if code:
+        conditions.append(f"Sku = {quote(code.strip()[:100])}")
+    if name and not force_code:
+        conditions.append(f"Name LIKE {quote('%' + name.strip()[:100] + '%')}")
+    client = _client(connection)
+    found: dict[str, dict] = {}
+    # QBO's query language has no OR: one query per condition, merged.
+    for condition in conditions or [""]:
+        where = f" WHERE {condition}" if condition else ""
+        sql = f"SELECT * FROM Item{where} ORDERBY Name MAXRESULTS {SEARCH_LIMIT}"  # noqa: S608 (QBO query)
+        for item in client.query(sql).items:
+            found.setdefault(str(item["Id"]), item)
+    return [mappers.product_out(i, connection=connection) for i in found.values() if i.get("Type") != "Category"]
+
+
+def _default_income_account(connection: QuickBooksConnection, client) -> str:
+    mapping = FieldMapping.objects.filter().first()
+    if mapping and mapping.default_income_account_id:
+        return mapping.default_income_account_id
+    rows = client.query("SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true MAXRESULTS 1").items
+    if not rows:
+        raise bad_request(_("QuickBooks has no income account for new products."), fields={"accountId": []})
+    return str(rows[0]["Id"])
+
+
+def product_create(*, connection: QuickBooksConnection, body, request_id: str | None) -> dict:
+    qbo = mappers.product_in(body, connection=connection, creating=True)
+    client = _client(connection)
+    if "IncomeAccountRef" not in qbo:
+        qbo["IncomeAccountRef"] = {"value": _default_income_account(connection, client)}
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/item#create-an-item
+    return mappers.product_out(client.create("Item", qbo, request_id=request_id), connection=connection)
+
+
+def product_update(*, connection: QuickBooksConnection, product_id: str, body, request_id: str | None) -> dict:
+    changes = mappers.product_in(body, connection=connection, creating=False)
+    client = _client(connection)
+    current = client.read("Item", _qbo_id(product_id))
+    if not changes:
+        return mappers.product_out(current, connection=connection)
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/item#sparse-update-an-item
+    updated = client.sparse_update("Item", current["Id"], current["SyncToken"], changes, request_id=request_id)
+    return mappers.product_out(updated, connection=connection)
+
+
+def _qbo_id(value: str) -> str:
+    value = str(value or "").strip()
+    if not value.isdigit() or len(value) > 20:
+        raise not_found(_("QuickBooks does not have this object (deleted, inactive or unknown)."))
+    return value
+
+
+# -- invoices -----------------------------------------------------------------------------------
+
+
+def _invoices(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    return queryset.select_related("connection", "company").prefetch_related(
+        Prefetch("events", queryset=InvoiceEvent.objects.order_by("-created_at", "-id"))
+    )
+
+
+def invoice_of_link(*, ctx: LinkContext, invoice_id: str) -> Invoice:
+    """One invoice of this link's connection; anything else (another company's, unknown) is 404."""
+    if not str(invoice_id).isdigit():
+        raise not_found(_("This invoice is not known."))
+    invoice = _invoices(Invoice.objects.filter(connection=ctx.connection, pk=int(invoice_id))).first()
+    if invoice is None:
+        raise not_found(_("This invoice is not known."))
+    return invoice
+
+
+def require_viewer(ctx: LinkContext) -> None:
+    """The same visibility rule as the panel: owner-only companies show invoices to the owner."""
+    if ctx.actor is None:
+        raise ExtensionError(
+            403, "no_actor", _("Nobody holds this QuickBooks connection any more; reconnect it in Settings.")
+        )
+    if not invoice_services.can_view(membership=ctx.actor, connection=ctx.connection):
+        owner = ctx.connection.owner
+        name = (owner.user.name or owner.user.email) if owner else _("the connection owner")
+        raise ExtensionError(
+            403,
+            "not_allowed_to_view",
+            _("Only %(owner)s, who connected QuickBooks, sees invoices in this company.") % {"owner": name},
+        )
+
+
+def require_active(ctx: LinkContext) -> None:
+    if ctx.connection.status != QuickBooksConnection.Status.ACTIVE:
+        raise ExtensionError(409, "needs_reconnect", _("QuickBooks needs reconnecting before invoices can be changed."))
+
+
+def invoices_search(*, ctx: LinkContext, params) -> list[dict]:
+    """`?ids=a,b,c`, or `?customerId=&startDate=&endDate=&page=` (dates inclusive, pages from 1)."""
+    if params.get("ids"):
+        ids = [i.strip() for i in str(params["ids"]).split(",") if i.strip()]
+        if len(ids) > MAX_IDS or not all(i.isdigit() for i in ids):
+            raise bad_request(
+                _("ids is a comma-separated list of at most %d invoice ids.") % MAX_IDS, fields={"ids": []}
+            )
+        found = {str(i.pk): i for i in _invoices(Invoice.objects.filter(connection=ctx.connection, pk__in=ids))}
+        invoices = [found[i] for i in ids if i in found]  # in the order asked; unknown ids are left out
+    elif params.get("customerId"):
+        fields: dict = {}
+        start = _date_param(params, "startDate", fields)
+        end = _date_param(params, "endDate", fields)
+        page = params.get("page") or "1"
+        if not str(page).isdigit() or int(page) < 1:
+            fields["page"] = [_("Pages start at 1.")]
+        if fields:
+            raise bad_request(_("Some search parameters are not valid."), fields=fields)
+        queryset = selectors.invoices_of_customer(
+            company=ctx.company,
+            connection=ctx.connection,
+            customer_qbo_id=str(params["customerId"]),
+            date_from=start,
+            date_to=end,
+        )
+        offset = (int(page) - 1) * INVOICE_PAGE_SIZE
+        invoices = list(queryset[offset : offset + INVOICE_PAGE_SIZE])
+    else:
+        raise bad_request(_("Search by ids, or by customerId with an optional date range."), fields={"ids": []})
+    return [mappers.invoice_out(invoice, actor=ctx.actor) for invoice in invoices]
+
+
+def _date_param(params, name: str, fields: dict) -> dt.date | None:
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        fields[name] = [_("Use an ISO date like 2026-11-27.")]
+        return None
+
+
+def _idempotency_key(*, ctx: LinkContext, key: str | None, body: bytes) -> str:
+    """The create's idempotency key: the caller's, or one derived from the link and the exact body
+    within a ten-minute window, so Pipedrive retrying a timed-out create gets the same invoice."""
+    if key:
+        try:
+            return str(uuid.UUID(key))
+        except ValueError:
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.connection.link_id}:{key}"))
+    window = int(dt.datetime.now(dt.UTC).timestamp() // 600)
+    import hashlib
+
+    digest = hashlib.sha256(body).hexdigest()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.connection.link_id}:{window}:{digest}"))
+
+
+def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:
+    """The QBO items the lines name, by id; a line naming only a code (the item's SKU) gets its id."""
+    item_ids = sorted({str(line.get("productId")) for line in lines if str(line.get("productId") or "").isdigit()})
+    items: dict[str, dict] = {}
+    if item_ids:
+        id_list = ", ".join(quote(i) for i in item_ids)
+        items = {str(r["Id"]): r for r in client.query(f"SELECT * FROM Item WHERE Id IN ({id_list})").items}  # noqa: S608
+    codes = sorted(
+        {
+            str(line["productCode"]).strip()[:100]
+            for line in lines
+            if not line.get("productId") and str(line.get("productCode") or "").strip()
+        }
+    )
+    if codes:
+        code_list = ", ".join(quote(c) for c in codes)
+        by_code = {
+            str(r.get("Sku")).lower(): r
+            for r in client.query(f"SELECT * FROM Item WHERE Sku IN ({code_list})").items  # noqa: S608
+        }
+        for line in lines:
+            code = str(line.get("productCode") or "").strip().lower()
+            if not line.get("productId") and code in by_code:
+                line["productId"] = str(by_code[code]["Id"])
+                items[line["productId"]] = by_code[code]
+    return items
+
+
+def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | None, deal_id: int | None) -> Invoice:
+    """postInvoice: InvoiceCreateData → draft → invoices.services.invoice_create (pre-flight,
+    customer link/create, the QBO create with a requestid, our records, history with the actor)."""
+    require_viewer(ctx)
+    require_active(ctx)
+    connection = ctx.connection
+    client = _client(connection)
+    lines = [
+        line for line in (body.get("lineItems") if isinstance(body, dict) else None) or [] if isinstance(line, dict)
+    ]
+    try:
+        items = _items_of_lines(client, lines)
+    except TransientError:
+        # QuickBooks is down: lines naming their item and price are enough to keep the create as an
+        # intent that is retried (pre-flight checks the items again then); others cannot be built.
+        if any(not str(line.get("productId") or "").isdigit() or line.get("unitPrice") is None for line in lines):
+            raise
+        items = {}
+    needs_rates = any(isinstance(b, dict) and b.get("taxRateId") for b in [body, *lines])
+    rates = {r["id"]: r for r in tax_rates_list(connection=connection)} if needs_rates else {}
+    mapping = FieldMapping.objects.filter().first()
+    draft = mappers.draft_from_create_data(
+        body,
+        connection=connection,
+        features=link_features(connection=connection),
+        tax_rates=rates,
+        items=items,
+        due_days=mapping.due_days if mapping else 30,
+        today=company_today(connection),
+        deal_id=deal_id,
+    )
+    if not draft.currency:
+        draft.currency = connection.home_currency or "USD"
+        if draft.customer.qbo_customer_id.isdigit():
+            rows = client.query(
+                f"SELECT * FROM Customer WHERE Id = {quote(draft.customer.qbo_customer_id)} AND Active IN (true, false)"  # noqa: S608
+            ).items
+            if rows:
+                draft.currency = (rows[0].get("CurrencyRef") or {}).get("value") or draft.currency
+    return invoice_services.invoice_create(
+        connection=connection,
+        draft=draft,
+        actor=ctx.actor,
+        idempotency_key=_idempotency_key(ctx=ctx, key=key, body=raw_body),
+    )
+
+
+def invoice_action(*, ctx: LinkContext, invoice: Invoice, action_id: str) -> Invoice:
+    """postInvoiceStatus: VOIDED or DELETED (EMAIL too), as allowed by the invoice's state."""
+    require_active(ctx)
+    ours = mappers.ACTION_BY_ID.get(str(action_id or "").upper())
+    if ours == "void":
+        invoice_services.invoice_void(invoice=invoice, actor=ctx.actor)
+    elif ours == "delete":
+        invoice_services.invoice_delete(invoice=invoice, actor=ctx.actor)
+    elif ours == "send":
+        invoice_services.invoice_send(invoice=invoice, actor=ctx.actor)
+    else:
+        raise bad_request(_("Unknown action %(id)s: use VOIDED or DELETED.") % {"id": action_id}, fields={"id": []})
+    return invoice_of_link(ctx=ctx, invoice_id=str(invoice.pk))
+
+
+def invoice_share_url(*, ctx: LinkContext, invoice: Invoice) -> str:
+    """QBO's shareable pay link (InvoiceLink), which QBO gives only for invoices with a billing
+    email and online payment switched on."""
+    require_active(ctx)
+    if invoice.state != Invoice.State.CREATED or invoice.status in {"voided", "deleted"}:
+        raise ExtensionError(409, "not_shareable", _("Only open or paid invoices can be shared."))
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice (InvoiceLink)
+    data = _client(ctx.connection).read("Invoice", invoice.qbo_id, include="invoiceLink")
+    link = data.get("InvoiceLink")
+    if not link:
+        raise ExtensionError(
+            409,
+            "not_shareable",
+            _("QuickBooks offers a share link only for invoices with a billing email and online payment turned on."),
+        )
+    return str(link)
+
+
+def summary(*, ctx: LinkContext, params) -> list[dict]:
+    """getInvoiceSummary: per currency outstanding/overdue/paid/total of a contact's invoices in
+    a date range; `refresh=true` re-reads that contact's invoices from QBO first."""
+    fields: dict = {}
+    contact = str(params.get("contactId") or "").strip()
+    if not contact.isdigit():
+        fields["contactId"] = [_("contactId is required.")]
+    start = _date_param(params, "from", fields)
+    end = _date_param(params, "to", fields)
+    if fields:
+        raise bad_request(_("Some summary parameters are not valid."), fields=fields)
+    if str(params.get("refresh") or "").lower() in {"1", "true", "yes"}:
+        require_active(ctx)
+        _refresh_customer(ctx=ctx, customer_id=contact, start=start, end=end)
+    queryset = selectors.invoices_of_customer(
+        company=ctx.company, connection=ctx.connection, customer_qbo_id=contact, date_from=start, date_to=end
+    )
+    rows = selectors.summary(queryset, today=company_today(ctx.connection))
+    return [{key: value if key == "currency" else Decimal(value) for key, value in row.items()} for row in rows]
+
+
+def _refresh_customer(*, ctx: LinkContext, customer_id: str, start: dt.date | None, end: dt.date | None) -> int:
+    """Every QBO invoice of the customer in the range, applied to our copies (also those made in
+    QuickBooks directly and not seen yet)."""
+    where = [f"CustomerRef = {quote(customer_id)}"]
+    if start:
+        where.append(f"TxnDate >= {quote(start.isoformat())}")
+    if end:
+        where.append(f"TxnDate <= {quote(end.isoformat())}")
+    sql = "SELECT * FROM Invoice WHERE " + " AND ".join(where)  # noqa: S608 (QBO query)
+    seen = set()
+    for data in _client(ctx.connection).query_all(sql):
+        invoice_apply_qbo(connection=ctx.connection, data=data)
+        seen.add(str(data.get("Id")))
+    # Ours that the query no longer returns were moved, or deleted in QuickBooks: re-read them by id.
+    ours = selectors.invoices_of_customer(
+        company=ctx.company, connection=ctx.connection, customer_qbo_id=customer_id, date_from=start, date_to=end
+    )
+    invoice_services.invoice_refresh(connection=ctx.connection, invoices=[i for i in ours if i.qbo_id not in seen])
+    return len(seen)

@@ -1,0 +1,157 @@
+/*
+ * Shared by the deal panel and the create-invoice modal (Pipedrive custom UI extensions).
+ * The SDK (vendored @pipedrive/app-extensions-sdk) talks to Pipedrive through postMessage; every
+ * call to our panel API carries a fresh token from GET_SIGNED_TOKEN as Bearer, never a cookie.
+ */
+(function () {
+  "use strict";
+
+  function readJson(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  var config = readJson("panel-config");
+  var text = readJson("panel-text");
+  var SDK = window.AppExtensionsSDK;
+  var sdk = null;
+
+  function t(key, params) {
+    var value = text[key] || key;
+    Object.keys(params || {}).forEach(function (name) {
+      value = value.split("%(" + name + ")s").join(String(params[name]));
+    });
+    return value;
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) { return; }
+      if (name === "text") { node.textContent = value; }
+      else if (name === "className") { node.className = value; }
+      else if (name.indexOf("on") === 0) { node.addEventListener(name.slice(2), value); }
+      else { node.setAttribute(name, value === true ? "" : value); }
+    });
+    (children || []).forEach(function (child) {
+      if (child !== null && child !== undefined) { node.appendChild(typeof child === "string" ? document.createTextNode(child) : child); }
+    });
+    return node;
+  }
+
+  function announce(message) {
+    var live = document.getElementById("live");
+    if (live) { live.textContent = ""; window.setTimeout(function () { live.textContent = message; }, 50); }
+  }
+
+  function init(size) {
+    sdk = new SDK();
+    return sdk.initialize({ size: size }).then(function () { return sdk; });
+  }
+
+  function signedToken() {
+    return sdk.execute(SDK.Command.GET_SIGNED_TOKEN).then(function (answer) { return answer.token; });
+  }
+
+  function ApiError(status, body) {
+    var error = (body && body.error) || {};
+    this.status = status;
+    this.code = error.code || "";
+    this.message = error.message || (body && body.detail) || ("HTTP " + status);
+    this.fields = error.fields || {};
+    this.problems = error.problems || [];
+    this.body = body;
+  }
+
+  /* fetch() against /api/v1 with a fresh token; resolves with the body (or the Response when raw).
+   * One request at a time per frame: answers arrive in the order the user acted (a late pre-flight
+   * never overwrites a newer one), and a small server is never hit by a burst. */
+  var queue = Promise.resolve();
+  function api(method, path, body, options) {
+    var run = function () { return request(method, path, body, options); };
+    var result = queue.then(run, run);
+    queue = result.catch(function () {});
+    return result;
+  }
+
+  function request(method, path, body, options) {
+    options = options || {};
+    return signedToken().then(function (token) {
+      var init = {
+        method: method,
+        credentials: "omit",
+        headers: { Authorization: "Bearer " + token, Accept: options.raw ? "application/pdf, application/json" : "application/json" }
+      };
+      if (body !== undefined && body !== null) {
+        init.headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(body);
+      }
+      return window.fetch("/api/v1/" + path, init).catch(function () {
+        throw new ApiError(0, { error: { code: "offline", message: t("offline") } });
+      });
+    }).then(function (response) {
+      if (options.raw && response.ok) { return response; }
+      return response.text().then(function (raw) {
+        var data = null;
+        try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
+        if (!response.ok) { throw new ApiError(response.status, data); }
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  function snackbar(message, link) {
+    var args = { message: message };
+    if (link && link.url) { args.link = link; }
+    announce(message);
+    return sdk.execute(SDK.Command.SHOW_SNACKBAR, args);
+  }
+
+  function confirm(title, description, okText) {
+    return sdk.execute(SDK.Command.SHOW_CONFIRMATION, {
+      title: title, description: description, okText: okText, cancelText: t("keep"), okColor: "negative"
+    }).then(function (answer) { return Boolean(answer && answer.confirmed); });
+  }
+
+  var lastHeight = 0;
+  function fit(max) {
+    if (!sdk) { return; }
+    var height = Math.min(max || 750, Math.max(100, document.documentElement.scrollHeight + 4));
+    if (Math.abs(height - lastHeight) > 2) {
+      lastHeight = height;
+      sdk.execute(SDK.Command.RESIZE, { height: height });
+    }
+  }
+
+  function money(amount, currency) {
+    var number = Number(amount);
+    try {
+      return new Intl.NumberFormat(document.documentElement.lang || undefined, { style: "currency", currency: currency }).format(number);
+    } catch (e) {
+      return number.toFixed(2) + " " + currency;
+    }
+  }
+
+  function date(iso) {
+    if (!iso) { return "—"; }
+    var parts = String(iso).slice(0, 10).split("-");
+    var value = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
+    return value.toLocaleDateString(document.documentElement.lang || undefined, { year: "numeric", month: "short", day: "numeric" });
+  }
+
+  function uuid() {
+    if (window.crypto && window.crypto.randomUUID) { return window.crypto.randomUUID(); }
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
+  }
+
+  window.QboPanel = {
+    config: config, t: t, el: el, init: init, api: api, ApiError: ApiError, snackbar: snackbar,
+    confirm: confirm, fit: fit, money: money, date: date, uuid: uuid, announce: announce,
+    sdk: function () { return sdk; }, SDK: SDK
+  };
+})();

@@ -1,0 +1,298 @@
+/* The create-invoice modal: the deal's draft (GET /deals/<id>/draft), QBO customer and item links
+ * with search boxes, pre-flight problems next to their fields, create with an idempotency key. */
+(function () {
+  "use strict";
+  var P = window.QboPanel;
+  var t = P.t, el = P.el;
+  var dealId = P.config.dealId;
+  var root = document.getElementById("modal");
+  var form = document.getElementById("invoice-form");
+  var draft = null;
+  var idempotencyKey = null; // kept across retries of the same submit; dropped when QBO surely made nothing
+  var preflightTimer = null;
+  var preflightSeq = 0;
+  var submitting = false;
+
+  function $(id) { return document.getElementById(id); }
+
+  function setState(name) {
+    root.dataset.state = name;
+    root.setAttribute("aria-busy", name === "loading" || name === "submitting" ? "true" : "false");
+    $("loading").hidden = name !== "loading";
+  }
+
+  function notice(message) {
+    var box = $("notice");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { fn.apply(null, args); }, ms);
+    };
+  }
+
+  // -- form <-> draft -------------------------------------------------------------------------
+
+  function path(obj, dotted) {
+    return dotted.split(".").reduce(function (o, k) { return o == null ? undefined : o[k]; }, obj);
+  }
+
+  function setPath(obj, dotted, value) {
+    var keys = dotted.split(".");
+    var last = keys.pop();
+    var target = keys.reduce(function (o, k) { return o[k]; }, obj);
+    target[last] = value;
+  }
+
+  function fillForm() {
+    Array.prototype.forEach.call(form.querySelectorAll("[name]"), function (input) {
+      var value = path(draft, input.name);
+      if (input.type === "checkbox") { input.checked = Boolean(value); }
+      else { input.value = value == null ? "" : value; }
+    });
+  }
+
+  function readForm() {
+    Array.prototype.forEach.call(form.querySelectorAll("[name]"), function (input) {
+      var value = input.type === "checkbox" ? input.checked : input.value.trim();
+      if (input.name === "currency") { value = value.toUpperCase(); }
+      setPath(draft, input.name, value);
+    });
+    return draft;
+  }
+
+  // -- customer ---------------------------------------------------------------------------------
+
+  function renderCustomer() {
+    var linked = Boolean(draft.customer.qbo_customer_id);
+    var name = draft.customer.qbo_customer_name || draft.customer.name || draft.customer.qbo_customer_id;
+    var reason = draft.customer.qbo_customer_name ? "linked" : draft.customer.suggestion_reason;
+    var message = !linked ? t("will_create_customer")
+      : reason === "email" ? t("suggested_email", { name: name })
+      : reason === "name" ? t("suggested_name", { name: name })
+      : t("linked_customer", { name: name });
+    if (linked && draft.customer.suggestion_active === false && !draft.customer.qbo_customer_name) {
+      message += " " + t("inactive_customer");
+    }
+    $("customer-state").textContent = message;
+    $("customer-state").dataset.linked = linked ? "true" : "false";
+    $("update-customer-row").hidden = !linked;
+    $("customer-new").hidden = !linked;
+  }
+
+  function searchBox(input, list, endpoint, describe, choose) {
+    var run = debounce(function () {
+      var q = input.value.trim();
+      P.api("GET", endpoint + "?q=" + encodeURIComponent(q)).then(function (answer) {
+        list.textContent = "";
+        var results = answer.data.results;
+        if (!results.length) { list.appendChild(el("li", { className: "muted", text: t("no_results") })); }
+        results.forEach(function (result, index) {
+          list.appendChild(el("li", { role: "option", id: list.id + "-" + index, "data-id": result.id, tabindex: "-1",
+            onclick: function () { choose(result); close(); },
+            onkeydown: function (event) { if (event.key === "Enter") { event.preventDefault(); choose(result); close(); } }
+          }, [el("strong", { text: result.name }), " ", el("span", { className: "muted", text: describe(result) })]));
+        });
+        list.hidden = false;
+        input.setAttribute("aria-expanded", "true");
+        P.fit();
+      }, function (error) { notice(error.message); });
+    }, 250);
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.value = ""; P.fit(); }
+    input.addEventListener("input", run);
+    input.addEventListener("focus", run);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") { var first = list.querySelector("[role=option]"); if (first) { event.preventDefault(); first.focus(); } }
+      if (event.key === "Escape") { close(); }
+    });
+    list.addEventListener("keydown", function (event) {
+      var items = Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+      var index = items.indexOf(document.activeElement);
+      if (event.key === "ArrowDown" && index < items.length - 1) { event.preventDefault(); items[index + 1].focus(); }
+      if (event.key === "ArrowUp") { event.preventDefault(); (index > 0 ? items[index - 1] : input).focus(); }
+      if (event.key === "Escape") { close(); input.focus(); }
+    });
+  }
+
+  // -- lines ------------------------------------------------------------------------------------
+
+  function showTaxCodes() {
+    return draft.lines.some(function (line) { return line.tax_code; }) || root.dataset.taxCodes === "true";
+  }
+
+  function itemCell(line, index) {
+    var cell = el("td", { className: "item", "data-field": "lines[" + index + "].qbo_item_id" });
+    if (line.qbo_item_id) {
+      cell.appendChild(el("span", { className: "item-name", text: line.qbo_item_name || line.qbo_item_id }));
+      cell.appendChild(el("button", { type: "button", className: "ghost small", text: t("change"),
+        "aria-label": t("change") + ": " + line.name,
+        onclick: function () { line.qbo_item_id = ""; line.qbo_item_name = ""; renderLines(); schedulePreflight(); } }));
+      return cell;
+    }
+    var listId = "item-results-" + index;
+    var input = el("input", { type: "search", autocomplete: "off", role: "combobox", "aria-expanded": "false",
+      "aria-controls": listId, "aria-label": t("search_item") + ": " + line.name, placeholder: t("search_item") });
+    var list = el("ul", { className: "results", id: listId, role: "listbox", hidden: true });
+    var help = el("span", { className: "help", role: "img", tabindex: "0", title: t("item_help"), "aria-label": t("item_help"), text: "?" });
+    cell.appendChild(el("div", { className: "search" }, [help, input, list]));
+    searchBox(input, list, "quickbooks/items", function (r) { return r.unit_price != null ? String(r.unit_price) : r.type; }, function (item) {
+      line.qbo_item_id = item.id;
+      line.qbo_item_name = item.name;
+      if (line.pipedrive_product_id) {
+        // Remembered for this product, so its next invoice is linked already.
+        P.api("PUT", "products/" + line.pipedrive_product_id + "/item", { qbo_item_id: item.id }).catch(function () {});
+      }
+      renderLines();
+      schedulePreflight();
+    });
+    return cell;
+  }
+
+  function renderLines() {
+    var body = $("lines");
+    body.textContent = "";
+    var taxCodes = showTaxCodes();
+    root.classList.toggle("with-tax-codes", taxCodes);
+    draft.lines.forEach(function (line, index) {
+      var discount = Number(line.discount) ? line.discount + (line.discount_type === "percentage" ? " %" : " " + draft.currency) : "—";
+      var taxInput = el("input", { className: "tax-code", value: line.tax_code || "", "aria-label": t("tax_code", { line: line.name }), size: "4",
+        oninput: function (event) { line.tax_code = event.target.value.trim(); schedulePreflight(); } });
+      body.appendChild(el("tr", { "data-line": index }, [
+        el("td", { "data-field": "lines[" + index + "].description" }, [el("span", { text: line.name }), line.error ? el("p", { className: "error", text: line.error }) : null]),
+        itemCell(line, index),
+        el("td", { className: "num", text: line.quantity }),
+        el("td", { className: "num", text: line.item_price }),
+        el("td", { className: "num", text: discount }),
+        el("td", { className: "num", text: Number(line.tax) ? line.tax + " %" : "—" }),
+        el("td", { className: "tax-code-col", "data-field": "lines[" + index + "].tax_code" }, [taxCodes ? taxInput : null]),
+        el("td", { className: "num", text: line.total ? P.money(line.total, draft.currency || "USD") : "—" })
+      ]));
+    });
+    $("total").textContent = P.money(draft.total, draft.currency || "USD");
+    P.fit();
+  }
+
+  // -- problems ---------------------------------------------------------------------------------
+
+  function clearProblems() {
+    Array.prototype.forEach.call(document.querySelectorAll(".problem"), function (node) { node.remove(); });
+    Array.prototype.forEach.call(document.querySelectorAll("[aria-invalid]"), function (node) {
+      node.removeAttribute("aria-invalid");
+      node.removeAttribute("aria-describedby");
+    });
+  }
+
+  function showProblems(problems) {
+    clearProblems();
+    var general = [];
+    problems.forEach(function (problem, n) {
+      if (/tax_code$/.test(problem.field) && root.dataset.taxCodes !== "true") { root.dataset.taxCodes = "true"; renderLines(); }
+      var holder = document.querySelector('[data-field="' + problem.field + '"]');
+      if (!holder) { general.push(problem.message); return; }
+      var id = "problem-" + n;
+      holder.appendChild(el("p", { className: "problem", id: id, "data-code": problem.code, text: problem.message }));
+      var input = holder.querySelector("input, select");
+      if (input) { input.setAttribute("aria-invalid", "true"); input.setAttribute("aria-describedby", id); }
+    });
+    notice(general.length ? general.join(" ") : (problems.length ? t("fix_problems") : ""));
+    root.dataset.problems = String(problems.length);
+    P.fit();
+  }
+
+  function preflight() {
+    var seq = ++preflightSeq;
+    return P.api("POST", "deals/" + dealId + "/preflight", { draft: readForm() }).then(function (answer) {
+      if (seq === preflightSeq) { showProblems(answer.data.problems); }
+    }, function (error) { if (seq === preflightSeq) { notice(error.message); } });
+  }
+
+  function schedulePreflight() {
+    window.clearTimeout(preflightTimer);
+    preflightTimer = window.setTimeout(preflight, 400);
+  }
+
+  // -- submit -----------------------------------------------------------------------------------
+
+  function submit(event) {
+    event.preventDefault();
+    if (submitting) { return; }
+    submitting = true;
+    idempotencyKey = idempotencyKey || P.uuid();
+    var button = $("create");
+    button.disabled = true;
+    button.textContent = t("creating");
+    setState("submitting");
+    P.api("POST", "deals/" + dealId + "/invoices", { draft: readForm(), idempotency_key: idempotencyKey }).then(function (answer) {
+      var invoice = answer.data;
+      var message = answer.status === 202 ? t("pending") : t("created", { number: invoice.doc_number || invoice.qbo_id });
+      setState("created");
+      return P.snackbar(message, invoice.quickbooks_url ? { url: invoice.quickbooks_url, label: t("view") } : null).then(function () {
+        return P.sdk().execute(P.SDK.Command.CLOSE_MODAL);
+      });
+    }, function (error) {
+      if (error.status === 400) {
+        idempotencyKey = null; // refused before QuickBooks was asked: a corrected draft is a new submit
+        showProblems(error.problems.length ? error.problems : Object.keys(error.fields).map(function (f) {
+          return { field: f, code: "invalid", message: error.fields[f].join(" ") };
+        }));
+        if (!error.problems.length && !Object.keys(error.fields).length) { notice(error.message); }
+      } else if (error.status === 0 || error.status >= 500) {
+        notice(t("retry"));
+      } else {
+        notice(error.message);
+      }
+      setState("ready");
+    }).then(function () {
+      submitting = false;
+      button.disabled = false;
+      button.textContent = t("create");
+    });
+  }
+
+  // -- start ------------------------------------------------------------------------------------
+
+  function start() {
+    var sdk = P.sdk();
+    sdk.listen(P.SDK.Event.CLOSE_CUSTOM_MODAL, function () { sdk.execute(P.SDK.Command.CLOSE_MODAL); });
+    return P.api("GET", "deals/" + dealId + "/draft").then(function (answer) {
+      draft = answer.data;
+      $("deal-title").textContent = draft.deal_title;
+      fillForm();
+      renderCustomer();
+      renderLines();
+      form.hidden = false;
+      setState("ready");
+      P.fit(900);
+      return preflight();
+    }, function (error) {
+      notice(error.message);
+      setState("error");
+    });
+  }
+
+  searchBox($("customer-q"), $("customer-results"), "quickbooks/customers", function (r) { return r.email || r.currency; }, function (customer) {
+    draft.customer.qbo_customer_id = customer.id;
+    draft.customer.qbo_customer_name = customer.name;
+    if (!$("c-email").value && customer.email) { $("c-email").value = customer.email; }
+    renderCustomer();
+    schedulePreflight();
+  });
+  $("customer-new").addEventListener("click", function () {
+    draft.customer.qbo_customer_id = "";
+    draft.customer.update_in_quickbooks = false;
+    $("update-customer").checked = false;
+    renderCustomer();
+    schedulePreflight();
+  });
+  form.addEventListener("input", function (event) { if (event.target.name) { schedulePreflight(); } });
+  form.addEventListener("change", function (event) { if (event.target.name) { schedulePreflight(); } });
+  form.addEventListener("submit", submit);
+  $("cancel").addEventListener("click", function () { P.sdk().execute(P.SDK.Command.CLOSE_MODAL); });
+
+  P.init({ height: 640, width: 880 }).then(start).catch(function (error) { notice(error.message || String(error)); });
+})();

@@ -1,0 +1,273 @@
+/* The deal panel: the deal's invoices, their actions and history, a per-currency summary, and all
+ * invoices of the deal's contact. Data from /api/v1 (see invoices/apis.py). */
+(function () {
+  "use strict";
+  var P = window.QboPanel;
+  var t = P.t, el = P.el;
+  var dealId = P.config.dealId;
+  var root = document.getElementById("panel");
+  var state = { connection: null, busy: false };
+
+  function $(id) { return document.getElementById(id); }
+
+  function setState(name) {
+    root.dataset.state = name;
+    root.setAttribute("aria-busy", name === "loading" ? "true" : "false");
+    $("loading").hidden = name !== "loading";
+    window.setTimeout(P.fit, 0);
+  }
+
+  function notice(message, link) {
+    var box = $("notice");
+    box.textContent = "";
+    if (!message) { box.hidden = true; return; }
+    box.appendChild(el("span", { text: message }));
+    if (link) {
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(el("a", { href: link.url, target: "_blank", rel: "noopener", text: link.label }));
+    }
+    box.hidden = false;
+  }
+
+  function flag(invoice) {
+    return el("span", { className: "flag flag-" + invoice.status, "data-status": invoice.status, text: invoice.status_label });
+  }
+
+  function number(invoice) {
+    return invoice.doc_number || invoice.qbo_id || "—";
+  }
+
+  function closeMenus(except) {
+    Array.prototype.forEach.call(document.querySelectorAll(".menu"), function (menu) {
+      if (menu !== except) {
+        menu.hidden = true;
+        var button = document.querySelector('[aria-controls="' + menu.id + '"]');
+        if (button) { button.setAttribute("aria-expanded", "false"); }
+      }
+    });
+  }
+
+  function menuFor(invoice) {
+    var id = "menu-" + invoice.id;
+    var order = ["send", "pdf", "open_in_quickbooks", "void", "delete"];
+    var actions = order.filter(function (a) { return invoice.actions.indexOf(a) !== -1; });
+    if (!actions.length) { return null; }
+    var menu = el("ul", { className: "menu", id: id, role: "menu", hidden: true });
+    actions.forEach(function (action) {
+      var item = el("button", {
+        type: "button", role: "menuitem", className: action === "void" || action === "delete" ? "danger" : "",
+        "data-action": action, text: t(action),
+        onclick: function () { closeMenus(); act(invoice, action); }
+      });
+      menu.appendChild(el("li", { role: "none" }, [item]));
+    });
+    var button = el("button", {
+      type: "button", className: "more", "aria-haspopup": "menu", "aria-expanded": "false", "aria-controls": id,
+      "aria-label": t("actions", { number: number(invoice) }), text: "…",
+      onclick: function (event) {
+        event.stopPropagation();
+        var open = menu.hidden;
+        closeMenus(menu);
+        menu.hidden = !open;
+        button.setAttribute("aria-expanded", String(open));
+        if (open) { menu.querySelector("button").focus(); }
+        P.fit();
+      }
+    });
+    menu.addEventListener("keydown", function (event) {
+      var items = Array.prototype.slice.call(menu.querySelectorAll("button"));
+      var index = items.indexOf(document.activeElement);
+      if (event.key === "Escape") { closeMenus(); button.focus(); }
+      else if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
+    });
+    return el("div", { className: "menu-wrap" }, [button, menu]);
+  }
+
+  function historyOf(invoice) {
+    if (!invoice.history || !invoice.history.length) { return null; }
+    var list = el("ol", { className: "history" });
+    invoice.history.forEach(function (event) {
+      var when = new Date(event.created_at).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });
+      list.appendChild(el("li", {}, [
+        el("time", { datetime: event.created_at, text: when }), " ",
+        event.message, event.actor ? " · " + event.actor : ""
+      ]));
+    });
+    return el("details", { className: "history-box" }, [el("summary", { text: t("history") }), list]);
+  }
+
+  function invoiceItem(invoice, options) {
+    options = options || {};
+    var amounts = [
+      el("span", { className: "total", text: P.money(invoice.total, invoice.currency) }),
+      Number(invoice.balance) > 0 && invoice.status !== "voided" && invoice.status !== "deleted" && invoice.balance !== invoice.total
+        ? el("span", { className: "balance", text: t("balance") + " " + P.money(invoice.balance, invoice.currency) }) : null,
+      el("span", { className: "due", text: t("due") + " " + P.date(invoice.due_date) })
+    ];
+    var head = el("div", { className: "invoice-head" }, [
+      el("strong", { className: "number", text: "#" + number(invoice) }),
+      flag(invoice),
+      options.compact ? null : menuFor(invoice)
+    ]);
+    var item = el("li", { className: "invoice", "data-invoice-id": invoice.id, "data-status": invoice.status }, [
+      head,
+      el("div", { className: "customer muted", text: invoice.customer_name }),
+      el("div", { className: "amounts" }, amounts),
+      invoice.last_error && invoice.state !== "created" ? el("p", { className: "error", text: invoice.last_error }) : null,
+      options.compact ? null : historyOf(invoice)
+    ]);
+    if (options.compact) {
+      var linked = invoice.deal_ids.indexOf(dealId) !== -1;
+      item.appendChild(el("button", {
+        type: "button", className: "ghost small", "data-link": linked ? "unlink" : "link",
+        text: linked ? t("unlink") : t("link"),
+        onclick: function () { toggleLink(invoice, linked); }
+      }));
+    }
+    return item;
+  }
+
+  function renderSummary(rows) {
+    var box = $("summary");
+    box.textContent = "";
+    if (!rows || !rows.length) { box.hidden = true; return; }
+    rows.forEach(function (row) {
+      box.appendChild(el("dl", { className: "summary-row", "data-currency": row.currency }, [
+        el("dt", { text: row.currency }),
+        el("dd", {}, [el("span", { text: t("outstanding") + " " }), el("strong", { "data-kind": "outstanding", text: P.money(row.outstanding, row.currency) })]),
+        Number(row.overdue) > 0 ? el("dd", { className: "overdue" }, [t("overdue") + " ", el("strong", { "data-kind": "overdue", text: P.money(row.overdue, row.currency) })]) : null,
+        el("dd", {}, [t("paid") + " ", el("strong", { "data-kind": "paid", text: P.money(row.paid, row.currency) })])
+      ]));
+    });
+    box.hidden = false;
+  }
+
+  function render(data) {
+    state.connection = data.connection;
+    var list = $("invoices");
+    list.textContent = "";
+    data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
+    $("empty").hidden = data.invoices.length > 0;
+    renderSummary(data.summary);
+    var active = data.connection.status === "active";
+    $("new-invoice").hidden = !active;
+    $("refresh").hidden = !active;
+    $("contact").hidden = !data.invoices.some(function (i) { return i.customer_qbo_id; });
+    if (data.connection.status === "needs_reconnect") {
+      notice(t("reconnect"), { url: P.config.settingsUrl, label: t("reconnect_link") });
+    } else {
+      notice("");
+    }
+    setState("ready");
+  }
+
+  function failed(error) {
+    $("new-invoice").hidden = true;
+    $("refresh").hidden = true;
+    $("invoices").textContent = "";
+    $("summary").hidden = true;
+    $("empty").hidden = true;
+    if (error.code === "not_connected") {
+      notice(error.message, { url: P.config.settingsUrl, label: t("connect") });
+      setState("not-connected");
+    } else if (error.code === "not_allowed_to_view") {
+      notice(error.message);
+      setState("not-allowed");
+    } else if (error.code === "needs_reconnect") {
+      notice(error.message, { url: P.config.settingsUrl, label: t("reconnect_link") });
+      setState("needs-reconnect");
+    } else {
+      notice(t("error", { message: error.message }));
+      setState("error");
+    }
+  }
+
+  function load() {
+    return P.api("GET", "deals/" + dealId + "/invoices").then(function (answer) { render(answer.data); }, failed);
+  }
+
+  function refresh() {
+    var button = $("refresh");
+    button.disabled = true;
+    button.textContent = t("refreshing");
+    return P.api("POST", "deals/" + dealId + "/refresh").then(function (answer) { render(answer.data); }, failed)
+      .then(function () { button.disabled = false; button.textContent = t("refresh"); P.announce(t("refresh")); });
+  }
+
+  function download(invoice) {
+    return P.api("GET", "invoices/" + invoice.id + "/pdf", null, { raw: true }).then(function (response) {
+      return response.blob();
+    }).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var link = el("a", { href: url, download: "invoice-" + number(invoice) + ".pdf", hidden: true });
+      document.body.appendChild(link);
+      link.click();
+      window.setTimeout(function () { URL.revokeObjectURL(url); link.remove(); }, 1000);
+    });
+  }
+
+  function act(invoice, action) {
+    var num = number(invoice);
+    if (action === "open_in_quickbooks") {
+      window.open(invoice.quickbooks_url, "_blank", "noopener");
+      return Promise.resolve();
+    }
+    var run;
+    if (action === "pdf") {
+      run = download(invoice);
+    } else {
+      var ask = action === "send"
+        ? P.confirm(t("confirm_send_title", { number: num }), t("confirm_send", { email: invoice.bill_email || "—" }), t("send"))
+        : P.confirm(t("confirm_" + action + "_title", { number: num }), t("confirm_" + action), t(action));
+      run = ask.then(function (confirmed) {
+        if (!confirmed) { return null; }
+        return P.api("POST", "invoices/" + invoice.id + "/" + action, {}).then(function () {
+          P.snackbar(t({ void: "voided", delete: "deleted", send: "sent" }[action], { number: num }));
+          return load();
+        });
+      });
+    }
+    return run.catch(function (error) { notice(t("error", { message: error.message })); P.fit(); });
+  }
+
+  function loadContact(event) {
+    if (event) { event.preventDefault(); }
+    var query = "deal_id=" + dealId;
+    var from = $("date-from").value, to = $("date-to").value;
+    if (from) { query += "&date_from=" + from; }
+    if (to) { query += "&date_to=" + to; }
+    $("contact-notice").textContent = t("loading");
+    return P.api("GET", "contact-invoices?" + query).then(function (answer) {
+      var list = $("contact-invoices");
+      list.textContent = "";
+      answer.data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice, { compact: true })); });
+      $("contact-notice").textContent = answer.data.invoices.length ? "" : t("no_invoices");
+      P.fit();
+    }, function (error) {
+      $("contact-notice").textContent = (error.fields && error.fields.date_to) ? error.fields.date_to.join(" ") : error.message;
+      P.fit();
+    });
+  }
+
+  function toggleLink(invoice, linked) {
+    return P.api(linked ? "DELETE" : "PUT", "invoices/" + invoice.id + "/deals/" + dealId).then(function () {
+      return Promise.all([load(), loadContact()]);
+    }, function (error) { $("contact-notice").textContent = error.message; });
+  }
+
+  function openModal() {
+    var S = P.SDK;
+    return P.sdk().execute(S.Command.OPEN_MODAL, { type: S.Modal.CUSTOM_MODAL, action_id: "create-invoice", data: { dealId: dealId } })
+      .then(function () { return load(); });
+  }
+
+  document.addEventListener("click", function () { closeMenus(); });
+  $("refresh").addEventListener("click", refresh);
+  $("new-invoice").addEventListener("click", openModal);
+  $("contact-form").addEventListener("submit", loadContact);
+  $("contact").addEventListener("toggle", function () { if ($("contact").open) { loadContact(); } else { P.fit(); } });
+  if (window.ResizeObserver) { new ResizeObserver(function () { P.fit(); }).observe(document.body); }
+
+  P.init({ height: 180 }).then(load).catch(function (error) { notice(t("error", { message: error.message || String(error) })); });
+})();
