@@ -150,7 +150,6 @@ def test_the_same_key_twice_gives_the_same_invoice(qbo, connected, personas):
     assert qbo_invoice_count(connected) == before + 1
 
 
-@pytest.mark.skipif(db_connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_ten_concurrent_submissions_of_one_key_make_one_invoice(qbo, connected, personas):
     key = str(uuid.uuid4())
     before = qbo_invoice_count(connected)

@@ -7,6 +7,7 @@ from integration.sandbox.quickbooks import api, control_views, views
 app_name = "qbo_sandbox"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     # OAuth 2.0 (Intuit: appcenter.intuit.com/connect/oauth2, oauth.platform.intuit.com/oauth2/v1/...)
     path("oauth2/authorize", views.authorize, name="authorize"),
     path("oauth2/tokens/bearer", views.token, name="token"),

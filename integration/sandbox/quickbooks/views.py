@@ -193,3 +193,40 @@ def app_deep_link(request: HttpRequest, path: str = "") -> HttpResponse:
         invoices = [(row.realm, present(row.realm, row)) for row in rows]
     context = {"path": path, "query": request.GET.dict(), "invoices": invoices}
     return render(request, "sandbox/quickbooks/app.html", context, status=200 if invoices or not txn_id else 404)
+
+
+@require_http_methods(["GET", "POST"])
+def home(request):
+    """A page to act as a QuickBooks user in the demo: record payments, void or delete invoices.
+
+    The same controls as `_control/…` and `controls.py`, with buttons; changes send webhooks.
+    """
+    from decimal import InvalidOperation
+
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from integration.sandbox.quickbooks import controls
+    from integration.sandbox.quickbooks.faults import QboFault
+
+    if request.method == "POST":
+        realm_id, invoice_id, action = (request.POST.get(k, "") for k in ("realm_id", "invoice_id", "action"))
+        try:
+            if action == "payment":
+                amount = request.POST.get("amount", "").strip() or None
+                controls.record_payment(realm_id=realm_id, invoice_id=invoice_id, amount=amount)
+            elif action == "void":
+                controls.void_invoice(realm_id=realm_id, invoice_id=invoice_id)
+            elif action == "delete":
+                controls.delete_invoice(realm_id=realm_id, invoice_id=invoice_id)
+            else:
+                raise ValueError(f"unknown action {action!r}")
+            messages.success(request, f"Invoice {invoice_id}: {action} done in QuickBooks (sandbox).")
+        except (QboFault, ValueError, InvalidOperation, LookupError) as exc:
+            messages.error(request, f"Invoice {invoice_id}: {action} refused: {exc}")
+        return redirect("sandbox:qbo_sandbox:home")
+    realms = []
+    for realm in SandboxRealm.objects.order_by("realm_id"):
+        invoices = [row.data for row in realm.entities.filter(entity="Invoice", deleted=False).order_by("-id")[:50]]
+        realms.append((realm, invoices))
+    return render(request, "sandbox/quickbooks/home.html", {"realms": realms})
