@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from invoices.models import Invoice
+from tenants.scoping import company_scope
 from tests.personas import panel_token
 
 
@@ -168,3 +169,23 @@ def test_contact_invoices_include_ones_made_in_quickbooks(qbo, connected, person
     ]
     bad = alice.get("/api/v1/contact-invoices?deal_id=501&date_from=2026-12-01&date_to=2026-11-01")
     assert bad.status_code == 400 and "date_to" in bad.json()["error"]["fields"]
+
+
+def test_fast_invoice_rendering_matches_drf_field_rendering(personas):
+    from rest_framework import serializers as drf
+
+    from invoices.selectors import invoices_of_deal
+    from invoices.serializers import InvoiceSerializer
+    from tests.personas import add_invoices
+
+    add_invoices(personas)
+    Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(total="1234.5", balance="0", tax_total="0.1")
+    with company_scope(personas.company_a):
+        [invoice] = invoices_of_deal(
+            company=personas.company_a, connection=personas.connection_a, deal_id=personas.deal_a
+        )
+        serializer = InvoiceSerializer(invoice, context={"membership": personas.alice_membership})
+        generic = drf.ModelSerializer.to_representation(serializer, invoice)
+        fast = serializer.data
+    assert fast == dict(generic)
+    assert (fast["total"], fast["balance"], fast["tax_total"]) == ("1234.50", "0.00", "0.10")
