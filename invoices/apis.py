@@ -7,7 +7,6 @@ member come from the verified token; everything else is looked up inside that co
 from __future__ import annotations
 
 from django.db import transaction
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +20,7 @@ from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
 from invoices import selectors, services
-from invoices.drafts import Draft, draft_from_deal
+from invoices.drafts import Draft, DraftError, draft_from_deal
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
     DraftInputSerializer,
@@ -99,7 +98,9 @@ class PanelApi(CompanyScopedApi):
         self.connection = qbo_selectors.connection_live(company=self.company)
 
     def handle_exception(self, exc):
-        if isinstance(exc, services.InvoiceError):
+        if isinstance(exc, DraftError):
+            exc = ApiError(status_code=400, code="invalid", message=exc.message, fields={exc.field: [exc.message]})
+        elif isinstance(exc, services.InvoiceError):
             exc = _problems_response(exc)
         elif isinstance(exc, IntegrationError):
             exc = _integration_error(exc)
@@ -146,7 +147,8 @@ class PanelApi(CompanyScopedApi):
         )
 
     def serialize(self, invoices, many=False):
-        return InvoiceSerializer(invoices, many=many, context={"membership": self.membership}).data
+        context = {"membership": self.membership, "today": company_today(self.connection) if self.connection else None}
+        return InvoiceSerializer(invoices, many=many, context=context).data
 
     def connection_info(self) -> dict:
         if self.connection is None:
@@ -192,6 +194,10 @@ class DealInvoicesApi(PanelApi):
                 fields={"idempotency_key": [_("This field is required.")]},
             )
         draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
+        installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is not None:
+            # The money rule: the invoice bills what the deal's products total in Pipedrive now.
+            services.draft_matches_deal(installation=installation, draft=draft)
         invoice = services.invoice_create(
             connection=self.connection,
             draft=draft,
@@ -280,20 +286,7 @@ class InvoicePdfApi(PanelApi):
     @extend_schema(summary="The invoice PDF, streamed from QuickBooks", responses={(200, "application/pdf"): bytes})
     def get(self, request, invoice_id: int):
         self.require_active()
-        invoice = self.invoice(invoice_id)
-        pdf = services.invoice_pdf(invoice=invoice, actor=self.membership)
-
-        def stream():
-            try:
-                yield from pdf.chunks()
-            finally:
-                pdf.close()
-
-        response = StreamingHttpResponse(stream(), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.doc_number or invoice.qbo_id}.pdf"'
-        if pdf.length:
-            response["Content-Length"] = str(pdf.length)
-        return response
+        return services.invoice_pdf_response(invoice=self.invoice(invoice_id), actor=self.membership)
 
 
 class InvoiceDealLinkApi(PanelApi):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -118,44 +118,67 @@ class Draft:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Draft:
-        customer = dict(data.get("customer") or {})
-        address = DraftAddress(
-            **{
-                k: str(v or "")
-                for k, v in (customer.pop("address", None) or {}).items()
-                if k in DraftAddress.__dataclass_fields__
-            }
+    def from_dict(cls, data) -> Draft:
+        """A draft from JSON sent by a client: every field coerced to its type; anything else is a
+        DraftError naming the field (never a crash)."""
+        if not isinstance(data, dict):
+            raise DraftError("draft", _("The draft must be an object."))
+        customer = data.get("customer") or {}
+        if not isinstance(customer, dict):
+            raise DraftError("customer", _("The customer must be an object."))
+        address = customer.get("address") or {}
+        if not isinstance(address, dict):
+            raise DraftError("customer.address", _("The address must be an object."))
+        lines = data.get("lines") or []
+        if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+            raise DraftError("lines", _("The lines must be a list of objects."))
+        return cls(
+            **_coerce(cls, data, prefix="", skip={"customer", "lines"}),
+            customer=DraftCustomer(
+                **_coerce(DraftCustomer, customer, prefix="customer.", skip={"address"}),
+                address=DraftAddress(**_coerce(DraftAddress, address, prefix="customer.address.")),
+            ),
+            lines=[DraftLine(**_coerce(DraftLine, line, prefix=f"lines[{i}].")) for i, line in enumerate(lines)],
         )
-        customer = DraftCustomer(
-            address=address,
-            **{k: v for k, v in customer.items() if k in DraftCustomer.__dataclass_fields__ and k != "address"},
-        )
-        lines = [
-            DraftLine(**{k: v for k, v in line.items() if k in DraftLine.__dataclass_fields__})
-            for line in data.get("lines") or []
-            if isinstance(line, dict)
-        ]
-        simple = {
-            k: data[k]
-            for k in (
-                "deal_id",
-                "deal_title",
-                "currency",
-                "issue_date",
-                "due_date",
-                "doc_number",
-                "tax_mode",
-                "send_email",
-                "total",
-            )
-            if k in data
-        }
-        simple.setdefault("deal_title", "")
-        simple.setdefault("currency", "")
-        simple.setdefault("issue_date", "")
-        simple.setdefault("due_date", "")
-        return cls(customer=customer, lines=lines, **simple)
+
+
+class DraftError(ValueError):
+    """A draft that is not even well-formed JSON for a draft; `field` names the culprit."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+def _coerce(kind, data: dict, *, prefix: str, skip: frozenset | set = frozenset()) -> dict:
+    values = {}
+    for name, spec in kind.__dataclass_fields__.items():
+        if name in skip:
+            continue
+        has_default = spec.default is not MISSING or spec.default_factory is not MISSING
+        if name not in data or data[name] is None:
+            if not has_default and "None" not in str(spec.type):
+                if spec.type == "str":
+                    values[name] = ""
+                    continue
+                raise DraftError(prefix + name, _("This field is required."))
+            if "None" in str(spec.type):
+                values[name] = None
+            continue
+        value = data[name]
+        try:
+            if spec.type == "bool":
+                values[name] = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
+            elif spec.type.startswith("int"):
+                values[name] = None if value == "" else int(value)
+            elif isinstance(value, dict | list):
+                raise ValueError
+            else:
+                values[name] = str(value)
+        except (TypeError, ValueError) as exc:
+            raise DraftError(prefix + name, _("This value has the wrong type.")) from exc
+    return values
 
 
 def _text(value: Any) -> str:

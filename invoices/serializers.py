@@ -10,7 +10,8 @@ from rest_framework import serializers
 from invoices import services
 from invoices.models import Invoice, InvoiceEvent
 from invoices.selectors import HISTORY_LIMIT
-from invoices.status import LABELS, Status, pipedrive_status
+from invoices.status import LABELS, Status, effective_status, pipedrive_status
+from invoices.sync import company_today
 
 CENT = Decimal("0.01")
 
@@ -29,6 +30,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     pipedrive_status = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
@@ -76,7 +78,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "qbo_id": invoice.qbo_id,
             "doc_number": invoice.doc_number,
             "state": invoice.state,
-            "status": invoice.status,
+            "status": self.get_status(invoice),
             "status_label": self.get_status_label(invoice),
             "pipedrive_status": self.get_pipedrive_status(invoice),
             "customer_name": invoice.customer_name,
@@ -96,11 +98,19 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "history": self.get_history(invoice),
         }
 
+    def _status(self, invoice) -> Status:
+        today = self.context.get("today") or company_today(invoice.connection)
+        return effective_status(status=invoice.status, due_date=invoice.due_date, today=today)
+
+    @extend_schema_field(serializers.ChoiceField(choices=[s.value for s in Status]))
+    def get_status(self, invoice) -> str:
+        return self._status(invoice).value
+
     def get_status_label(self, invoice) -> str:
-        return str(LABELS[Status(invoice.status)])
+        return str(LABELS[self._status(invoice)])
 
     def get_pipedrive_status(self, invoice) -> dict:
-        mapped = pipedrive_status(Status(invoice.status), sent=invoice.sent)
+        mapped = pipedrive_status(self._status(invoice), sent=invoice.sent)
         return {"code": mapped.code, "label": mapped.label}
 
     def get_actions(self, invoice) -> list[str]:

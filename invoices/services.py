@@ -9,6 +9,7 @@ the same key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -206,6 +207,30 @@ def invoice_preflight(*, connection: QuickBooksConnection, draft: Draft) -> list
     return preflight(connection=connection, draft=draft, client=client_for(connection=connection)).problems
 
 
+def draft_matches_deal(*, installation, draft: Draft) -> None:
+    """Refuse a draft whose lines no longer total what the deal's products total in Pipedrive
+    (the deal changed after the form opened, or the form was tampered with)."""
+    from integration.pipedrive import client as pipedrive
+
+    products = pipedrive.deal_products_list(installation=installation, deal_id=draft.deal_id)
+    try:
+        in_pipedrive = money.deal_total(money.DealLine.from_pipedrive(p) for p in products)
+        # The draft's own `pipedrive_sum` came from the client too: price its lines without it.
+        in_draft = money.deal_total(dataclasses.replace(line.deal_line(), pipedrive_sum=None) for line in draft.lines)
+    except money.MoneyError:
+        return  # pre-flight names the line that cannot be priced
+    if in_pipedrive != in_draft:
+        raise InvoiceError(
+            _(
+                "The deal's products total %(deal)s in Pipedrive but this invoice totals %(draft)s. "
+                "Reopen the invoice form to start from the deal as it is now."
+            )
+            % {"deal": in_pipedrive, "draft": in_draft},
+            code="deal_changed",
+            problems=[Problem("lines", "deal_changed", _("The lines differ from the deal's products."))],
+        )
+
+
 def _validate_key(idempotency_key: str) -> uuid.UUID:
     try:
         return uuid.UUID(str(idempotency_key))
@@ -233,6 +258,8 @@ def invoice_create(
         existing = Invoice.objects.filter(connection=connection, request_id=key).first()
         if existing is not None:
             outcome = _wait_for(existing)
+            if outcome is not None and outcome.state == Invoice.State.PENDING:
+                return invoice_submit(invoice_id=outcome.pk)  # nobody is on it: the user's retry sends it now
             if outcome is not None:
                 return outcome
             continue  # that request was refused by pre-flight; check this one ourselves
@@ -248,6 +275,9 @@ def invoice_create(
         checked = preflight(connection=connection, draft=draft, client=client)
     except TransientError as exc:
         return _record_attempt(invoice_id=invoice.pk, error=exc, transient=True)  # the retry checks again
+    except Exception:
+        invoice.delete()  # nothing went to QBO: no intent is left behind, the caller gets the error
+        raise
     if checked.problems:
         invoice.delete()  # nothing was sent; the user fixes the draft and submits again
         raise InvoiceError(_("The invoice cannot be created yet."), code="preflight_failed", problems=checked.problems)
@@ -351,13 +381,20 @@ def invoice_submit(*, invoice_id: int, checked: Checked | None = None, claimed: 
         return _record_attempt(invoice_id=invoice_id, error=exc, transient=True)
     except PermanentError as exc:
         return _record_attempt(invoice_id=invoice_id, error=exc, transient=False)
+    except Exception as exc:
+        # Whether QBO wrote it is unknown: the retry replays the same requestid, so retrying is safe.
+        logger.exception("submitting invoice %s failed unexpectedly", invoice_id)
+        return _record_attempt(invoice_id=invoice_id, error=exc, transient=True)
     with transaction.atomic():
         invoice = (
             Invoice.objects.select_for_update(of=("self",))
             .select_related("connection", "created_by")
             .get(pk=invoice_id)
         )
-        _store_created(invoice=invoice, draft=draft, checked=checked, customer=customer, created=created, lines=lines)
+        if invoice.state == Invoice.State.PENDING:  # else another worker stored the same answer first
+            _store_created(
+                invoice=invoice, draft=draft, checked=checked, customer=customer, created=created, lines=lines
+            )
     return invoice
 
 
@@ -612,6 +649,25 @@ def invoice_pdf(*, invoice: Invoice, actor: Membership | None):
 
     _require(invoice, "pdf", actor)
     return client_for(connection=invoice.connection).invoice_pdf(invoice.qbo_id)
+
+
+def invoice_pdf_response(*, invoice: Invoice, actor: Membership | None):
+    """The PDF as a streamed HTTP download; the connection to QBO is closed when the stream ends."""
+    from django.http import StreamingHttpResponse
+
+    pdf = invoice_pdf(invoice=invoice, actor=actor)
+
+    def stream():
+        try:
+            yield from pdf.chunks()
+        finally:
+            pdf.close()
+
+    response = StreamingHttpResponse(stream(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.doc_number or invoice.qbo_id}.pdf"'
+    if pdf.length:
+        response["Content-Length"] = str(pdf.length)
+    return response
 
 
 def invoice_deep_link(*, invoice: Invoice) -> str:

@@ -111,5 +111,13 @@ ACTIONS = {
 }
 
 
+def effective_status(*, status: str, due_date: dt.date | None, today: dt.date) -> Status:
+    """A stored Open invoice past its due date reads as Overdue (overdue is computed at read time;
+    the daily job only records it)."""
+    if status == Status.OPEN and due_date is not None and due_date < today:
+        return Status.OVERDUE
+    return Status(status)
+
+
 def allowed_actions(status: Status) -> tuple[str, ...]:
     return ACTIONS[status]

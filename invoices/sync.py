@@ -324,8 +324,11 @@ def overdue_refresh(*, connection: QuickBooksConnection) -> int:
         connection=connection, status=Status.OPEN, due_date__lt=today, state=Invoice.State.CREATED
     ):
         with transaction.atomic():
-            invoice.status = Status.OVERDUE
-            invoice.save(update_fields=["status", "updated_at"])
+            # Only if still Open: a payment applied meanwhile must not be overwritten.
+            if not Invoice.objects.filter(pk=invoice.pk, status=Status.OPEN).update(
+                status=Status.OVERDUE, updated_at=timezone.now()
+            ):
+                continue
             InvoiceEvent.objects.create(
                 company=connection.company,
                 invoice=invoice,

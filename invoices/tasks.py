@@ -75,13 +75,19 @@ def submit_invoice(*, company_id: int, invoice_id: int) -> str:
 @shared_task(name="invoices.resubmit_stuck")
 def resubmit_stuck() -> int:
     """Beat: re-enqueue pending creates whose retry is overdue (a lost task or a restarted broker)."""
+    from django.db.models import Q
     from django.utils import timezone
 
     from invoices.models import Invoice
 
-    stuck = Invoice.all_companies.filter(
-        state=Invoice.State.PENDING, next_attempt_at__lt=timezone.now() - timezone.timedelta(minutes=5)
-    ).values_list("company_id", "pk")[:500]
+    cutoff = timezone.now() - timezone.timedelta(minutes=5)
+    # Overdue retries, and intents nobody holds any more (a crash between claim and answer).
+    stuck = (
+        Invoice.all_companies.filter(state=Invoice.State.PENDING)
+        .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
+        .exclude(claimed_until__gt=timezone.now())
+        .values_list("company_id", "pk")[:500]
+    )
     for company_id, invoice_id in stuck:
         submit_invoice.delay(company_id=company_id, invoice_id=invoice_id)
     return len(stuck)

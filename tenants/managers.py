@@ -31,8 +31,8 @@ class CompanyScopedManager(models.Manager.from_queryset(CompanyScopedQuerySet)):
 
     def create(self, **kwargs):
         company = current_company_or_none()
-        given = kwargs.get("company")
-        if company is not None and given is not None and given.pk != company.pk and not is_unscoped():
+        given = kwargs["company"].pk if kwargs.get("company") is not None else kwargs.get("company_id")
+        if company is not None and given is not None and given != company.pk and not is_unscoped():
             raise CompanyScopeError(f"refusing to create a {self.model.__name__} for another company")
         if company is not None and given is None and "company_id" not in kwargs:
             kwargs["company"] = company

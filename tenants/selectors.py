@@ -15,15 +15,16 @@ def memberships_of_user(*, user: User) -> QuerySet[Membership]:
 
 
 def membership_for_session(*, user: User, session) -> Membership | None:
-    """The signed-in user's active seat: the one chosen at sign-in, else their first."""
+    """The signed-in user's active seat: the one chosen at sign-in, else their first.
+
+    A chosen seat that is gone (company uninstalled) gives no seat at all, never another company's.
+    """
     if not user.is_authenticated:
         return None
     memberships = memberships_of_user(user=user)
     chosen = session.get(ACTIVE_MEMBERSHIP_SESSION_KEY)
     if chosen is not None:
-        membership = memberships.filter(pk=chosen).first()
-        if membership is not None:
-            return membership
+        return memberships.filter(pk=chosen).first()
     return memberships.order_by("id").first()
 
 

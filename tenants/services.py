@@ -30,9 +30,30 @@ def company_upsert(*, pipedrive_company_id: int, name: str, domain: str = "", ap
 
 @transaction.atomic
 def membership_upsert(*, company: Company, email: str, name: str, pipedrive_user_id: int, is_admin: bool) -> Membership:
-    """Create or update a Pipedrive user's user account and seat in `company`."""
-    user, created = User.objects.get_or_create(email=email.lower(), defaults={"name": name})
-    if created:
+    """Create or update a Pipedrive user's account and seat in `company`.
+
+    The account belongs to the Pipedrive identity (company + user id), never to an email address:
+    Pipedrive does not say whether an email was verified, so someone else's account with the same
+    email is never reused. Such a user gets an account of its own under a placeholder login.
+    """
+    email = email.strip().lower()
+    existing = (
+        Membership.all_companies.select_related("user")
+        .filter(company=company, pipedrive_user_id=pipedrive_user_id)
+        .first()
+    )
+    if existing is not None:
+        user = existing.user
+        if name and user.name != name:
+            user.name = name
+            user.save(update_fields=["name"])
+    else:
+        login = (
+            email
+            if email and not User.objects.filter(email=email).exists()
+            else (f"pipedrive-{company.pipedrive_company_id}-{pipedrive_user_id}@users.invalid")
+        )
+        user = User.objects.create(email=login, name=name or email)
         user.set_unusable_password()
         user.save(update_fields=["password"])
     with company_scope(company):

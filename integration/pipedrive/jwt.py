@@ -58,7 +58,7 @@ def _as_id(value, *, name: str) -> int:
 def _matches(claim: int, param) -> bool:
     if param is None:
         return True
-    return hmac.compare_digest(str(claim), str(param).strip())
+    return hmac.compare_digest(str(claim).encode(), str(param).strip().encode())
 
 
 def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelClaims:

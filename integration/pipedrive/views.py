@@ -138,7 +138,9 @@ def _uninstall(request: HttpRequest) -> HttpResponse:
     except (ValueError, TypeError, KeyError):
         return JsonResponse({"success": False, "error": "company_id and user_id are required"}, status=400)
     body_client = body.get("client_id")
-    if body_client is not None and not hmac.compare_digest(str(body_client), settings.PIPEDRIVE_CLIENT_ID):
+    if body_client is not None and not hmac.compare_digest(
+        str(body_client).encode(), settings.PIPEDRIVE_CLIENT_ID.encode()
+    ):
         return JsonResponse({"success": False, "error": "client_id does not match"}, status=400)
     result = services.installation_uninstall(pipedrive_company_id=company_id, pipedrive_user_id=user_id)
     return JsonResponse({"success": True, "removed": result.removed, "company_uninstalled": result.company_uninstalled})

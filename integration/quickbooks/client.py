@@ -21,7 +21,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from integration.errors import AuthRevoked, IntegrationError, RateLimited
+from integration.errors import AuthRevoked, IntegrationError, RateLimited, TransientError
 from integration.http import TimeoutSession
 from integration.quickbooks.errors import (
     SERVICE,
@@ -48,7 +48,7 @@ class TokenSource(Protocol):
     """Gives the current access token, and a fresh one when QBO refused `stale`.
 
     It may also have `revoked()`, called when QBO itself says the authorization is gone
-    (403 code 120, or a 401 right after a successful refresh).
+    (403 code 120).
     """
 
     def get(self) -> str: ...
@@ -60,7 +60,7 @@ class TokenSource(Protocol):
 class StaticToken:
     """A token we just got (connect flow): nothing to refresh it with."""
 
-    token: str
+    token: str = field(repr=False)
 
     def get(self) -> str:
         return self.token
@@ -215,14 +215,14 @@ class QboClient:
                 if attempt == 1:
                     token = self.tokens.refresh(stale=token)
                     continue
-                revoked = AuthRevoked(
-                    _("QuickBooks refused a freshly refreshed token; reconnect QuickBooks."),
+                # A 401 right after a successful refresh is Intuit's hiccup, not a revocation (that
+                # is invalid_grant on refresh): try again later rather than force a reconnect.
+                raise TransientError(
+                    _("QuickBooks refused a freshly refreshed token; try again in a moment."),
                     service=SERVICE,
                     code=error.code,
                     status=error.status,
-                )
-                self._revoked()
-                raise revoked from error
+                ) from error
             if isinstance(error, AuthRevoked):
                 self._revoked()
             elif isinstance(error, RateLimited):

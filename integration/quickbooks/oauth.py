@@ -6,7 +6,7 @@ Doc: https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -26,8 +26,8 @@ TOKEN_TIMEOUT_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class TokenSet:
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)  # never printed or logged
+    refresh_token: str = field(repr=False)
     access_expires_at: datetime
     refresh_expires_at: datetime | None
     refresh_hard_expires_at: datetime | None

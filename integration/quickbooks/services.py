@@ -189,7 +189,14 @@ def _token_fields(tokens: oauth.TokenSet) -> dict:
     }
 
 
-def _revoke_quietly(token: str, *, company_id: int) -> None:
+def _revoke_quietly(token: str, *, company_id: int, realm_id: str) -> None:
+    # Revoking disconnects our app from the whole realm: not while another company still uses it.
+    others = QuickBooksConnection.all_companies.filter(
+        realm_id=realm_id, status__in=QuickBooksConnection.LIVE_STATUSES
+    ).exclude(company_id=company_id)
+    if others.exists():
+        logger.info("QuickBooks realm %s is still connected to another company: token not revoked", realm_id)
+        return
     try:
         oauth.revoke(token=token, recorder=call_recorder(company_id=company_id))
     except IntegrationError:
@@ -224,7 +231,7 @@ def connect_callback(*, user: User, code: str, realm_id: str, state: str, error:
         client = QboClient(realm_id=realm_id, tokens=StaticToken(tokens.access_token), session=session)
         profile = company_profile(info=client.company_info(), preferences=client.preferences())
     except IntegrationError as exc:
-        _revoke_quietly(tokens.refresh_token, company_id=company.pk)
+        _revoke_quietly(tokens.refresh_token, company_id=company.pk, realm_id=realm_id)
         raise ConnectRefused(_("Could not read the QuickBooks company: %s") % exc.message) from exc
     finally:
         session.close()
@@ -238,7 +245,7 @@ def connect_callback(*, user: User, code: str, realm_id: str, state: str, error:
         # connection of this company still uses.
         holder = _live_connection(company)
         if holder is None or holder.realm_id != realm_id:
-            _revoke_quietly(tokens.refresh_token, company_id=company.pk)
+            _revoke_quietly(tokens.refresh_token, company_id=company.pk, realm_id=realm_id)
         raise
 
     result = ConnectResult(connection=connection, reconnected=reconnected)
@@ -465,7 +472,7 @@ def connection_disconnect(*, connection: QuickBooksConnection, actor: Membership
         row.save()
     if token:
         # After the commit: the tokens are gone from our side whatever Intuit answers.
-        _revoke_quietly(token, company_id=connection.company_id)
+        _revoke_quietly(token, company_id=connection.company_id, realm_id=row.realm_id)
     logger.info("QuickBooks connection %s of company %s disconnected", row.pk, row.company_id)
     return row
 

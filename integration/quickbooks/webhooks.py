@@ -85,6 +85,13 @@ def _legacy_id(realm_id: str, entity: dict) -> str:
 def parse_changes(body: bytes) -> list[Change]:
     """The changes of a legacy (`eventNotifications`) or CloudEvents (array) payload."""
     try:
+        return _parse_changes(body)
+    except (AttributeError, TypeError) as exc:  # items that are not objects, and the like
+        raise WebhookPayloadError("unexpected payload structure") from exc
+
+
+def _parse_changes(body: bytes) -> list[Change]:
+    try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookPayloadError("the body is not JSON") from exc

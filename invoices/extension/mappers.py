@@ -17,7 +17,8 @@ from invoices import services
 from invoices.drafts import Draft, DraftAddress, DraftCustomer, DraftLine
 from invoices.extension.errors import bad_request
 from invoices.models import Invoice
-from invoices.status import LABELS, Status, pipedrive_status
+from invoices.status import LABELS, Status, effective_status, pipedrive_status
+from invoices.sync import company_today
 from tenants.models import Membership
 
 # LinkFeatures.validations.product: QBO's own limits on Item (Name, Sku, Description).
@@ -227,7 +228,9 @@ def invoice_out(invoice: Invoice, *, actor: Membership | None) -> dict:
     """An Invoice of the contract. Overdue has no pipedriveStatusCode of its own: `issued` with the
     label "Overdue" (invoices.status.pipedrive_status)."""
     if invoice.state == Invoice.State.CREATED:
-        status = Status(invoice.status)
+        status = effective_status(
+            status=invoice.status, due_date=invoice.due_date, today=company_today(invoice.connection)
+        )
         mapped = pipedrive_status(status, sent=invoice.sent)
         status_code, label, pd_code = status.value, str(mapped.label or LABELS[status]), mapped.code
     else:  # not in QuickBooks (yet): being created, or refused for good

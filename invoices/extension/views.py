@@ -9,7 +9,7 @@ import logging
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
-from django.http import Http404, HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -32,6 +32,9 @@ class ExtensionView(View):
 
     http_method_names = ["get", "post", "put"]
     allow_disconnected = False
+    # The company's invoice visibility applies to everything read or written through QuickBooks
+    # (customers and items too), as in the panel; only the link's own state is open to members.
+    members_only = True
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -49,6 +52,8 @@ class ExtensionView(View):
         try:
             ctx = link_context(request, link_id, allow_disconnected=self.allow_disconnected)
             with company_scope(ctx.company):
+                if self.members_only:
+                    ext.require_viewer(ctx)
                 return handler(request, ctx, **kwargs)
         except ExtensionError as error:
             return error.response()
@@ -81,6 +86,7 @@ class ProviderAccountView(ExtensionView):
     Pipedrive offers to reconnect (getProviderAccountConnectUrl)."""
 
     allow_disconnected = True
+    members_only = False
 
     def get(self, request, ctx: LinkContext):
         return ok(ext.link_status(connection=ctx.connection))
@@ -88,6 +94,7 @@ class ProviderAccountView(ExtensionView):
 
 class ConnectUrlView(ExtensionView):
     allow_disconnected = True
+    members_only = False
 
     def get(self, request, ctx: LinkContext):
         return ok({"url": ext.connect_url()})
@@ -113,6 +120,8 @@ class AccountsView(ExtensionView):
 
 class TemplatesView(ExtensionView):
     """QBO offers no template choice through its API: always empty (features.templates false)."""
+
+    members_only = False
 
     def get(self, request, ctx):
         return ok([])
@@ -243,12 +252,7 @@ class InvoicePdfView(InvoiceMixin, ExtensionView):
     def get(self, request, ctx, invoice_id: str):
         invoice = self.invoice(ctx, invoice_id)
         ext.require_active(ctx)
-        pdf = invoice_services.invoice_pdf(invoice=invoice, actor=ctx.actor)
-        response = StreamingHttpResponse(pdf.chunks(), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="invoice-{invoice.doc_number or invoice.qbo_id}.pdf"'
-        if pdf.length:
-            response["Content-Length"] = str(pdf.length)
-        return response
+        return invoice_services.invoice_pdf_response(invoice=invoice, actor=ctx.actor)
 
 
 class SummaryView(ExtensionView):

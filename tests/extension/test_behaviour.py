@@ -104,6 +104,15 @@ def test_owner_only_visibility_and_unknown_users(connected, personas):
     assert refused.status_code == 403
     assert refused.json()["errorCode"] == "not_allowed_to_view" and "Alice Admin" in refused.json()["error"]
     assert bob.post(":linkId/invoices", CREATE).status_code == 403
+    # Customers and items are QuickBooks data of the owner too: same rule.
+    from integration.sandbox.quickbooks import controls
+
+    writes = controls.call_count(realm_id=connected.realm_id, method="POST")
+    for path in (":linkId/contacts", ":linkId/products", ":linkId/tax-rates"):
+        assert bob.get(path).status_code == 403, path
+    assert bob.post(":linkId/products", {"name": "Sneaky", "price": 1}).status_code == 403
+    assert controls.call_count(realm_id=connected.realm_id, method="POST") == writes
+    assert bob.get(":linkId").status_code == 200  # the link's own state stays visible to members
     stranger = Pipedrive(connected.link_id, user_id=999)
     assert stranger.get(":linkId/invoices", customerId="3").json()["errorCode"] == "unknown_user"
     assert not Invoice.all_companies.exists()

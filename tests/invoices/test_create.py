@@ -358,3 +358,27 @@ def test_non_us_needs_a_tax_code_of_the_same_rate(uk, personas):
         ("lines[0].tax_code", "tax_rate_mismatch"),
         ("lines[1].tax_code", "tax_code_required"),
     }
+
+
+def test_a_permanent_error_during_preflight_leaves_no_intent(qbo, connected, personas, monkeypatch):
+    from integration.errors import AuthRevoked
+
+    def revoked(**kwargs):
+        raise AuthRevoked("QuickBooks needs reconnecting")
+
+    monkeypatch.setattr(services, "preflight", revoked)
+    with pytest.raises(AuthRevoked):
+        create(connected, personas)
+    assert not Invoice.all_companies.exists()
+
+
+def test_an_abandoned_pending_intent_is_sent_when_the_user_retries(qbo, connected, personas):
+    key = str(uuid.uuid4())
+    draft = a_draft()
+    with company_scope(connected.company):
+        intent = services._record_intent(
+            connection=connected, draft=draft, actor=personas.alice_membership, key=uuid.UUID(key)
+        )
+    Invoice.all_companies.filter(pk=intent.pk).update(claimed_until=None)  # the worker that held it died
+    invoice = create(connected, personas, draft, key=key)
+    assert invoice.pk == intent.pk and invoice.state == "created" and invoice.qbo_id

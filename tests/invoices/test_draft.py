@@ -102,3 +102,35 @@ def test_a_qbo_customer_is_suggested_by_email_then_by_name(installed, connected,
     assert (by_name.qbo_customer_id, by_name.suggestion_reason, by_name.suggestion_active) == ("4", "name", False)
     assert (nothing.qbo_customer_id, nothing.suggestion_reason) == ("", "")
     assert controls.call_count(realm_id=connected.realm_id) > 0
+
+
+def test_a_draft_that_no_longer_matches_the_deal_is_refused(installed, connected, personas):
+    import uuid
+
+    from rest_framework.test import APIClient
+
+    from invoices.models import Invoice
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer " + panel_token(company_id=1001, user_id=11))
+    draft = client.get("/api/v1/deals/1/draft").json()
+    for line, item in zip(draft["lines"], ("2", "3"), strict=True):
+        line["qbo_item_id"] = item
+    draft["customer"]["qbo_customer_id"], draft["customer"]["name"] = "3", ""
+    # a lower price, with the line's Pipedrive sum dropped so that only the deal itself can tell
+    tampered = {
+        **draft,
+        "lines": [{**draft["lines"][0], "item_price": "1", "pipedrive_sum": None}, *draft["lines"][1:]],
+    }
+    refused = client.post(
+        "/api/v1/deals/1/invoices", {"draft": tampered, "idempotency_key": str(uuid.uuid4())}, format="json"
+    )
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "deal_changed" and draft["total"] in error["message"]
+    assert not Invoice.all_companies.exists()
+    created = client.post(
+        "/api/v1/deals/1/invoices", {"draft": draft, "idempotency_key": str(uuid.uuid4())}, format="json"
+    )
+    assert created.status_code == 201, created.content[:500]
+    assert created.json()["total"] == draft["total"]

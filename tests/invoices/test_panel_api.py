@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -189,3 +190,42 @@ def test_fast_invoice_rendering_matches_drf_field_rendering(personas):
         fast = serializer.data
     assert fast == dict(generic)
     assert (fast["total"], fast["balance"], fast["tax_total"]) == ("1234.50", "0.00", "0.10")
+
+
+def test_overdue_is_computed_when_read(personas):
+    from tests.personas import add_invoices
+
+    add_invoices(personas)
+    Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(due_date="2020-01-01")  # still stored "open"
+    [row] = panel(personas.alice_membership).get(f"/api/v1/deals/{personas.deal_a}/invoices").json()["invoices"]
+    assert (row["status"], row["status_label"], row["pipedrive_status"]) == (
+        "overdue",
+        "Overdue",
+        {"code": "issued", "label": "Overdue"},
+    )
+    assert "void" in row["actions"]
+
+
+@pytest.mark.parametrize(
+    ("draft", "field"),
+    [
+        ({**DRAFT, "customer": "x"}, "customer"),
+        ({**DRAFT, "customer": {"email": None, "name": 5, "address": "x"}}, "customer.address"),
+        ({**DRAFT, "lines": [{"quantity": {"x": 1}}]}, "lines[0].quantity"),
+        ({**DRAFT, "lines": "none"}, "lines"),
+    ],
+)
+def test_malformed_drafts_get_a_clear_error_and_create_nothing(qbo, connected, personas, draft, field):
+    alice = panel(personas.alice_membership)
+    for path in ("/api/v1/deals/501/invoices", "/api/v1/deals/501/preflight"):
+        response = alice.post(path, {"draft": draft, "idempotency_key": str(uuid.uuid4())}, format="json")
+        assert response.status_code == 400, response.content[:300]
+        assert field in response.json()["error"]["fields"]
+    assert not Invoice.all_companies.exists()
+
+
+def test_missing_line_values_are_reported_as_problems(qbo, connected, personas):
+    draft = {**DRAFT, "due_date": "2026-12-27", "lines": [{"qbo_item_id": "2"}]}
+    response = panel(personas.alice_membership).post("/api/v1/deals/501/preflight", {"draft": draft}, format="json")
+    assert response.status_code == 200
+    assert [p["field"] for p in response.json()["problems"]] == ["lines[0].item_price"]

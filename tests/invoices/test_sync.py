@@ -213,3 +213,48 @@ def test_stuck_pending_invoices_are_sent_again(personas, monkeypatch):
     monkeypatch.setattr(tasks.submit_invoice, "delay", lambda **kwargs: sent.append(kwargs))
     assert tasks.resubmit_stuck() == 1
     assert sent == [{"company_id": personas.company_a.pk, "invoice_id": personas.invoice_a.pk}]
+    # An intent whose worker died before any retry was scheduled (no next attempt, claim expired).
+    Invoice.all_companies.filter(pk=personas.invoice_b.pk).update(
+        next_attempt_at=None,
+        claimed_until=timezone.now() - dt.timedelta(minutes=1),
+        updated_at=timezone.now() - dt.timedelta(minutes=30),
+    )
+    sent.clear()
+    assert tasks.resubmit_stuck() == 2
+    assert {s["invoice_id"] for s in sent} == {personas.invoice_a.pk, personas.invoice_b.pk}
+
+
+def test_the_overdue_job_never_overwrites_a_payment(personas, monkeypatch):
+    """A payment lands while the daily job runs: the invoice stays paid, no false event."""
+    from tests.personas import add_invoices
+
+    add_invoices(personas)
+    Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(due_date="2020-01-01")
+    original_filter = Invoice.objects.filter
+    calls = []
+
+    def filter_then_pay(*args, **kwargs):
+        calls.append(kwargs)
+        if len(calls) > 1:
+            return original_filter(*args, **kwargs)
+        rows = list(original_filter(*args, **kwargs))  # the job's list of open invoices...
+        Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(status="paid", balance=0)  # ...then a payment
+        return rows
+
+    monkeypatch.setattr(Invoice.objects, "filter", filter_then_pay, raising=False)
+    with company_scope(personas.company_a):
+        moved = sync.overdue_refresh(connection=personas.connection_a)
+    monkeypatch.undo()
+    assert moved == 0
+    assert Invoice.all_companies.get(pk=personas.invoice_a.pk).status == "paid"
+    assert not InvoiceEvent.all_companies.filter(invoice=personas.invoice_a, kind="status_changed").exists()
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"eventNotifications": ["x"]}', b"[1, 2]", b'{"eventNotifications": [{"dataChangeEvent": 5}]}']
+)
+def test_odd_but_signed_payloads_are_acknowledged_not_crashed(client, db, body):
+    response = post_webhook(client, body)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert WebhookDelivery.objects.count() == 0

@@ -45,6 +45,8 @@ def test_unscoped_needs_a_reason_and_sees_everything(personas):
 def test_create_for_another_company_inside_a_scope_is_refused(personas):
     with company_scope(personas.company_a), pytest.raises(CompanyScopeError):
         Membership.objects.create(company=personas.company_b, user=personas.alice, pipedrive_user_id=99)
+    with company_scope(personas.company_a), pytest.raises(CompanyScopeError):
+        Membership.objects.create(company_id=personas.company_b.pk, user=personas.alice, pipedrive_user_id=99)
     assert not Membership.all_companies.filter(pipedrive_user_id=99).exists()
 
 

@@ -241,3 +241,23 @@ def test_the_installed_company_becomes_the_active_one(pd_live, browser):
     install(browser, pd_live, user_id=11)
     page = signed_in_settings(browser, pd_live)
     assert "Acme Robotics (demo)" in page and "Zeta Holdings" not in page
+
+
+def test_an_email_never_hands_over_someone_elses_account(db, personas):
+    """Pipedrive does not say an email is verified: a new identity with Alice's email gets its own user."""
+    from tenants.selectors import ACTIVE_MEMBERSHIP_SESSION_KEY, membership_for_session
+    from tenants.services import company_upsert, membership_upsert
+
+    other = company_upsert(pipedrive_company_id=777, name="Mallory Inc")
+    mallory = membership_upsert(
+        company=other, email="ALICE@acme.test", name="Not Alice", pipedrive_user_id=66, is_admin=True
+    )
+    assert mallory.user != personas.alice
+    assert mallory.user.email == "pipedrive-777-66@users.invalid" and not mallory.user.has_usable_password()
+    again = membership_upsert(
+        company=other, email="alice@acme.test", name="Not Alice", pipedrive_user_id=66, is_admin=True
+    )
+    assert again.user == mallory.user  # the same Pipedrive identity keeps its account
+    # A chosen seat that disappeared never falls back to another company's seat.
+    session = {ACTIVE_MEMBERSHIP_SESSION_KEY: 999_999}
+    assert membership_for_session(user=personas.alice, session=session) is None
