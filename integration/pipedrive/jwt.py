@@ -135,12 +135,13 @@ class PanelAuth:
 
 
 def token_from_request(request) -> str | None:
+    """The Bearer token of the Authorization header. Never a query parameter: URLs end up in
+    access logs (the iframe pages read their own `token` parameter themselves)."""
     header = request.headers.get("Authorization", "")
     scheme, _sep, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    token = request.GET.get("token")
-    return token or None
+    return None
 
 
 class PipedrivePanelAuthentication(authentication.BaseAuthentication):

@@ -48,6 +48,8 @@ def test_cookies_are_not_enough(web_as, personas):
     forged = APIClient()
     forged.credentials(HTTP_AUTHORIZATION="Bearer not.a.jwt")
     assert forged.get("/api/v1/deals/501/invoices").status_code == 401
+    in_the_url = APIClient().get(f"/api/v1/deals/501/invoices?token={panel_token(company_id=1001, user_id=11)}")
+    assert in_the_url.status_code in (401, 403)  # the API reads the Authorization header only
 
 
 def test_not_connected_yet(personas):

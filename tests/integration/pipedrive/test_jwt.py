@@ -135,9 +135,9 @@ def test_drf_authentication_puts_the_membership_on_request_auth(personas):
     response = call_api("/x?companyId=2002&userId=21", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200
     assert response.data == {"company": 2002, "membership": personas.charlie_membership.pk}
-    # the iframe form: token as a query parameter
+    # a token in the URL is not accepted by the API (URLs are logged); the iframe pages read theirs
     response = call_api(f"/x?companyId=2002&userId=21&token={token}")
-    assert response.data["membership"] == personas.charlie_membership.pk
+    assert response.status_code in (401, 403) and "membership" not in (response.data or {})
 
 
 @pytest.mark.parametrize(
