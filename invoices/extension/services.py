@@ -327,11 +327,19 @@ def _idempotency_key(*, ctx: LinkContext, key: str | None, body: bytes) -> str:
             return str(uuid.UUID(key))
         except ValueError:
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.connection.link_id}:{key}"))
-    window = int(dt.datetime.now(dt.UTC).timestamp() // 600)
     import hashlib
 
     digest = hashlib.sha256(body).hexdigest()
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.connection.link_id}:{window}:{digest}"))
+    window = int(dt.datetime.now(dt.UTC).timestamp() // 600)
+
+    def key_for(w: int) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ctx.connection.link_id}:{w}:{digest}"))
+
+    # A retry just after a window boundary finds the create of the window before.
+    previous = key_for(window - 1)
+    if Invoice.objects.filter(connection=ctx.connection, request_id=previous).exists():
+        return previous
+    return key_for(window)
 
 
 def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:

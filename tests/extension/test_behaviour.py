@@ -358,3 +358,19 @@ def test_overdue_is_issued_with_the_label_overdue(pipedrive):
     assert [a["id"] for a in data["actions"]] == ["EMAIL", "DOWNLOAD", "URL", "VOIDED", "DELETED"]
     summary = pipedrive.get(":linkId/report/invoice-summary", contactId="3").json()["data"]
     assert summary == [{"currency": "USD", "outstanding": 172.0, "overdue": 172.0, "paid": 0.0, "total": 172.0}]
+
+
+def test_a_retry_just_after_the_ten_minute_boundary_finds_the_first_create(pipedrive):
+    import datetime as dt
+
+    import time_machine
+
+    body = copy.deepcopy(CREATE)
+    boundary = dt.datetime(2026, 11, 27, 10, 0, 0, tzinfo=dt.UTC)
+    with time_machine.travel(boundary - dt.timedelta(seconds=2), tick=False):
+        first = pipedrive.post(":linkId/invoices", body)
+    with time_machine.travel(boundary + dt.timedelta(seconds=2), tick=False):
+        retry = pipedrive.post(":linkId/invoices", body)
+    assert first.status_code == 201, first.content[:300]
+    assert retry.json()["data"]["id"] == first.json()["data"]["id"]
+    assert Invoice.all_companies.count() == 1
