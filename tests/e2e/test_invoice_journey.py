@@ -2,14 +2,18 @@
 Pipedrive, connect QuickBooks, map fields, open a deal, create an invoice from its products, watch
 QuickBooks payments turn it Partially paid then Paid (webhooks), void another, download a PDF.
 
-Screenshots land in docs/screenshots/ (the README's walkthrough shows them).
+Screenshots land in a temporary folder; `UPDATE_SCREENSHOTS=1 make test` writes them to
+docs/screenshots/ instead (the README's walkthrough shows them), so a test run leaves the
+checkout clean.
 Needs Debian's chromium at /usr/bin/chromium and the `playwright` package (never `playwright install`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +28,11 @@ from invoices.models import Invoice
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SHOTS = (
+    Path(settings.BASE_DIR) / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS")
+    else Path(tempfile.gettempdir()) / "qbo-pipedrive-screenshots"
+)
 TIMEOUT = 15_000
 
 
