@@ -119,13 +119,9 @@ class PanelApi(CompanyScopedApi):
                 code="not_connected",
                 message=_("QuickBooks is not connected yet. A company admin can connect it in Settings."),
             )
-        if not services.can_view(membership=self.membership, connection=self.connection):
-            raise ApiError(
-                status_code=403,
-                code="not_allowed_to_view",
-                message=_("Only %(owner)s, who connected QuickBooks, sees invoices in this company.")
-                % {"owner": self._owner_name()},
-            )
+        refusal = services.viewing_refusal(membership=self.membership, connection=self.connection)
+        if refusal:
+            raise ApiError(status_code=403, code="not_allowed_to_view", message=refusal)
 
     def require_active(self):
         self.require_viewer()
@@ -387,15 +383,10 @@ class QboSearchApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
-        from integration.quickbooks.client import quote
-        from integration.quickbooks.services import client_for
-
         self.require_active()
-        term = (request.query_params.get("q") or "").strip()[:100]
-        field = "DisplayName" if self.entity == "Customer" else "Name"
-        where = f" WHERE {field} LIKE {quote(f'%{term}%')}" if term else ""
-        sql = f"SELECT * FROM {self.entity}{where} ORDERBY {field} MAXRESULTS {self.LIMIT}"  # noqa: S608 (QBO query)
-        rows = client_for(connection=self.connection).query(sql).items
+        rows = services.qbo_search_by_name(
+            connection=self.connection, entity=self.entity, term=request.query_params.get("q") or "", limit=self.LIMIT
+        )
         if self.entity == "Customer":
             results = [
                 {

@@ -66,6 +66,15 @@ def can_view(*, membership: Membership, connection: QuickBooksConnection | None)
     return connection.owner_id == membership.pk
 
 
+def viewing_refusal(*, membership: Membership, connection: QuickBooksConnection) -> str:
+    """Why this member may not see the company's invoices ("" when they may)."""
+    if can_view(membership=membership, connection=connection):
+        return ""
+    owner = connection.owner
+    name = (owner.user.name or owner.user.email) if owner else _("the connection owner")
+    return _("Only %(owner)s, who connected QuickBooks, sees invoices in this company.") % {"owner": name}
+
+
 def can_void_or_delete(*, membership: Membership, connection: QuickBooksConnection) -> bool:
     if not can_view(membership=membership, connection=connection):
         return False
@@ -683,20 +692,43 @@ def invoice_refresh(*, connection: QuickBooksConnection, invoices: list[Invoice]
 def customer_invoices_pull(
     *, connection: QuickBooksConnection, customer_qbo_id: str, date_from: dt.date | None, date_to: dt.date | None
 ) -> int:
-    """Read a customer's invoices in a date range from QBO (all pages) and store them here."""
+    """Read a customer's invoices in a date range from QBO (all pages) and store them here, including
+    ones typed into QuickBooks; ours the query no longer returns (moved or deleted there) are re-read."""
     from integration.quickbooks.client import quote
     from integration.quickbooks.services import client_for
+    from invoices import selectors
 
     where = [f"CustomerRef = {quote(customer_qbo_id)}"]
     if date_from:
         where.append(f"TxnDate >= {quote(date_from.isoformat())}")
     if date_to:
         where.append(f"TxnDate <= {quote(date_to.isoformat())}")
-    count = 0
+    seen = set()
     for row in client_for(connection=connection).query_all(f"SELECT * FROM Invoice WHERE {' AND '.join(where)}"):  # noqa: S608
         sync.invoice_apply_qbo(connection=connection, data=row)
-        count += 1
-    return count
+        seen.add(str(row.get("Id")))
+    ours = selectors.invoices_of_customer(
+        company=connection.company,
+        connection=connection,
+        customer_qbo_id=customer_qbo_id,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    invoice_refresh(connection=connection, invoices=[i for i in ours if i.qbo_id not in seen])
+    return len(seen)
+
+
+def qbo_search_by_name(*, connection: QuickBooksConnection, entity: str, term: str, limit: int = 20) -> list[dict]:
+    """QBO customers (by DisplayName) or items (by Name) whose name contains `term`, by name."""
+    from integration.quickbooks.client import quote
+    from integration.quickbooks.services import client_for
+
+    field_name = "DisplayName" if entity == "Customer" else "Name"
+    term = term.strip()[:100]
+    where = f" WHERE {field_name} LIKE {quote(f'%{term}%')}" if term else ""
+    # Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+    sql = f"SELECT * FROM {entity}{where} ORDERBY {field_name} MAXRESULTS {int(limit)}"  # noqa: S608 (QBO query)
+    return client_for(connection=connection).query(sql).items
 
 
 def invoice_link_deal(*, invoice: Invoice, deal_id: int, actor: Membership | None) -> InvoiceDeal:

@@ -21,7 +21,7 @@ from invoices.extension import mappers
 from invoices.extension.context import LinkContext
 from invoices.extension.errors import ExtensionError, bad_request, not_found
 from invoices.models import Invoice, InvoiceEvent
-from invoices.sync import company_today, invoice_apply_qbo
+from invoices.sync import company_today
 from tenants.models import FieldMapping
 
 SEARCH_LIMIT = 50
@@ -147,11 +147,8 @@ def contact_get(*, connection: QuickBooksConnection, contact_id: str) -> dict:
 
 
 def contacts_search(*, connection: QuickBooksConnection, name: str) -> list[dict]:
-    term = name.strip()[:100]
-    where = f" WHERE DisplayName LIKE {quote(f'%{term}%')}" if term else ""
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
-    sql = f"SELECT * FROM Customer{where} ORDERBY DisplayName MAXRESULTS {SEARCH_LIMIT}"  # noqa: S608 (QBO query)
-    return [mappers.contact_out(c) for c in _client(connection).query(sql).items]
+    rows = invoice_services.qbo_search_by_name(connection=connection, entity="Customer", term=name, limit=SEARCH_LIMIT)
+    return [mappers.contact_out(c) for c in rows]
 
 
 def contact_create(*, connection: QuickBooksConnection, body, request_id: str | None) -> dict:
@@ -260,14 +257,9 @@ def require_viewer(ctx: LinkContext) -> None:
         raise ExtensionError(
             403, "no_actor", _("Nobody holds this QuickBooks connection any more; reconnect it in Settings.")
         )
-    if not invoice_services.can_view(membership=ctx.actor, connection=ctx.connection):
-        owner = ctx.connection.owner
-        name = (owner.user.name or owner.user.email) if owner else _("the connection owner")
-        raise ExtensionError(
-            403,
-            "not_allowed_to_view",
-            _("Only %(owner)s, who connected QuickBooks, sees invoices in this company.") % {"owner": name},
-        )
+    refusal = invoice_services.viewing_refusal(membership=ctx.actor, connection=ctx.connection)
+    if refusal:
+        raise ExtensionError(403, "not_allowed_to_view", refusal)
 
 
 def require_active(ctx: LinkContext) -> None:
@@ -463,30 +455,11 @@ def summary(*, ctx: LinkContext, params) -> list[dict]:
         raise bad_request(_("Some summary parameters are not valid."), fields=fields)
     if str(params.get("refresh") or "").lower() in {"1", "true", "yes"}:
         require_active(ctx)
-        _refresh_customer(ctx=ctx, customer_id=contact, start=start, end=end)
+        invoice_services.customer_invoices_pull(
+            connection=ctx.connection, customer_qbo_id=contact, date_from=start, date_to=end
+        )
     queryset = selectors.invoices_of_customer(
         company=ctx.company, connection=ctx.connection, customer_qbo_id=contact, date_from=start, date_to=end
     )
     rows = selectors.summary(queryset, today=company_today(ctx.connection))
     return [{key: value if key == "currency" else Decimal(value) for key, value in row.items()} for row in rows]
-
-
-def _refresh_customer(*, ctx: LinkContext, customer_id: str, start: dt.date | None, end: dt.date | None) -> int:
-    """Every QBO invoice of the customer in the range, applied to our copies (also those made in
-    QuickBooks directly and not seen yet)."""
-    where = [f"CustomerRef = {quote(customer_id)}"]
-    if start:
-        where.append(f"TxnDate >= {quote(start.isoformat())}")
-    if end:
-        where.append(f"TxnDate <= {quote(end.isoformat())}")
-    sql = "SELECT * FROM Invoice WHERE " + " AND ".join(where)  # noqa: S608 (QBO query)
-    seen = set()
-    for data in _client(ctx.connection).query_all(sql):
-        invoice_apply_qbo(connection=ctx.connection, data=data)
-        seen.add(str(data.get("Id")))
-    # Ours that the query no longer returns were moved, or deleted in QuickBooks: re-read them by id.
-    ours = selectors.invoices_of_customer(
-        company=ctx.company, connection=ctx.connection, customer_qbo_id=customer_id, date_from=start, date_to=end
-    )
-    invoice_services.invoice_refresh(connection=ctx.connection, invoices=[i for i in ours if i.qbo_id not in seen])
-    return len(seen)
