@@ -310,6 +310,14 @@ PIPEDRIVE_CLIENT_SECRET = env.str(
 PIPEDRIVE_JWT_SECRET = env.str(
     "PIPEDRIVE_JWT_SECRET", default="sandbox-pipedrive-jwt-secret" if SANDBOXES_ENABLED else ""
 )
+# The custom modal's ID as Developer Hub shows it (App extensions > Custom modal); the panel opens the
+# create-invoice modal with it as `action_id`. https://pipedrive.readme.io/docs/custom-ui-extensions-modals
+# The sandbox default is the id the Pipedrive sandbox registers (integration/sandbox/pipedrive/app_config.py).
+PIPEDRIVE_MODAL_ID = env.str(
+    "PIPEDRIVE_MODAL_ID", default="5c7e2a91-0b3d-4f6e-9a18-d24c6b8e0f37" if SANDBOXES_ENABLED else ""
+)
+if PRODUCTION and not PIPEDRIVE_MODAL_ID and not SANDBOXES_ENABLED:
+    require("PIPEDRIVE_MODAL_ID", "the deal panel opens the create-invoice modal by the ID Developer Hub gives it")
 PIPEDRIVE_OAUTH_BASE_URL = env.str(
     "PIPEDRIVE_OAUTH_BASE_URL",
     default=f"{_sandbox}/pipedrive/oauth" if SANDBOXES_ENABLED else "https://oauth.pipedrive.com/oauth",

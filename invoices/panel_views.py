@@ -135,7 +135,20 @@ def _deal_id(request) -> int | None:
     return None
 
 
+def _refused(request, *, extension: str, message: str, status: int, link: dict | None = None):
+    """A refusal Pipedrive will still display: the page initialises the SDK like any extension (an
+    iframe not initialised within 10 s is not shown at all), so the user reads why."""
+    context = {
+        "message": message,
+        "link": link,
+        "extension": extension,
+        "theme": "dark" if request.GET.get("theme") == "dark" else "light",
+    }
+    return render(request, "panel/refused.html", context, status=status)
+
+
 def _render_extension(request, *, template: str):
+    extension = "modal" if template == "panel/modal.html" else "panel"
     try:
         claims = verify_panel_token(
             token=request.GET.get("token", ""),
@@ -145,21 +158,26 @@ def _render_extension(request, *, template: str):
         membership_for_claims(claims=claims)
     except PanelTokenError as exc:
         logger.info("panel: refused token (%s)", exc.code)
-        return render(
-            request,
-            "panel/refused.html",
-            {"message": _("Open this from a deal in Pipedrive. If you just installed the app, reload the page.")},
-            status=401,
-        )
+        install = {"url": f"{settings.PUBLIC_BASE_URL}{reverse('pipedrive:install')}", "label": _("Install the app")}
+        if exc.code == "unknown_company":
+            message = _("QuickBooks invoicing is not installed for your Pipedrive company yet.")
+            return _refused(request, extension=extension, message=message, status=401, link=install)
+        if exc.code == "unknown_user":
+            message = _("You have not installed QuickBooks invoicing yet: each Pipedrive user installs it once.")
+            return _refused(request, extension=extension, message=message, status=401, link=install)
+        message = _("Open this from a deal in Pipedrive. If you just installed the app, reload the page.")
+        return _refused(request, extension=extension, message=message, status=401)
     deal_id = _deal_id(request)
     if deal_id is None:
-        return render(request, "panel/refused.html", {"message": _("This panel belongs on a deal.")}, status=400)
+        return _refused(request, extension=extension, message=_("This panel belongs on a deal."), status=400)
     context = {
         "deal_id": deal_id,
         "theme": "dark" if request.GET.get("theme") == "dark" else "light",
         "text": _text(),
         "settings_url": f"{settings.PUBLIC_BASE_URL}{reverse('tenants:settings')}",
-        "modal": template == "panel/modal.html",
+        "modal": extension == "modal",
+        "modal_id": settings.PIPEDRIVE_MODAL_ID,
+        "extension": extension,
     }
     return render(request, template, context)
 

@@ -1,10 +1,16 @@
 """Verify the JWT Pipedrive puts on panel/modal iframes (`token` query parameter) and that the app
 extensions SDK hands out (`GET_SIGNED_TOKEN`, sent to our API as `Authorization: Bearer`).
 
-Rules (reliability-targets §4.3, RFC 8725): HS256 only, with our secret (never the algorithm
-named in the token header); `exp` required and enforced with 30 s leeway; `companyId`/`userId`
-claims must match the query parameters when those are present; the tenant comes from the claims,
-never from the parameters; an unknown or uninstalled company, or an unknown user → 401.
+What Pipedrive promises (sources in README.md, "Contract facts"): the token is signed with the
+extension's "JWT secret" from Developer Hub, or with the app's client secret when that field is
+blank; it carries the Pipedrive `userId` and `companyId`; a GET_SIGNED_TOKEN token is valid for
+5 minutes. Nothing else is documented: not the algorithm (HS256 in Pipedrive staff's own code),
+not `iat`/`exp`, not the id types. So (RFC 8725): HS256 only with our secret (never the algorithm
+named in the header); the token's lifetime must be bounded by its own time claims, `exp` and/or
+`iat`, and no longer than the 5 minutes Pipedrive issues; a token with neither claim never expires
+and is refused; absurd or mistyped time claims are refused, not crashed on. `companyId`/`userId`
+must match the query parameters when those are present; the tenant comes from the claims, never
+from the parameters; an unknown or uninstalled company, or an unknown user → 401.
 Docs: https://pipedrive.readme.io/docs/custom-ui-extensions ,
 https://github.com/pipedrive/app-extensions-sdk#get-signed-token , https://pyjwt.readthedocs.io/en/stable/api.html
 """
@@ -12,6 +18,8 @@ https://github.com/pipedrive/app-extensions-sdk#get-signed-token , https://pyjwt
 from __future__ import annotations
 
 import hmac
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,7 +32,11 @@ from rest_framework import authentication, exceptions
 from tenants.models import Company, Membership
 
 ALGORITHM = "HS256"
-LEEWAY_SECONDS = 30
+LEEWAY_SECONDS = 30  # clock skew between Pipedrive and us
+# GET_SIGNED_TOKEN: "A new JSON Web Token (JWT) that is valid for 5 minutes" (SDK README). The
+# iframe's own `token` has no documented lifetime; we assume the same (README, Contract facts).
+TOKEN_LIFETIME_SECONDS = 300
+MAX_SECONDS = TOKEN_LIFETIME_SECONDS + LEEWAY_SECONDS
 
 
 class PanelTokenError(Exception):
@@ -43,16 +55,59 @@ class PanelClaims:
     raw: dict = field(default_factory=dict, repr=False)
 
 
+def signing_secret() -> str:
+    """The secret Pipedrive signs with: the extensions' JWT secret from Developer Hub, or, when that
+    field is left blank, the app's client secret (documented on the custom UI pages and the SDK README)."""
+    return settings.PIPEDRIVE_JWT_SECRET or settings.PIPEDRIVE_CLIENT_SECRET
+
+
 def _as_id(value, *, name: str) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise PanelTokenError("bad_claims", f"{name} is not an id")
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError) as exc:
-        raise PanelTokenError("bad_claims", f"{name} is not an id") from exc
+    text = str(value).strip()
+    if not text.isdigit() or len(text) > 18:  # ids are positive and fit a 64-bit column
+        raise PanelTokenError("bad_claims", f"{name} is not an id")
+    number = int(text)
     if number <= 0:
         raise PanelTokenError("bad_claims", f"{name} is not an id")
     return number
+
+
+def _timestamp(claims: dict, name: str) -> int | None:
+    """A NumericDate claim as whole seconds, or None when absent. Booleans, strings, NaN and
+    infinities are refused here; huge values are refused by the lifetime bounds."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PanelTokenError("bad_time", f"{name} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PanelTokenError("bad_time", f"{name} is not a finite number")
+    return int(value)
+
+
+def _check_lifetime(claims: dict, *, now: int) -> int:
+    """Bound the token's life by `exp` and `iat`, whichever it carries; returns when it expires."""
+    exp = _timestamp(claims, "exp")
+    iat = _timestamp(claims, "iat")
+    nbf = _timestamp(claims, "nbf")
+    if exp is None and iat is None:
+        raise PanelTokenError("no_lifetime", "neither exp nor iat: the token would never expire")
+    if nbf is not None and nbf > now + LEEWAY_SECONDS:
+        raise PanelTokenError("not_yet_valid", "nbf is in the future")
+    if iat is not None:
+        if iat > now + LEEWAY_SECONDS:
+            raise PanelTokenError("not_yet_valid", "iat is in the future")
+        if now - iat > MAX_SECONDS:
+            raise PanelTokenError("too_old", "issued more than 5 minutes ago")
+    if exp is not None:
+        if exp <= now - LEEWAY_SECONDS:
+            raise PanelTokenError("expired")
+        if exp - now > MAX_SECONDS or (iat is not None and exp - iat > MAX_SECONDS):
+            raise PanelTokenError("lifetime_too_long", "Pipedrive's tokens live 5 minutes")
+    if exp is None:
+        return iat + TOKEN_LIFETIME_SECONDS
+    return exp if iat is None else min(exp, iat + TOKEN_LIFETIME_SECONDS)
 
 
 def _matches(claim: int, param) -> bool:
@@ -62,11 +117,11 @@ def _matches(claim: int, param) -> bool:
 
 
 def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelClaims:
-    """Check signature, algorithm, expiry and claims; `company_id`/`user_id` are the request's query
+    """Check signature, algorithm, lifetime and claims; `company_id`/`user_id` are the request's query
     parameters (None when the request has none). Raises PanelTokenError."""
-    secret = settings.PIPEDRIVE_JWT_SECRET
+    secret = signing_secret()
     if not secret:
-        raise PanelTokenError("not_configured", "PIPEDRIVE_JWT_SECRET is empty")
+        raise PanelTokenError("not_configured", "PIPEDRIVE_JWT_SECRET and PIPEDRIVE_CLIENT_SECRET are empty")
     if not token or not isinstance(token, str):
         raise PanelTokenError("missing")
     try:
@@ -78,21 +133,27 @@ def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelCla
     if header.get("alg") != ALGORITHM:
         raise PanelTokenError("bad_algorithm", f"alg {header.get('alg')!r} is not {ALGORITHM}")
     try:
+        # Time claims are checked below by our own rules: PyJWT's int() on them raises OverflowError
+        # or TypeError (a 500) for Infinity, null or a list.
         claims = pyjwt.decode(
             token,
             key=secret,
             algorithms=[ALGORITHM],
-            options={"require": ["exp"], "verify_signature": True, "verify_exp": True},
-            leeway=LEEWAY_SECONDS,
+            options={
+                "verify_signature": True,
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "verify_aud": False,
+                "verify_iss": False,
+                "require": [],
+            },
         )
-    except pyjwt.ExpiredSignatureError as exc:
-        raise PanelTokenError("expired") from exc
-    except pyjwt.MissingRequiredClaimError as exc:
-        raise PanelTokenError("missing_exp") from exc
     except pyjwt.InvalidSignatureError as exc:
         raise PanelTokenError("bad_signature") from exc
     except pyjwt.InvalidTokenError as exc:
         raise PanelTokenError("invalid") from exc
+    expires = _check_lifetime(claims, now=int(time.time()))
     if "companyId" not in claims or "userId" not in claims:
         raise PanelTokenError("bad_claims", "companyId and userId are required")
     claims_company = _as_id(claims["companyId"], name="companyId")
@@ -102,7 +163,7 @@ def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelCla
     return PanelClaims(
         company_id=claims_company,
         user_id=claims_user,
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+        expires_at=datetime.fromtimestamp(expires, tz=UTC),
         raw=claims,
     )
 

@@ -257,8 +257,7 @@
   // -- start ------------------------------------------------------------------------------------
 
   function start() {
-    var sdk = P.sdk();
-    sdk.listen(P.SDK.Event.CLOSE_CUSTOM_MODAL, function () { sdk.execute(P.SDK.Command.CLOSE_MODAL); });
+    // CLOSE_CUSTOM_MODAL goes to the panel that opened us (it refreshes), not to this modal.
     return P.api("GET", "deals/" + dealId + "/draft").then(function (answer) {
       draft = answer.data;
       $("deal-title").textContent = draft.deal_title;

@@ -256,10 +256,13 @@
     }, function (error) { $("contact-notice").textContent = error.message; });
   }
 
+  /* The modal is the one registered in Developer Hub: `action_id` is its ID (PIPEDRIVE_MODAL_ID).
+   * The panel refreshes when Pipedrive tells it the modal closed (CLOSE_CUSTOM_MODAL, see listen below),
+   * not when open_modal resolves: the SDK documents the event, not the promise's timing. */
   function openModal() {
     var S = P.SDK;
-    return P.sdk().execute(S.Command.OPEN_MODAL, { type: S.Modal.CUSTOM_MODAL, action_id: "create-invoice", data: { dealId: dealId } })
-      .then(function () { return load(); });
+    return P.sdk().execute(S.Command.OPEN_MODAL, { type: S.Modal.CUSTOM_MODAL, action_id: P.config.modalId, data: { dealId: dealId } })
+      .catch(function (error) { notice(t("error", { message: error.message || String(error) })); P.fit(); });
   }
 
   document.addEventListener("click", function () { closeMenus(); });
@@ -269,5 +272,8 @@
   $("contact").addEventListener("toggle", function () { if ($("contact").open) { loadContact(); } else { P.fit(); } });
   if (window.ResizeObserver) { new ResizeObserver(function () { P.fit(); }).observe(document.body); }
 
-  P.init({ height: 180 }).then(load).catch(function (error) { notice(t("error", { message: error.message || String(error) })); });
+  P.init({ height: 180 }).then(function (sdk) {
+    sdk.listen(P.SDK.Event.CLOSE_CUSTOM_MODAL, function () { load(); });
+    return load();
+  }).catch(function (error) { notice(t("error", { message: error.message || String(error) })); });
 })();

@@ -105,3 +105,46 @@ def test_a_panel_without_a_deal_says_so(client, personas):
 
 def test_only_get(client, personas):
     assert client.post("/panel/deal", _params(personas.alice_membership)).status_code == 405
+
+
+def test_the_panel_opens_the_modal_by_the_developer_hub_id(client, personas, settings):
+    settings.PIPEDRIVE_MODAL_ID = "b1d2-modal-id-from-developer-hub"
+    response = client.get("/panel/deal", _params(personas.alice_membership))
+    assert _config(response)["modalId"] == "b1d2-modal-id-from-developer-hub"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "text"),
+    [
+        ({"token": "not.a.jwt"}, 401, "Open this from a deal in Pipedrive"),
+        ({"selectedIds": ""}, 400, "belongs on a deal"),
+        (
+            {"token": (1001, 77), "userId": "77"},
+            401,
+            "You have not installed QuickBooks invoicing yet",
+        ),
+        (
+            {"token": (4242, 1), "userId": "1", "companyId": "4242"},
+            401,
+            "not installed for your Pipedrive company",
+        ),
+    ],
+    ids=["bad-token", "no-deal", "user-not-installed", "company-not-installed"],
+)
+@pytest.mark.parametrize("path", ["/panel/deal", "/panel/invoice-modal"])
+def test_a_refusal_still_initialises_the_sdk_so_pipedrive_shows_it(client, personas, change, status, text, path):
+    """Pipedrive hides an iframe that has not initialised the SDK within 10 s: a refusal without the
+    SDK would be a blank frame."""
+    if isinstance(change.get("token"), tuple):  # signed now, not at collection (tokens live 5 minutes)
+        company_id, user_id = change["token"]
+        change = {**change, "token": panel_token(company_id=company_id, user_id=user_id)}
+    response = client.get(path, _params(personas.alice_membership, **change))
+    assert response.status_code == status
+    body = response.content.decode()
+    assert text in body
+    assert "vendor/pipedrive-app-extensions-sdk/index.umd.js" in body and "panel/refused.js" in body
+    assert "panel-config" not in body and "panel.js" not in body  # no app, no API calls
+    extension = "modal" if "modal" in path else "panel"
+    assert f'data-extension="{extension}"' in body
+    if "installed" in text:
+        assert '/pipedrive/install" target="_blank"' in body

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integration.http import make_session
-from integration.sandbox.pipedrive import services
+from integration.sandbox.pipedrive import app_config, services
 from integration.sandbox.pipedrive.models import (
     SandboxAccessToken,
     SandboxCompany,
@@ -23,18 +23,15 @@ from integration.sandbox.pipedrive.models import (
 
 logger = logging.getLogger(__name__)
 
-PANEL_PATH = "/panel/deal"
-MODAL_PATH = "/panel/invoice-modal"
-
 
 def panel_url() -> str:
-    """Our custom panel's URL as registered in Developer Hub (setting PIPEDRIVE_SANDBOX_PANEL_URL overrides)."""
-    return getattr(settings, "PIPEDRIVE_SANDBOX_PANEL_URL", "") or f"{settings.PUBLIC_BASE_URL}{PANEL_PATH}"
+    """Our custom panel's iframe URL as registered in the sandbox's Developer Hub (app_config)."""
+    return app_config.panel().url
 
 
 def modal_url() -> str:
-    """Our custom modal's URL (setting PIPEDRIVE_SANDBOX_MODAL_URL overrides)."""
-    return getattr(settings, "PIPEDRIVE_SANDBOX_MODAL_URL", "") or f"{settings.PUBLIC_BASE_URL}{MODAL_PATH}"
+    """Our custom modal's iframe URL as registered in the sandbox's Developer Hub (app_config)."""
+    return app_config.modal().url
 
 
 def origin_of(url: str) -> str | None:
@@ -42,8 +39,11 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
-def iframe_src(*, base: str, user: SandboxUser, deal_id: int, theme: str | None = None) -> str:
-    """The iframe URL Pipedrive builds for a custom UI extension on a deal detail view (reference §3.5)."""
+def iframe_src(
+    *, base: str, user: SandboxUser, deal_id: int, theme: str | None = None, extension: str = "panel"
+) -> str:
+    """The iframe URL Pipedrive builds for a custom UI extension on a deal detail view (reference §3.5);
+    `extension` ("panel"/"modal") picks whose JWT secret signs the token."""
     params = {
         "id": str(uuid.uuid4()),  # runtime id the SDK must echo in every message
         "userId": str(user.id),
@@ -52,7 +52,7 @@ def iframe_src(*, base: str, user: SandboxUser, deal_id: int, theme: str | None 
         "view": "details",
         "selectedIds": str(deal_id),
         "theme": "dark" if theme == "dark" else "light",
-        "token": services.extension_token(user=user),
+        "token": services.extension_token(user=user, extension=extension),
     }
     separator = "&" if "?" in base else "?"
     return f"{base}{separator}{urlencode(params)}"

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
-from integration.sandbox.pipedrive import host_services, invoicing_host, services
+from integration.sandbox.pipedrive import app_config, host_services, invoicing_host, services
 from integration.sandbox.pipedrive.models import (
     SandboxCompany,
     SandboxGrant,
@@ -100,6 +100,17 @@ def _viewer(request: HttpRequest, company: SandboxCompany) -> SandboxUser:
     return user or users.filter(is_admin=True).first() or users.first()
 
 
+INIT_TIMEOUT_MS = (
+    10_000  # "If the iframe takes more than 10 seconds to initialize via our SDK, the iframe won't be displayed"
+)
+
+
+def _init_timeout(request: HttpRequest) -> int:
+    # Tests may shorten Pipedrive's 10 s (never lengthen it) to watch a frame that never initialises.
+    value = request.GET.get("init_timeout_ms", "")
+    return max(200, min(INIT_TIMEOUT_MS, int(value))) if value.isdigit() else INIT_TIMEOUT_MS
+
+
 @require_GET
 def deal_page(request: HttpRequest, domain: str, deal_id: int) -> HttpResponse:
     """A Pipedrive-like deal detail page with our custom panel iframe (and the custom modal host)."""
@@ -109,10 +120,12 @@ def deal_page(request: HttpRequest, domain: str, deal_id: int) -> HttpResponse:
         raise Http404
     viewer = _viewer(request, company)
     panel_base = _same_origin_path(request.GET.get("panel_url")) or host_services.panel_url()
-    modal_base = _same_origin_path(request.GET.get("modal_url")) or host_services.modal_url()
-    panel_src = host_services.iframe_src(base=panel_base, user=viewer, deal_id=deal_id, theme=request.GET.get("theme"))
+    modal_override = _same_origin_path(request.GET.get("modal_url")) or ""
+    theme = "dark" if request.GET.get("theme") == "dark" else "light"
+    panel_src = host_services.iframe_src(base=panel_base, user=viewer, deal_id=deal_id, theme=theme)
     context = host_services.deal_context(company=company, deal=deal)
     context.update(invoicing_host.tab_context(company=company, deal_id=deal_id, viewer=viewer))
+    viewer_query = f"?{urlencode({'user_id': viewer.id})}"
     response = render(
         request,
         "sandbox/pipedrive/deal.html",
@@ -122,28 +135,47 @@ def deal_page(request: HttpRequest, domain: str, deal_id: int) -> HttpResponse:
             "viewer": viewer,
             "users": company.users.all(),
             "panel_src": panel_src,
-            "modal_base": modal_base,
-            "token_url": reverse("sandbox:pipedrive_sandbox:signed-token", args=[domain]) + f"?user_id={viewer.id}",
-            "theme": "dark" if request.GET.get("theme") == "dark" else "light",
+            "modal_override": modal_override,
+            "token_url": reverse("sandbox:pipedrive_sandbox:signed-token", args=[domain]) + viewer_query,
+            "modal_url": reverse("sandbox:pipedrive_sandbox:custom-modal", args=[domain]) + viewer_query,
+            "init_timeout_ms": _init_timeout(request),
+            "theme": theme,
         },
     )
     # Our panel may live on another origin than the sandbox (PUBLIC_BASE_URL behind a proxy).
-    origins = {host_services.origin_of(panel_base), host_services.origin_of(modal_base)} - {None}
+    origins = {host_services.origin_of(panel_base), host_services.origin_of(host_services.modal_url())} - {None}
     response._csp_update = {"frame-src": ["'self'", *sorted(origins)]}
     return response
 
 
 @require_GET
 def signed_token(request: HttpRequest, domain: str) -> JsonResponse:
-    """What the host answers to GET_SIGNED_TOKEN: a fresh 5-minute JWT for the viewing user."""
+    """What the host answers to GET_SIGNED_TOKEN: a fresh 5-minute JWT for the viewing user, signed
+    with the asking extension's secret (`extension=panel|modal`)."""
     company = get_object_or_404(SandboxCompany, domain=domain)
     user = _viewer(request, company)
-    modal_src = None
-    if request.GET.get("modal_base"):
-        base = _same_origin_path(request.GET["modal_base"]) or host_services.modal_url()
-        deal_id = int(request.GET.get("deal_id") or 0)
-        modal_src = host_services.iframe_src(base=base, user=user, deal_id=deal_id, theme=request.GET.get("theme"))
-    return JsonResponse({"token": services.extension_token(user=user), "modal_src": modal_src})
+    extension = "modal" if request.GET.get("extension") == "modal" else "panel"
+    return JsonResponse({"token": services.extension_token(user=user, extension=extension)})
+
+
+@require_GET
+def custom_modal(request: HttpRequest, domain: str) -> JsonResponse:
+    """OPEN_MODAL {type: custom_modal, action_id}: the iframe URL of the registered modal `action_id`
+    names (its Developer Hub ID or name), or 404 when the app has no such modal."""
+    company = get_object_or_404(SandboxCompany, domain=domain)
+    user = _viewer(request, company)
+    registered = app_config.modal_for(request.GET.get("action_id"))
+    if registered is None:
+        return JsonResponse({"error": _("This app has no custom modal with that id or name.")}, status=404)
+    deal_id = request.GET.get("deal_id", "")
+    src = host_services.iframe_src(
+        base=_same_origin_path(request.GET.get("modal_url")) or registered.url,
+        user=user,
+        deal_id=int(deal_id) if deal_id.isdigit() else 0,
+        theme=request.GET.get("theme"),
+        extension="modal",
+    )
+    return JsonResponse({"src": src, "id": registered.id, "name": registered.name})
 
 
 @require_GET
@@ -162,4 +194,6 @@ def invoicing_settings(request: HttpRequest, domain: str) -> HttpResponse:
 @csp_replace({"frame-ancestors": ["'self'"]})
 def probe(request: HttpRequest) -> HttpResponse:
     """A tiny custom UI of our own that drives the real SDK, to test the host without our panel."""
-    return render(request, "sandbox/pipedrive/probe.html", {"nonce": secrets.token_hex(4)})
+    return render(
+        request, "sandbox/pipedrive/probe.html", {"nonce": secrets.token_hex(4), "modal_id": app_config.modal().id}
+    )

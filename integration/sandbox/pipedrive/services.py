@@ -305,9 +305,15 @@ def _rate_limit_count(*, token: SandboxAccessToken, cost: int) -> tuple[dict[str
     return headers, over_burst or over_budget
 
 
-def extension_token(*, user: SandboxUser, lifetime: timedelta = EXTENSION_TOKEN_LIFETIME) -> str:
-    """The HS256 JWT Pipedrive gives custom UI iframes (`token` query, GET_SIGNED_TOKEN):
-    claims userId, companyId (numbers), iat, exp."""
+def extension_token(
+    *, user: SandboxUser, extension: str = "panel", lifetime: timedelta = EXTENSION_TOKEN_LIFETIME
+) -> str:
+    """The HS256 JWT Pipedrive gives a custom UI extension's iframe (`token` query) and its
+    GET_SIGNED_TOKEN: signed with that extension's JWT secret, or the client secret when the field is
+    blank (documented); claims `userId`, `companyId` (documented; numbers here, undocumented) and
+    `iat`/`exp` 5 minutes apart (the documented lifetime; jsonwebtoken's `expiresIn` adds both)."""
+    from integration.sandbox.pipedrive import app_config
+
     now = timezone.now()
     claims = {
         "userId": user.id,
@@ -315,4 +321,4 @@ def extension_token(*, user: SandboxUser, lifetime: timedelta = EXTENSION_TOKEN_
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
-    return jwt.encode(claims, settings.PIPEDRIVE_JWT_SECRET, algorithm="HS256")
+    return jwt.encode(claims, app_config.extension(extension).signing_secret, algorithm="HS256")

@@ -40,6 +40,7 @@ urlpatterns = [
     # Pipedrive web app stand-in: deal detail page hosting our custom UI iframes
     path("app/<slug:domain>/deal/<int:deal_id>", host_views.deal_page, name="deal-page"),
     path("app/<slug:domain>/signed-token", host_views.signed_token, name="signed-token"),
+    path("app/<slug:domain>/custom-modal", host_views.custom_modal, name="custom-modal"),
     path("app/<slug:domain>/settings/invoicing", host_views.invoicing_settings, name="invoicing-settings"),
     path("probe", host_views.probe, name="probe"),
     # Pipedrive's backend calling the app's invoicing reverse API for the deal page's Invoices tab

@@ -8,18 +8,25 @@
  *   {type: 'listener', event}         -> we keep the port and post {data} when the event happens
  *   {type: 'track', event}            -> no port, nothing to answer
  * Messages from windows other than our registered iframes, or with another id, are ignored.
+ *
+ * Routing as Pipedrive documents it (integration/pipedrive/README.md, "Contract facts"):
+ * - open_modal {type: custom_modal, action_id} opens only a modal the app registered (Developer Hub
+ *   ID or name; the server answers 404 otherwise and the command fails);
+ * - the modal closes by its close_modal command or the user's X; then close_custom_modal goes to the
+ *   frame that opened it (the panel), never to the closed modal;
+ * - a frame that has not called initialize within 10 s is not displayed.
  */
 (function () {
   "use strict";
 
   var PANEL_MIN = 100, PANEL_MAX = 750, MODAL_MIN_W = 320, MODAL_MIN_H = 120;
-  var INIT_TIMEOUT_MS = 10000;
 
   var root = document.getElementById("pd-host");
   if (!root) { return; }
   var cfg = root.dataset;
+  var INIT_TIMEOUT_MS = Number(cfg.initTimeoutMs) || 10000;  // Pipedrive: 10 s; tests may shorten it
   var frames = {};          // runtime id -> frame state
-  var pendingModal = null;  // {resolve, frameId}
+  var pendingModal = null;  // {resolve, opener}
   var state = { messages: [] };
   window.__pdHost = state;  // read by the browser test
 
@@ -31,9 +38,15 @@
     var id = runtimeId(iframe.src);
     var frame = { id: id, iframe: iframe, kind: kind, initialized: false, listeners: {} };
     frame.timer = window.setTimeout(function () {
-      if (!frame.initialized && kind === "panel") {
+      if (frame.initialized) { return; }
+      // "the iframe won't be displayed to the user"
+      if (kind === "panel") {
+        iframe.hidden = true;
         document.getElementById("pd-panel-error").hidden = false;
         root.dataset.panelState = "timeout";
+      } else {
+        root.dataset.modalState = "timeout";
+        closeModal("closed");
       }
     }, INIT_TIMEOUT_MS);
     frames[id] = frame;
@@ -41,7 +54,7 @@
   }
 
   function logMessage(frame, payload) {
-    var entry = { frame: frame.kind, type: payload.type, name: payload.command || payload.event, args: payload.args || null };
+    var entry = { frame: frame.kind, type: payload.type, name: payload.command || payload.event, args: payload.args || null, at: Date.now() };
     state.messages.push(entry);
     var item = document.createElement("li");
     item.dataset.frame = entry.frame;
@@ -71,9 +84,18 @@
 
   function fetchJson(url) {
     return window.fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
-      if (!r.ok) { throw new Error("Host request failed: " + r.status); }
-      return r.json();
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) { throw new Error(body.error || ("Host request failed: " + r.status)); }
+        return body;
+      });
     });
+  }
+
+  // Host -> app event on every port the frame subscribed with for it (SDK listen()).
+  function emit(frame, event, data) {
+    var ports = (frame && frame.listeners[event]) || [];
+    logMessage(frame, { type: "event", event: event });
+    ports.forEach(function (port) { port.postMessage({ data: data }); });
   }
 
   function showSnackbar(args) {
@@ -115,6 +137,8 @@
     });
   }
 
+  // The modal is gone first; then its opener hears about it (CLOSE_CUSTOM_MODAL) and its
+  // open_modal promise resolves.
   function closeModal(status) {
     var box = document.getElementById("pd-modal");
     var iframe = document.getElementById("pd-modal-frame");
@@ -123,33 +147,39 @@
     var id = iframe.dataset.runtimeId;
     if (id && frames[id]) { window.clearTimeout(frames[id].timer); delete frames[id]; }
     iframe.removeAttribute("src");
+    delete iframe.dataset.runtimeId;
+    root.dataset.modalState = "closed";
     if (pendingModal) {
-      var resolve = pendingModal.resolve;
+      var pending = pendingModal;
       pendingModal = null;
-      resolve({ status: status || "closed" });
+      if (frames[pending.opener.id] === pending.opener) { emit(pending.opener, "close_custom_modal"); }
+      pending.resolve({ status: status || "closed" });
     }
   }
 
-  function openModal(args) {
+  function openModal(opener, args) {
     if (args.type !== "custom_modal") {
       // Pipedrive's own deal/person/organization/activity and JSON modals are not simulated.
       showSnackbar({ message: "Sandbox: modal type '" + args.type + "' is not simulated" });
       return Promise.resolve({ status: "closed" });
     }
     if (pendingModal) { return Promise.reject(new Error("A modal is already open")); }
-    var url = cfg.tokenUrl + "&modal_base=" + encodeURIComponent(cfg.modalBase) + "&deal_id=" + encodeURIComponent(cfg.dealId) +
-      "&theme=" + encodeURIComponent(cfg.theme || "light");
+    var url = cfg.modalUrl + "&action_id=" + encodeURIComponent(args.action_id == null ? "" : String(args.action_id)) +
+      "&deal_id=" + encodeURIComponent(cfg.dealId) + "&theme=" + encodeURIComponent(cfg.theme || "light");
+    if (cfg.modalOverride) { url += "&modal_url=" + encodeURIComponent(cfg.modalOverride); }
     return fetchJson(url).then(function (answer) {
       var iframe = document.getElementById("pd-modal-frame");
-      var src = answer.modal_src;
-      if (args.action_id) { src += "&action_id=" + encodeURIComponent(args.action_id); }
+      var src = answer.src;
       if (args.data) { src += "&data=" + encodeURIComponent(JSON.stringify(args.data)); }
-      iframe.src = src;
       iframe.dataset.runtimeId = runtimeId(src);
       var frame = register(iframe, "modal");
-      frame.actionId = args.action_id || null;
+      iframe.src = src;
+      root.dataset.modalState = "open";
       document.getElementById("pd-modal").hidden = false;
-      return new Promise(function (resolve) { pendingModal = { resolve: resolve, frameId: frame.id }; });
+      return new Promise(function (resolve) { pendingModal = { resolve: resolve, opener: opener }; });
+    }, function (error) {
+      root.dataset.modalState = "refused";
+      throw error;
     });
   }
 
@@ -158,17 +188,21 @@
       frame.initialized = true;
       window.clearTimeout(frame.timer);
       applySize(frame, args.size);
-      if (frame.kind === "panel") { root.dataset.panelState = "initialized"; }
+      root.dataset[frame.kind === "panel" ? "panelState" : "modalState"] = "initialized";
       return null;
     },
     resize: function (frame, args) { applySize(frame, args); return null; },
-    get_signed_token: function () {
-      return fetchJson(cfg.tokenUrl).then(function (answer) { return { token: answer.token }; });
+    get_signed_token: function (frame) {
+      return fetchJson(cfg.tokenUrl + "&extension=" + frame.kind).then(function (answer) { return { token: answer.token }; });
     },
     show_snackbar: function (frame, args) { showSnackbar(args); return null; },
     show_confirmation: function (frame, args) { return showConfirmation(args); },
-    open_modal: function (frame, args) { return openModal(args); },
-    close_modal: function () { closeModal("closed"); return null; },
+    open_modal: function (frame, args) { return openModal(frame, args); },
+    close_modal: function (frame) {
+      if (frame.kind !== "modal") { throw new Error("close_modal applies to custom modals only"); }
+      closeModal("closed");
+      return null;
+    },
     redirect_to: function () { return null; },
     show_floating_window: function () { return null; },
     hide_floating_window: function () { return null; },
@@ -187,7 +221,7 @@
     logMessage(frame, payload);
     if (payload.type === "track") { return; }
     if (payload.type === "listener") {
-      frame.listeners[payload.event] = port;
+      if (port) { (frame.listeners[payload.event] = frame.listeners[payload.event] || []).push(port); }
       return;
     }
     if (payload.type !== "command") { reply(port, { error: "Unknown message type" }); return; }
@@ -199,17 +233,8 @@
       .then(function (data) { reply(port, { data: data }); }, function (error) { reply(port, { error: String((error && error.message) || error) }); });
   });
 
-  document.getElementById("pd-modal-close").addEventListener("click", function () {
-    var id = document.getElementById("pd-modal-frame").dataset.runtimeId;
-    var frame = frames[id];
-    var port = frame && frame.listeners.close_custom_modal;
-    if (port) {
-      // The app subscribed: it decides (e.g. confirm unsaved changes) and calls close_modal itself.
-      port.postMessage({ data: {} });
-    } else {
-      closeModal("closed");
-    }
-  });
+  // The user's X closes the modal at once (Pipedrive's own control); the opener is told afterwards.
+  document.getElementById("pd-modal-close").addEventListener("click", function () { closeModal("closed"); });
 
   // Register before loading, so the SDK's first message cannot arrive before we listen.
   var panel = document.getElementById("pd-panel");

@@ -15,7 +15,9 @@
 
   var sdk = new SDK();
   text("probe-theme", sdk.userSettings.theme);
-  var inModal = new URLSearchParams(window.location.search).has("action_id");
+  // Opened by open_modal with `data`: we are the modal (the panel's iframe URL has none).
+  var inModal = new URLSearchParams(window.location.search).has("data");
+  var closed = 0;
 
   sdk.initialize({ size: { height: inModal ? 240 : 260 } })
     .then(function () {
@@ -26,12 +28,8 @@
       text("probe-claims", JSON.stringify(claimsOf(answer.token)));
       document.body.dataset.token = answer.token;
       text("probe-status", "ready");
-      if (inModal) {
-        sdk.listen(Event.CLOSE_CUSTOM_MODAL, function () {
-          text("probe-status", "close requested");
-          sdk.execute(Command.CLOSE_MODAL);
-        });
-      }
+      // Pipedrive tells the opener (this panel) after its custom modal closed.
+      sdk.listen(Event.CLOSE_CUSTOM_MODAL, function () { closed += 1; text("probe-closed", String(closed)); });
     })
     .catch(function (error) { text("probe-status", "error: " + error.message); });
 
@@ -43,8 +41,12 @@
       .then(function (answer) { text("probe-confirm", String(answer.confirmed)); });
   });
   document.getElementById("probe-open-modal").addEventListener("click", function () {
-    sdk.execute(Command.OPEN_MODAL, { type: Modal.CUSTOM_MODAL, action_id: "create-invoice", data: { dealId: 1 } })
+    sdk.execute(Command.OPEN_MODAL, { type: Modal.CUSTOM_MODAL, action_id: document.body.dataset.modalId, data: { dealId: 1 } })
       .then(function (answer) { text("probe-modal", answer.status); });
+  });
+  document.getElementById("probe-open-unknown").addEventListener("click", function () {
+    sdk.execute(Command.OPEN_MODAL, { type: Modal.CUSTOM_MODAL, action_id: "create-invoice", data: { dealId: 1 } })
+      .then(function (answer) { text("probe-modal", answer.status); }, function (error) { text("probe-modal", "error: " + error.message); });
   });
   document.getElementById("probe-close-modal").addEventListener("click", function () {
     sdk.execute(Command.CLOSE_MODAL);

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from django.conf import settings
 
-from integration.sandbox.pipedrive import host_services, services
+from integration.sandbox.pipedrive import app_config, host_services, services
 from integration.sandbox.pipedrive.models import SandboxCompany, SandboxGrant, SandboxUninstallDelivery, SandboxUser
 from tests.sandbox.pipedrive.conftest import ACME_API, PREFIX
 
@@ -133,16 +133,64 @@ def test_panel_and_modal_urls_are_configurable(client, pd_seed, settings):
     assert "https://panel.example.test" in response["Content-Security-Policy"]
 
 
-def test_signed_token_endpoint_and_modal_src(client, pd_seed):
-    answer = client.get(
-        f"{PREFIX}/app/acme-demo/signed-token",
-        {"user_id": 11, "modal_base": f"{PREFIX}/probe", "deal_id": 3},
-    ).json()
+def test_signed_token_endpoint_signs_for_the_viewer(client, pd_seed):
+    answer = client.get(f"{PREFIX}/app/acme-demo/signed-token", {"user_id": 11}).json()
     claims = jwt.decode(answer["token"], settings.PIPEDRIVE_JWT_SECRET, algorithms=["HS256"])
     assert (claims["userId"], claims["companyId"]) == (11, 1001)
-    modal = {k: v[0] for k, v in parse_qs(urlsplit(answer["modal_src"]).query).items()}
-    assert answer["modal_src"].startswith(f"{PREFIX}/probe?")
-    assert (modal["selectedIds"], modal["userId"]) == ("3", "11")
+    assert set(answer) == {"token"}
+
+
+def test_custom_modal_opens_only_the_registered_modal_by_id_or_name(client, pd_seed):
+    """Developer Hub gives the modal an ID; OPEN_MODAL's action_id is that ID (or the modal's name)."""
+    url = f"{PREFIX}/app/acme-demo/custom-modal"
+    by_id = client.get(url, {"user_id": 11, "action_id": app_config.SANDBOX_MODAL_ID, "deal_id": 3})
+    assert by_id.status_code == 200
+    src = by_id.json()["src"]
+    assert src.startswith(f"{settings.PUBLIC_BASE_URL}/panel/invoice-modal?")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(src).query).items()}
+    assert (query["selectedIds"], query["userId"], query["companyId"]) == ("3", "11", "1001")
+    assert client.get(url, {"user_id": 11, "action_id": app_config.SANDBOX_MODAL_NAME}).status_code == 200
+    for wrong in ("create-invoice", "", app_config.SANDBOX_PANEL_ID):
+        refused = client.get(url, {"user_id": 11, "action_id": wrong})
+        assert refused.status_code == 404, wrong
+        assert "no custom modal" in refused.json()["error"]
+    # the same-site override of the iframe URL (tests) still requires a registered id
+    probe = client.get(url, {"action_id": app_config.SANDBOX_MODAL_ID, "modal_url": f"{PREFIX}/probe"})
+    assert probe.json()["src"].startswith(f"{PREFIX}/probe?")
+    assert client.get(url, {"action_id": "nope", "modal_url": f"{PREFIX}/probe"}).status_code == 404
+
+
+def test_the_registered_modal_id_is_configurable_and_our_default_matches_it(client, pd_seed, settings):
+    from django.conf import settings as live
+
+    assert live.PIPEDRIVE_MODAL_ID == app_config.SANDBOX_MODAL_ID  # the demo's settings follow the sandbox
+    settings.PIPEDRIVE_SANDBOX_MODAL_ID = "1234"
+    url = f"{PREFIX}/app/acme-demo/custom-modal"
+    assert client.get(url, {"action_id": "1234"}).status_code == 200
+    assert client.get(url, {"action_id": app_config.SANDBOX_MODAL_ID}).status_code == 404
+
+
+@pytest.mark.parametrize("extension", ["panel", "modal"])
+def test_tokens_follow_the_extension_jwt_secret_or_the_client_secret(client, pd_seed, settings, extension):
+    """ "JWT secret — Optional. Defaults to client secret" (custom panels/modals in Developer Hub)."""
+    settings.PIPEDRIVE_SANDBOX_JWT_SECRET = "typed-in-developer-hub-0123456789"
+    answer = client.get(f"{PREFIX}/app/acme-demo/signed-token", {"user_id": 12, "extension": extension}).json()
+    claims = jwt.decode(answer["token"], "typed-in-developer-hub-0123456789", algorithms=["HS256"])
+    assert set(claims) == {"userId", "companyId", "iat", "exp"} and claims["exp"] - claims["iat"] == 300
+    settings.PIPEDRIVE_SANDBOX_JWT_SECRET = ""
+    answer = client.get(f"{PREFIX}/app/acme-demo/signed-token", {"user_id": 12, "extension": extension}).json()
+    assert jwt.decode(answer["token"], settings.PIPEDRIVE_CLIENT_SECRET, algorithms=["HS256"])["userId"] == 12
+    src = host_services.iframe_src(base="https://x.test/p", user=SandboxUser.objects.get(pk=12), deal_id=1)
+    token = parse_qs(urlsplit(src).query)["token"][0]
+    assert jwt.decode(token, settings.PIPEDRIVE_CLIENT_SECRET, algorithms=["HS256"])["companyId"] == 1001
+
+
+def test_init_timeout_can_only_be_shortened(client, pd_seed):
+    def timeout(value):
+        body = client.get(f"{PREFIX}/app/acme-demo/deal/1", {"init_timeout_ms": value}).content.decode()
+        return int(body.split('data-init-timeout-ms="')[1].split('"')[0])
+
+    assert (timeout("1500"), timeout("60000"), timeout("x"), timeout("5")) == (1500, 10000, 10000, 200)
 
 
 def test_probe_page_can_be_framed_by_the_sandbox_only(client, db):
