@@ -34,14 +34,15 @@
     return new URL(src, window.location.href).searchParams.get("id");
   }
 
-  function register(iframe, kind) {
-    var id = runtimeId(iframe.src);
+  function register(iframe, kind, src) {
+    var id = runtimeId(src);
     var frame = { id: id, iframe: iframe, kind: kind, initialized: false, listeners: {} };
     frame.timer = window.setTimeout(function () {
       if (frame.initialized) { return; }
-      // "the iframe won't be displayed to the user"
+      // "the iframe won't be displayed to the user"; a late initialize changes nothing
+      frame.timedOut = true;
       if (kind === "panel") {
-        iframe.hidden = true;
+        iframe.style.display = "none";
         document.getElementById("pd-panel-error").hidden = false;
         root.dataset.panelState = "timeout";
       } else {
@@ -172,7 +173,7 @@
       var src = answer.src;
       if (args.data) { src += "&data=" + encodeURIComponent(JSON.stringify(args.data)); }
       iframe.dataset.runtimeId = runtimeId(src);
-      var frame = register(iframe, "modal");
+      register(iframe, "modal", src);
       iframe.src = src;
       root.dataset.modalState = "open";
       document.getElementById("pd-modal").hidden = false;
@@ -215,7 +216,7 @@
     var message = event.data;
     if (!message || typeof message !== "object" || !message.payload || !message.id) { return; }
     var frame = frames[message.id];
-    if (!frame || event.source !== frame.iframe.contentWindow) { return; }
+    if (!frame || frame.timedOut || event.source !== frame.iframe.contentWindow) { return; }
     var payload = message.payload;
     var port = event.ports && event.ports[0];
     logMessage(frame, payload);
@@ -233,11 +234,16 @@
       .then(function (data) { reply(port, { data: data }); }, function (error) { reply(port, { error: String((error && error.message) || error) }); });
   });
 
+  // Test hook: deliver an event to every frame of a kind, as Pipedrive would.
+  state.emitTo = function (kind, event, data) {
+    Object.keys(frames).forEach(function (id) { if (frames[id].kind === kind) { emit(frames[id], event, data); } });
+  };
+
   // The user's X closes the modal at once (Pipedrive's own control); the opener is told afterwards.
   document.getElementById("pd-modal-close").addEventListener("click", function () { closeModal("closed"); });
 
   // Register before loading, so the SDK's first message cannot arrive before we listen.
   var panel = document.getElementById("pd-panel");
+  register(panel, "panel", panel.dataset.src);
   panel.src = panel.dataset.src;
-  register(panel, "panel");
 })();
