@@ -54,7 +54,7 @@ check-deploy: venv
 	DJANGO_ALLOWED_HOSTS=example.com DATABASE_URL=postgres://app:app@127.0.0.1:5432/app \
 	REDIS_URL=redis://127.0.0.1:6379/0 FIELD_ENCRYPTION_KEYS=$$($(BIN)/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') \
 	SANDBOXES_ENABLED=false QBO_CLIENT_ID=x QBO_CLIENT_SECRET=x QBO_WEBHOOK_VERIFIER_TOKEN=x \
-	PIPEDRIVE_CLIENT_ID=x PIPEDRIVE_CLIENT_SECRET=x PIPEDRIVE_JWT_SECRET=x \
+	PIPEDRIVE_CLIENT_ID=x PIPEDRIVE_CLIENT_SECRET=x PIPEDRIVE_JWT_SECRET=x PIPEDRIVE_MODAL_ID=x \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 ## vendor-sdk: refresh the vendored Pipedrive app-extensions SDK browser build from npm

@@ -25,6 +25,7 @@ PRODUCTION_ENV = {
     "PIPEDRIVE_CLIENT_ID": "id",
     "PIPEDRIVE_CLIENT_SECRET": "secret",
     "PIPEDRIVE_JWT_SECRET": "jwt",
+    "PIPEDRIVE_MODAL_ID": "modal-id-from-developer-hub",
 }
 
 
@@ -61,6 +62,7 @@ def start(env_changes: dict, *args: str) -> subprocess.CompletedProcess:
         ({"REDIS_URL": None}, "REDIS_URL is not set"),
         ({"DJANGO_ALLOWED_HOSTS": None}, "DJANGO_ALLOWED_HOSTS is not set"),
         ({"QBO_CLIENT_SECRET": None}, "QBO_CLIENT_SECRET is not set"),
+        ({"PIPEDRIVE_MODAL_ID": None}, "PIPEDRIVE_MODAL_ID is not set"),
         ({"DJANGO_ENV": "staging"}, "DJANGO_ENV must be"),
     ],
 )
