@@ -47,8 +47,7 @@ def _host_events(page) -> list[str]:
 def _initialised_after_ms(page) -> float:
     """Milliseconds from the deal page's navigation to the panel's `initialize` command."""
     return page.evaluate(
-        "window.__pdHost.messages.find(m => m.frame === 'panel' && m.name === 'initialize').at"
-        " - performance.timeOrigin"
+        "window.__pdHost.messages.find(m => m.frame === 'panel' && m.name === 'initialize').at - performance.timeOrigin"
     )
 
 
@@ -75,10 +74,12 @@ def test_modal_by_developer_hub_id_and_the_panel_refreshes_when_pipedrive_says_i
     page, base = browser_page, sandbox_base_url
     _install_and_connect(page, base)
     list_reads: list[str] = []
-    page.on(
-        "request",
-        lambda r: list_reads.append(r.url) if r.method == "GET" and r.url.endswith("/api/v1/deals/1/invoices") else None,
-    )
+
+    def count_list_reads(request) -> None:
+        if request.method == "GET" and request.url.endswith("/api/v1/deals/1/invoices"):
+            list_reads.append(request.url)
+
+    page.on("request", count_list_reads)
     page.goto(f"{base}{DEAL}?user_id=11")
     panel = page.frame_locator("#pd-panel")
     expect(panel.locator("#empty")).to_be_visible()
