@@ -148,3 +148,29 @@ def test_a_refusal_still_initialises_the_sdk_so_pipedrive_shows_it(client, perso
     assert f'data-extension="{extension}"' in body
     if "installed" in text:
         assert '/pipedrive/install" target="_blank"' in body
+
+
+@pytest.mark.parametrize("mode", ["jwt-secret", "client-secret"])
+def test_the_sandbox_hosts_tokens_open_the_panel_and_the_api_in_both_secret_modes(client, personas, settings, mode):
+    """Developer Hub's JWT secret typed (we hold the same value) or left blank (Pipedrive signs with the
+    client secret, and so do we verify): the iframe token and GET_SIGNED_TOKEN's token both work."""
+    from integration.sandbox.pipedrive.seed import seed
+
+    seed()
+    if mode == "client-secret":
+        settings.PIPEDRIVE_SANDBOX_JWT_SECRET = ""
+        settings.PIPEDRIVE_JWT_SECRET = ""
+    page = client.get("/sandbox/pipedrive/app/acme-demo/deal/1", {"user_id": 11}).content.decode()
+    start = page.index('data-src="') + len('data-src="')
+    src = page[start : page.index('"', start)].replace("&amp;", "&")
+    panel = client.get(src.replace(settings.PUBLIC_BASE_URL, ""))
+    assert panel.status_code == 200 and _config(panel)["dealId"] == 1
+    token = client.get("/sandbox/pipedrive/app/acme-demo/signed-token", {"user_id": 11, "extension": "modal"}).json()
+    api = client.get("/api/v1/deals/1/invoices", HTTP_AUTHORIZATION=f"Bearer {token['token']}")
+    # authenticated as Alice of Acme: the API knows her company has no QuickBooks connection yet
+    assert (api.status_code, api.json()["error"]["code"]) == (409, "not_connected"), api.content[:300]
+    # a stale secret on our side (Developer Hub changed, we did not): refused
+    settings.PIPEDRIVE_JWT_SECRET = "stale-secret-0123456789"
+    assert client.get(src.replace(settings.PUBLIC_BASE_URL, "")).status_code == 401
+    api = client.get("/api/v1/deals/1/invoices", HTTP_AUTHORIZATION=f"Bearer {token['token']}")
+    assert api.status_code == 401
