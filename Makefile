@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench clean venv check-deploy vendor-sdk chromium
+.PHONY: run test lint fmt migrate seed bench clean venv check-deploy check-image vendor-sdk chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ check-deploy: venv
 	SANDBOXES_ENABLED=false QBO_CLIENT_ID=x QBO_CLIENT_SECRET=x QBO_WEBHOOK_VERIFIER_TOKEN=x \
 	PIPEDRIVE_CLIENT_ID=x PIPEDRIVE_CLIENT_SECRET=x PIPEDRIVE_JWT_SECRET=x \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+## check-image: build the production image's contents with scripts/build-image.sh in a clean copy and boot
+## them (gunicorn, DJANGO_ENV=production) on the local PostgreSQL and Redis; no Docker engine needed
+check-image:
+	bash scripts/check-image.sh
 
 ## vendor-sdk: refresh the vendored Pipedrive app-extensions SDK browser build (and its source map) from npm.
 ## The map ships with it because index.umd.js names it: collectstatic's manifest storage fails without it.
