@@ -192,3 +192,22 @@ def test_production_migrate_plan_has_no_sandbox_migration(tmp_path):
     development = start({**database, "DJANGO_ENV": "development", "SANDBOXES_ENABLED": None}, "migrate", "--plan")
     assert development.returncode == 0, development.stderr
     assert all(f"{label}.0001_initial" in development.stdout for label in SANDBOX_LABELS)
+
+
+def test_collectstatic_with_the_production_storage_hashes_the_sdk_and_its_source_map(tmp_path, settings):
+    """The image's collectstatic step: every file a static file names must exist (the SDK names its map)."""
+    from django.core.management import call_command
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+    paths = json.loads((tmp_path / "staticfiles.json").read_text())["paths"]
+    sdk = paths["vendor/pipedrive-app-extensions-sdk/index.umd.js"]
+    source_map = paths["vendor/pipedrive-app-extensions-sdk/index.umd.js.map"]
+    assert sdk != "vendor/pipedrive-app-extensions-sdk/index.umd.js"
+    assert (tmp_path / sdk).read_text().rstrip().endswith(f"//# sourceMappingURL={source_map.rsplit('/', 1)[1]}")
+    assert (tmp_path / f"{sdk}.gz").exists()
