@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from config.deploy import SECRETS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_ENV = {
@@ -133,12 +135,18 @@ def test_production_refuses_every_development_default_secret_naming_it():
         assert f"ImproperlyConfigured: {variable} still holds a sandbox or example value" in result.stderr, variable
 
 
-def test_production_refuses_the_env_example_placeholders():
-    placeholders = dict(
+def test_production_refuses_the_env_example_as_it_is():
+    """A .env copied from the example and not filled in must not start: each secret is named."""
+    example = dict(
         line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if line and line[0] != "#"
     )
-    result = start({"DJANGO_SECRET_KEY": placeholders["DJANGO_SECRET_KEY"]})
-    assert result.returncode != 0
+    assert example["SANDBOXES_ENABLED"] == "false"
+    for variable, _setting in SECRETS:
+        result = start({variable: example[variable]})
+        assert result.returncode != 0, variable
+        assert f"ImproperlyConfigured: {variable} " in result.stderr, (variable, result.stderr[-300:])
+    # The old example's placeholder key, in .env files copied from it, is refused too.
+    result = start({"DJANGO_SECRET_KEY": "change-me-to-50-or-more-random-characters-change-me-to-50-or-more"})
     assert "DJANGO_SECRET_KEY still holds a sandbox or example value" in result.stderr
 
 
