@@ -33,9 +33,10 @@ fail() {
 cleanup() {
   local rc=$?
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    kill -INT "$SERVER_PID" 2>/dev/null || true  # gunicorn's quick shutdown: nothing to drain here
     for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
   fi
+  echo "== check-image: server stopped ($(($(date +%s) - started)) s)"
   dropdb --if-exists --force --maintenance-db="$PG/postgres" "$DB" 2>/dev/null || true
   if [ "${CHECK_IMAGE_KEEP:-0}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
   echo "== check-image: $([ "$rc" = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - started)) s"
