@@ -3,16 +3,16 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-COPY requirements.txt .
-RUN pip install -r requirements.txt && useradd --create-home --uid 1000 app
+# Every build step is in scripts/build-image.sh, which CI runs too (scripts/check-image.sh).
+# Dependencies first, so their layer is reused while only the code changes.
+COPY requirements.txt ./
+COPY scripts/build-image.sh scripts/
+RUN bash scripts/build-image.sh deps && useradd --create-home --uid 1000 app
 
 COPY --chown=app:app . .
-# collectstatic needs production settings that import; these build-only values never reach runtime.
-RUN DJANGO_ENV=production DJANGO_SECRET_KEY=build-only-build-only-build-only-build-only-build-only \
-    DJANGO_ALLOWED_HOSTS=build DATABASE_URL=postgres://build:build@build:5432/build REDIS_URL=redis://build:6379/0 \
-    FIELD_ENCRYPTION_KEYS=SXjAzJrT_NXw6mqEH_I_1alo1EVkAHjSbFdxVMjWpJg= SANDBOXES_ENABLED=true \
-    python manage.py collectstatic --noinput
+RUN bash scripts/build-image.sh static
 
 USER app
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-"]
+# Bind, workers, timeout and access log: config/gunicorn.conf.py (PORT, WEB_CONCURRENCY override).
+CMD ["gunicorn", "--config", "config/gunicorn.conf.py", "config.wsgi:application"]

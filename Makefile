@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench clean venv check-deploy vendor-sdk chromium
+.PHONY: run test lint fmt migrate seed bench clean venv check-deploy check-image vendor-sdk chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,14 +57,20 @@ check-deploy: venv
 	PIPEDRIVE_CLIENT_ID=x PIPEDRIVE_CLIENT_SECRET=x PIPEDRIVE_JWT_SECRET=x PIPEDRIVE_MODAL_ID=x \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-## vendor-sdk: refresh the vendored Pipedrive app-extensions SDK browser build from npm
+## check-image: build the production image's contents with scripts/build-image.sh in a clean copy and boot
+## them (gunicorn, DJANGO_ENV=production) on the local PostgreSQL and Redis; no Docker engine needed
+check-image:
+	bash scripts/check-image.sh
+
+## vendor-sdk: refresh the vendored Pipedrive app-extensions SDK browser build (and its source map) from npm.
+## The map ships with it because index.umd.js names it: collectstatic's manifest storage fails without it.
 SDK_VERSION ?= 0.15.1
 SDK_DIR := static/vendor/pipedrive-app-extensions-sdk
 vendor-sdk:
 	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent @pipedrive/app-extensions-sdk@$(SDK_VERSION) >/dev/null && \
 	tar xzf pipedrive-app-extensions-sdk-$(SDK_VERSION).tgz && \
-	cp package/dist/index.umd.js package/LICENSE.md $(CURDIR)/$(SDK_DIR)/ && \
-	printf '@pipedrive/app-extensions-sdk %s (npm, dist/index.umd.js)\nLicense: MIT (LICENSE.md, Copyright Pipedrive, Inc.)\nRefresh: make vendor-sdk SDK_VERSION=<version>\n' \
+	cp package/dist/index.umd.js package/dist/index.umd.js.map package/LICENSE.md $(CURDIR)/$(SDK_DIR)/ && \
+	printf '@pipedrive/app-extensions-sdk %s (npm, dist/index.umd.js and its source map index.umd.js.map)\nLicense: MIT (LICENSE.md, Copyright Pipedrive, Inc.)\nRefresh: make vendor-sdk SDK_VERSION=<version>\n' \
 	  "$(SDK_VERSION)" > $(CURDIR)/$(SDK_DIR)/VERSION && rm -rf $$tmp
 
 clean:

@@ -1,3 +1,4 @@
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
 
@@ -5,3 +6,13 @@ class StaffAdminConfig(AdminConfig):
     """The Django admin, replaced by a site that requires allauth login with TOTP for staff."""
 
     default_site = "config.admin.StaffAdminSite"
+
+
+class ProjectConfig(AppConfig):
+    """The project itself, as an app, to register its system checks."""
+
+    name = "config"
+    verbose_name = "Project"
+
+    def ready(self):
+        from config import checks  # noqa: F401 (registers the checks)

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.deploy import deployment_problems
 from config.env import database_config, env, fernet_keys, redis_url, require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,9 +59,8 @@ INSTALLED_APPS = [
     "integration.quickbooks",
     "integration.pipedrive",
     "integration.pipedrive.allauth_provider",
-    "integration.sandbox.quickbooks",
-    "integration.sandbox.pipedrive",
     "invoices",
+    "config.apps.ProjectConfig",  # the project's system checks (config/checks.py)
 ]
 
 MIDDLEWARE = [
@@ -255,6 +255,10 @@ CONTENT_SECURITY_POLICY = {
 # INTEGRATIONS
 # The sandboxes simulate Intuit and Pipedrive under /sandbox/ for tests, demo and development.
 SANDBOXES_ENABLED = env.bool("SANDBOXES_ENABLED", default=not PRODUCTION)
+# Their apps, and so their tables and migrations, exist only when they are on: never in production.
+SANDBOX_APPS = ["integration.sandbox.quickbooks", "integration.sandbox.pipedrive"]
+if SANDBOXES_ENABLED:
+    INSTALLED_APPS += SANDBOX_APPS
 _sandbox = f"{PUBLIC_BASE_URL}/sandbox"
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
 HTTP_USER_AGENT = env.str("HTTP_USER_AGENT", default="qbo-pipedrive/1.0")
@@ -337,15 +341,19 @@ SOCIALACCOUNT_PROVIDERS = {
 SOCIALACCOUNT_STORE_TOKENS = False  # tokens live encrypted in PipedriveInstallation, never in allauth's table
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # an account is linked by Pipedrive company + user id, not by email
 if PRODUCTION:
+    # Refuse the sandboxes and any secret left at a sandbox/example value (config/deploy.py;
+    # `check --deploy` reports the same list), then any credential left unset.
+    if _problems := deployment_problems(globals().get):
+        raise ImproperlyConfigured("; ".join(message for _name, message in _problems))
     for _name in (
         "QBO_CLIENT_ID",
         "QBO_CLIENT_SECRET",
         "QBO_WEBHOOK_VERIFIER_TOKEN",
         "PIPEDRIVE_CLIENT_ID",
         "PIPEDRIVE_CLIENT_SECRET",
-        "PIPEDRIVE_JWT_SECRET",
     ):
-        if not globals()[_name] and not SANDBOXES_ENABLED:
+        # PIPEDRIVE_JWT_SECRET may stay empty: Pipedrive then signs with the client secret (and so do we).
+        if not globals()[_name]:
             require(_name, "production talks to the real Intuit and Pipedrive with these credentials")
 
 # LOGGING

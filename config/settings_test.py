@@ -1,9 +1,10 @@
 """Test settings: the real settings plus small, test-only overrides."""
 
 from config.settings import *  # noqa: F403
-from config.settings import INSTALLED_APPS
+from config.settings import INSTALLED_APPS, SANDBOX_APPS
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+# Tests talk to the sandboxes, so their apps are installed whatever SANDBOXES_ENABLED says.
+INSTALLED_APPS = [*INSTALLED_APPS, *(app for app in SANDBOX_APPS if app not in INSTALLED_APPS), "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run inline in tests unless a test starts a real worker on the configured broker.
