@@ -260,7 +260,6 @@ def test_accept_xml_gets_xml(us_api, client):
     assert missing.status_code == 400
     error = ET.fromstring(missing.content).find("q:Fault/q:Error", ns)  # noqa: S314 (our own answer)
     assert error.get("code") == "610"
-    )
 
 
 def test_batch_requestid_and_bid_limits(us_api):
