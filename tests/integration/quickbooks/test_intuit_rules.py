@@ -189,3 +189,24 @@ def test_batch_ids_stay_inside_intuits_limits(qbo, connected, client_of):
         client.batch([BatchItem(bid="b" * 11, query="SELECT * FROM Term")])
     with pytest.raises(ValueError):
         client.batch([BatchItem(bid="b1", query="SELECT * FROM Term")], request_id="r" * 37)
+
+
+def test_the_reverse_api_refuses_to_email_an_invoice_without_an_address(qbo, connected):
+    """Same rule in Pipedrive's invoice tab: a QuickBooks customer's own email is not the invoice's."""
+    from tests.extension.conftest import Pipedrive
+    from tests.extension.test_contract import CREATE
+
+    pipedrive = Pipedrive(connected.link_id, user_id=11)
+    body = {**CREATE, "contactId": "1", "contactName": "Amy's Bird Sanctuary", "email": ""}
+    created = pipedrive.post(":linkId/invoices", body)
+    assert created.status_code == 201, created.content
+    data = created.json()["data"]
+    assert data["isShareable"] is False
+    invoice = (
+        Invoice.all_companies.get(pk=int(data["id"])) if str(data["id"]).isdigit() else Invoice.all_companies.get()
+    )
+    assert "BillEmail" not in _qbo_invoice(qbo.us_realm, invoice.qbo_id)
+    refused = pipedrive.post(f":linkId/invoices/{data['id']}/email")
+    assert refused.status_code == 400
+    assert refused.json()["errorCode"] == "email_invalid" and "email" in refused.json()["fields"]
+    assert _qbo_invoice(qbo.us_realm, invoice.qbo_id)["EmailStatus"] == "NotSet"
