@@ -208,3 +208,16 @@ def test_the_reverse_api_refuses_to_email_an_invoice_without_an_address(qbo, con
     assert refused.status_code == 400
     assert refused.json()["errorCode"] == "email_invalid" and "email" in refused.json()["fields"]
     assert _qbo_invoice(qbo.us_realm, invoice.qbo_id)["EmailStatus"] == "NotSet"
+
+
+def test_the_client_asks_for_json_so_intuit_answers_json(qbo, connected, client_of):
+    """QBO answers XML to a client that asks for XML: the client names JSON on every call (the PDF
+    download names PDF, then JSON for its faults)."""
+    client = client_of(connected)
+    accepts = []
+    client.session.hooks["response"].append(lambda r, *a, **k: accepts.append(r.request.headers["Accept"]))
+    invoice = client.create("Invoice", {"CustomerRef": {"value": "1"}, "Line": [LINE]})
+    client.read("Invoice", invoice["Id"])
+    client.query("SELECT * FROM Term")
+    client.invoice_pdf(invoice["Id"]).close()
+    assert accepts == ["application/json"] * 3 + ["application/pdf, application/json"]
