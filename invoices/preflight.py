@@ -111,6 +111,19 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
         checked.add("due_date", "due_before_issue", _("The due date is before the issue date."))
     if len(draft.doc_number or "") > MAX_DOC_NUMBER:
         checked.add("doc_number", "too_long", _("Invoice numbers have at most %d characters.") % MAX_DOC_NUMBER)
+    elif (
+        draft.doc_number
+        and client.query(
+            f"SELECT Id FROM Invoice WHERE DocNumber = {quote(draft.doc_number)} MAXRESULTS 1"  # noqa: S608
+        ).items
+    ):
+        # QBO refuses a used number with 6140 when the company numbers its own invoices, and Intuit
+        # advises against duplicates otherwise: say so before anything is written.
+        checked.add(
+            "doc_number",
+            "doc_number_taken",
+            _("QuickBooks already has an invoice numbered %(number)s.") % {"number": draft.doc_number},
+        )
 
     # Customer
     customer = draft.customer

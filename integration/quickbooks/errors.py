@@ -185,6 +185,17 @@ def error_for_response(response: requests.Response) -> IntegrationError:
             **kwargs,
         )
     if status == 403:
+        if code == "3100":
+            # ApplicationAuthorizationFailed: this token is not good for this company (another realm's
+            # connection, or a sandbox token on production). A refresh gives the same answer and a retry
+            # too, so neither is tried: the caller gets a permanent, explained refusal.
+            return QboForbidden(
+                _(
+                    "QuickBooks refused access to this company (error 3100): the connection is not "
+                    "authorized for it. Reconnect QuickBooks to the right company."
+                ),
+                **kwargs,
+            )
         if code == "120":
             # 120 Authorization Failure: the connecting user lost access to the company.
             return AuthRevoked(_("QuickBooks no longer authorizes this connection: %s") % describe(errors), **kwargs)

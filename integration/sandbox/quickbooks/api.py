@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from integration.sandbox.quickbooks import clock, faults, oauth, pdf, query, services, traffic
+from integration.sandbox.quickbooks import clock, faults, oauth, pdf, query, render, services, traffic
 from integration.sandbox.quickbooks.faults import QboFault
 from integration.sandbox.quickbooks.models import SandboxEntity, SandboxRealm, SandboxReplay
 from integration.sandbox.quickbooks.render import as_number, fault_response, json_response
@@ -26,6 +26,9 @@ from integration.sandbox.quickbooks.render import as_number, fault_response, jso
 logger = logging.getLogger(__name__)
 
 BATCH_MAX_ITEMS = 30
+BATCH_MAX_REQUEST_ID = 36  # requestid on a batch (blog 2015-04-06 "Request ID update")
+BATCH_MAX_BID = 10  # bId when the batch has a requestid (same source)
+LATEST_MINOR_VERSION = 75
 CDC_MAX_OBJECTS = 1000
 CDC_MAX_AGE = dt.timedelta(days=30)
 
@@ -41,10 +44,13 @@ def _unauthorized(detail: str) -> HttpResponse:
 def dispatch(request: HttpRequest, realm_id: str, rest: str) -> HttpResponse:
     """Every /v3/company/{realmId}/... request."""
     with traffic.track(request, kind="api", realm_id=realm_id) as call:
-        ok, detail = oauth.authenticate_bearer(
+        status, detail = oauth.authenticate_bearer(
             authorization=request.headers.get("Authorization", ""), realm_id=realm_id
         )
-        if not ok:
+        if status == 403:
+            forbidden = json_response(faults.authorization_fault_body(), status=403, content_type="application/json")
+            return call.finish(_both_tids(forbidden))
+        if status != 200:
             return call.finish(_both_tids(_unauthorized(detail)))
         limited = traffic.throttled(call)
         if limited is not None:
@@ -53,15 +59,39 @@ def dispatch(request: HttpRequest, realm_id: str, rest: str) -> HttpResponse:
         if injected is not None:
             return _both_tids(injected)
         try:
+            _check_minor_version(request.GET.get("minorversion"))
             response = _route(request, realm_id, rest.strip("/"))
         except QboFault as fault:
             response = fault_response(fault)
+        if _wants_xml(request):
+            response = render.as_xml(response)
         response["Qbo-Version"] = "1944.190"
         # Recorded API responses carry `Intuit-Tid`; SDKs read `intuit_tid`: send both, same value.
         _both_tids(response)
         if call.reset_after:
             response = traffic.reset_connection(request, response)
         return call.finish(response)
+
+
+def _check_minor_version(value: str | None) -> None:
+    """From Aug 1 2025 versions 1-74 are ignored (answered as 75) and no value means 75 (blog
+    2025-01-21); a version that does not exist (above 75, or not a number) is refused."""
+    if value is None or value == "":
+        return
+    if not value.isdigit() or int(value) > LATEST_MINOR_VERSION:
+        raise QboFault(
+            "2010",
+            "Request has invalid or unsupported property",
+            f"Invalid minorversion {value!r}: the latest supported minor version is {LATEST_MINOR_VERSION}.",
+            element="minorversion",
+        )
+
+
+def _wants_xml(request: HttpRequest) -> bool:
+    """QBO speaks XML to a client that asks for it (XML is its native format; the JSON fixtures are
+    what `Accept: application/json` gets). A client naming both, or `*/*`, gets JSON."""
+    accept = request.headers.get("Accept", "").lower()
+    return ("application/xml" in accept or "text/xml" in accept) and "json" not in accept
 
 
 def _both_tids(response: HttpResponse) -> HttpResponse:
@@ -82,7 +112,13 @@ def _route(request: HttpRequest, realm_id: str, rest: str) -> HttpResponse:
         text = request.GET.get("query") if method == "GET" else request.body.decode("utf-8", "replace")
         return _envelope({"QueryResponse": query.run(realm=realm, text=text or "")}, realm)
     if head == "batch" and len(parts) == 1 and method == "POST":
-        return _write(request, realm_id, lambda r: _batch(r, _json_body(request)))
+        request_id = request.GET.get("requestid", "")
+        if len(request_id) > BATCH_MAX_REQUEST_ID:
+            raise faults.string_length("requestid", BATCH_MAX_REQUEST_ID)
+        payload = _json_body(request)
+        if request_id:
+            _check_batch_ids(payload)
+        return _write(request, realm_id, lambda r: _batch(r, payload))
     if head == "cdc" and len(parts) == 1 and method == "GET":
         return _cdc(request, realm)
     if head == "preferences" and len(parts) == 1 and method == "GET":
@@ -112,11 +148,17 @@ def _route(request: HttpRequest, realm_id: str, rest: str) -> HttpResponse:
     if len(parts) == 1 and method == "POST":
         operation = request.GET.get("operation", "").lower()
         include = request.GET.get("include", "").lower()
-        return _write(
-            request,
-            realm_id,
-            lambda r: _with_invoice_link(request, r, _entity_write(r, spec, operation, include, _json_body(request))),
-        )
+        token = services.allow_duplicate_doc_number.set("allowduplicatedocnum" in include)
+        try:
+            return _write(
+                request,
+                realm_id,
+                lambda r: _with_invoice_link(
+                    request, r, _entity_write(r, spec, operation, include, _json_body(request))
+                ),
+            )
+        finally:
+            services.allow_duplicate_doc_number.reset(token)
     raise faults.unsupported_operation(path)
 
 
@@ -238,6 +280,13 @@ def _replayed(stored: SandboxReplay) -> HttpResponse:
     return response
 
 
+def _check_batch_ids(payload) -> None:
+    items = payload.get("BatchItemRequest") if isinstance(payload, dict) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and len(str(item.get("bId", ""))) > BATCH_MAX_BID:
+            raise faults.string_length("bId", BATCH_MAX_BID)
+
+
 def _batch(realm: SandboxRealm, payload: dict) -> dict:
     items = payload.get("BatchItemRequest") if isinstance(payload, dict) else None
     if not isinstance(items, list) or not items:
@@ -290,7 +339,8 @@ def _cdc(request: HttpRequest, realm: SandboxRealm) -> HttpResponse:
     since_text = request.GET.get("changedSince", "").replace(" ", "+")
     if not since_text:
         raise faults.required_param("changedSince")
-    since = clock.parse_datetime(since_text)
+    # A changedSince without an offset is the company's local time (the realm's time zone).
+    since = clock.parse_datetime(since_text, tz=realm.timezone)
     if since is None:
         raise faults.business_validation(f"changedSince {since_text!r} is not a valid date-time.", "changedSince")
     if since < clock.now() - CDC_MAX_AGE:

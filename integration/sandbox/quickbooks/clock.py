@@ -73,8 +73,9 @@ def today(tz: str) -> dt.date:
     return now().astimezone(ZoneInfo(tz)).date()
 
 
-def parse_datetime(text: str) -> dt.datetime | None:
-    """QBO accepts dates and datetimes with or without an offset; naive ones are Pacific."""
+def parse_datetime(text: str, tz: str | None = None) -> dt.datetime | None:
+    """QBO accepts dates and datetimes with or without an offset; naive ones are in `tz` (the
+    company's time zone where the caller knows it), else Pacific."""
     text = text.strip()
     try:
         if len(text) == 10:
@@ -84,5 +85,5 @@ def parse_datetime(text: str) -> dt.datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=PACIFIC)
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz) if tz else PACIFIC)
     return parsed

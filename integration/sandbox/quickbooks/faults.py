@@ -150,19 +150,38 @@ def invalid_query(detail: str) -> QboFault:
 
 def auth_fault_body(detail: str) -> dict:
     """The lower-case 'gateway' 401 body (fixture errors/401_token_expired.json)."""
+    return gateway_body(
+        message="message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        detail=detail,
+        code="3200",
+        fault_type="AUTHENTICATION",
+    )
+
+
+def authorization_fault_body() -> dict:
+    """403 for a token used on a realm it was not issued for (README: 'Wrong realm')."""
+    return gateway_body(
+        message="message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+        detail=None,
+        code="3100",
+        fault_type="SERVICE",
+    )
+
+
+def gateway_body(*, message: str, detail: str | None, code: str, fault_type: str) -> dict:
     return {
         "warnings": None,
         "intuitObject": None,
         "fault": {
             "error": [
                 {
-                    "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                    "message": message,
                     "detail": detail,
-                    "code": "3200",
+                    "code": code,
                     "element": None,
                 }
             ],
-            "type": "AUTHENTICATION",
+            "type": fault_type,
         },
         "report": None,
         "queryResponse": None,
@@ -184,3 +203,28 @@ THROTTLE_XML = (
     "<Detail>The request limit was reached.  Try again later</Detail>"
     "</Error></Fault></IntuitResponse>"
 )
+
+
+def invalid_number(element: str, value) -> QboFault:
+    """A number field given something that is not a number: the JSON binding fails (2010)."""
+    return QboFault(
+        "2010",
+        "Request has invalid or unsupported property",
+        f'Property Name:Can not construct instance of java.math.BigDecimal from String value "{value}": '
+        f"not a valid representation specified is unsupported or invalid",
+        element=element,
+    )
+
+
+def duplicate_doc_number(doc_number: str, txn_id: str) -> QboFault:
+    return QboFault(
+        "6140",
+        "Duplicate Document Number Error",
+        f"Duplicate Document Number Error : You must specify a different number. This number has already "
+        f"been used. DocNumber={doc_number} is assigned to TxnType=Invoice with TxnId={txn_id}",
+        element=None,
+    )
+
+
+def negative_total() -> QboFault:
+    return business_validation("Transaction amount must be positive.", "TotalAmt")

@@ -195,3 +195,16 @@ class SandboxWebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"webhook {self.pk} to {self.url}"
+
+
+class SandboxSigningKey(models.Model):
+    """The RSA key that signs `id_token`s (openid scope); its public half is served at op/v1/jwks.
+
+    Stored, not generated per process, so every web worker signs with the key the JWKS shows."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    private_pem = models.TextField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.kid

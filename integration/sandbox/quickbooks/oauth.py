@@ -11,12 +11,39 @@ from django.conf import settings
 from django.db import transaction
 
 from integration.sandbox.quickbooks import clock
-from integration.sandbox.quickbooks.models import SandboxApp, SandboxAuthCode, SandboxRealm, SandboxToken
+from integration.sandbox.quickbooks.models import (
+    SandboxApp,
+    SandboxAuthCode,
+    SandboxRealm,
+    SandboxSigningKey,
+    SandboxToken,
+)
 
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 8726400  # 101 days, rolling (JS-OAUTH mocks, docs example)
 HARD_EXPIRY = dt.timedelta(days=5 * 365)  # 2025 policy: at most five years per connection
 CODE_SECONDS = 600
+ID_TOKEN_SECONDS = 3600
+# The sandbox user who presses Connect (fixture oauth/userinfo_response_dotnet_test.json shape).
+SANDBOX_USER_SUB = "1182d6ec-2a1f-4aa3-af3f-bb3b95db45af"
+# Redirect URIs registered for the app besides the product's own callback (which is derived from
+# PUBLIC_BASE_URL at request time, so a live test server on any port is registered too).
+# Port 9 (discard) is what the sandbox's own and the third-party client tests use: never reached.
+DEFAULT_EXTRA_REDIRECT_URIS = (
+    "http://127.0.0.1:9/quickbooks/callback",
+    "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl",
+)
+
+
+def registered_redirect_uris() -> list[str]:
+    """The app's registered redirect URIs (Intuit's keys tab): exact strings, no prefix matching.
+
+    `QBO_SANDBOX_REDIRECT_URIS` (a list) replaces the extra ones when set."""
+    from django.urls import reverse
+
+    extra = getattr(settings, "QBO_SANDBOX_REDIRECT_URIS", None)
+    own = f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('quickbooks:callback')}"
+    return [own, *(DEFAULT_EXTRA_REDIRECT_URIS if extra is None else extra)]
 
 
 class OAuthError(Exception):
@@ -91,20 +118,72 @@ def _token_body(grant: SandboxApp, access: SandboxToken, refresh: SandboxToken, 
 
 @transaction.atomic
 def exchange_code(
-    *, client_id: str, code: str, redirect_uri: str, include_hard_expiry: bool = False
+    *, client_id: str, code: str, redirect_uri: str, include_hard_expiry: bool = False, issuer: str = ""
 ) -> tuple[dict, str]:
     """grant_type=authorization_code. Returns (body, realm id)."""
     now = clock.now()
     row = SandboxAuthCode.objects.select_for_update().select_related("grant__realm").filter(code=code).first()
     if row is None or row.used or row.expires_at <= now or row.grant.client_id != client_id:
         raise invalid_grant()
-    if row.redirect_uri != redirect_uri:
+    if row.redirect_uri != redirect_uri or redirect_uri not in registered_redirect_uris():
         raise OAuthError("invalid_grant", "Redirect URI mismatch")
     row.used = True
     row.save(update_fields=["used"])
     access = _new_token(row.grant, SandboxToken.Kind.ACCESS, now)
     refresh = _new_token(row.grant, SandboxToken.Kind.REFRESH, now)
-    return _token_body(row.grant, access, refresh, now, hard=include_hard_expiry), row.grant.realm.realm_id
+    body = _token_body(row.grant, access, refresh, now, hard=include_hard_expiry)
+    if "openid" in row.grant.scope.split() and issuer:
+        # OpenID Connect: the code exchange also answers an id_token (reference §1.4).
+        body["id_token"] = id_token(grant=row.grant, client_id=client_id, issuer=issuer, now=now)
+    return body, row.grant.realm.realm_id
+
+
+def _signing_key() -> SandboxSigningKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = SandboxSigningKey.objects.order_by("id").first()
+    if key is None:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        SandboxSigningKey.objects.get_or_create(
+            kid="sandbox-" + secrets.token_hex(8), defaults={"private_pem": pem, "created_at": clock.now()}
+        )
+        key = SandboxSigningKey.objects.order_by("id").first()
+    return key
+
+
+def id_token(*, grant: SandboxApp, client_id: str, issuer: str, now: dt.datetime) -> str:
+    """An RS256 id_token with Intuit's claims (iss, sub, aud[], realmid, auth_time, exp, iat)."""
+    import jwt
+
+    key = _signing_key()
+    issued = int(now.timestamp())
+    claims = {
+        "iss": issuer,
+        "sub": SANDBOX_USER_SUB,
+        "aud": [client_id],
+        "realmid": grant.realm.realm_id,
+        "auth_time": int(grant.created_at.timestamp()),
+        "iat": issued,
+        "exp": issued + ID_TOKEN_SECONDS,
+    }
+    return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+
+
+def jwks() -> dict:
+    """The public signing key as a JWK set."""
+    import json as _json
+
+    from cryptography.hazmat.primitives import serialization
+    from jwt.algorithms import RSAAlgorithm
+
+    key = _signing_key()
+    private = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
+    jwk = _json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+    return {"keys": [{**jwk, "kid": key.kid, "use": "sig", "alg": "RS256"}]}
 
 
 @transaction.atomic
@@ -157,16 +236,19 @@ def expire_access_tokens(*, realm_id: str | None = None) -> int:
     return qs.update(expires_at=clock.now() - dt.timedelta(seconds=1))
 
 
-def authenticate_bearer(*, authorization: str, realm_id: str) -> tuple[bool, str]:
-    """(ok, detail) for an API call's Authorization header."""
+def authenticate_bearer(*, authorization: str, realm_id: str) -> tuple[int, str]:
+    """(HTTP status, detail) for an API call's Authorization header: 200 when it may go on.
+
+    401 (code 3200) for a missing, unknown, revoked or expired token; 403 (code 3100,
+    ApplicationAuthorizationFailed) for a valid token used on another realm."""
     if not authorization.lower().startswith("bearer "):
-        return False, "Malformed bearer token: too short or too long"
+        return 401, "Malformed bearer token: too short or too long"
     value = authorization[7:].strip()
     row = SandboxToken.objects.select_related("grant__realm").filter(token=value, kind="access").first()
     if row is None or row.grant.revoked:
-        return False, "Token invalid: " + value[:6] + "..."
+        return 401, "Token invalid: " + value[:6] + "..."
     if row.expires_at <= clock.now():
-        return False, "Token expired: " + value[:6] + "..."
+        return 401, "Token expired: " + value[:6] + "..."
     if row.grant.realm.realm_id != realm_id:
-        return False, "Token not valid for this realm"
-    return True, ""
+        return 403, ""
+    return 200, ""

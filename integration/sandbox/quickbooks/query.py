@@ -2,7 +2,11 @@
 
 SELECT * | COUNT(*) | <props> FROM <Entity> [WHERE <prop> <op> <value> [AND ...]]
 [ORDERBY <prop> [ASC|DESC][, ...]] [STARTPOSITION n] [MAXRESULTS n]
-Operators: = < > <= >= != IN LIKE ('%' only). Keywords and names are case-insensitive.
+Operators: = < > <= >= IN LIKE ('%' only); no `!=`, no OR. Keywords and names are case-insensitive.
+Only the properties Intuit's entity reference marks "filterable" / "sortable" may appear in WHERE /
+ORDERBY (`FILTERABLE`, `SORTABLE` below; sources in README.md). MAXRESULTS is 1..1000 and
+STARTPOSITION >= 1, a trailing `;` is a syntax error, and a projection returns only the named
+properties.
 """
 
 from __future__ import annotations
@@ -17,11 +21,77 @@ from integration.sandbox.quickbooks.models import SandboxRealm
 MAX_RESULTS = 1000
 DEFAULT_RESULTS = 100
 
+# Every entity's MetaData times are filterable and sortable (data-queries page examples).
+_META = frozenset({"metadata.createtime", "metadata.lastupdatedtime"})
+
+
+def _props(*names: str) -> frozenset[str]:
+    return frozenset(n.lower() for n in names) | _META
+
+
+# "filterable" / "sortable" as marked in Intuit's entity reference pages (README.md lists the sources).
+FILTERABLE: dict[str, frozenset[str]] = {
+    # TotalAmt: not marked in the Invoice page, but the real batch recording filters a SalesReceipt
+    # (same SalesTransaction base) by it, and Payment marks it filterable: accepted (README).
+    "Invoice": _props(
+        "Id", "CustomerRef", "DocNumber", "ProjectRef", "TxnDate", "SalesTermRef", "DueDate", "Balance", "TotalAmt"
+    ),
+    "Payment": _props("Id", "TotalAmt", "CustomerRef", "TxnDate", "PaymentMethodRef", "PaymentRefNum"),
+    "Item": _props("Id", "Name", "Type", "Taxable", "Active", "FullyQualifiedName", "SubItem", "Sku"),
+    "Customer": _props(
+        "Id",
+        "DisplayName",
+        "GivenName",
+        "MiddleName",
+        "FamilyName",
+        "CompanyName",
+        "FullyQualifiedName",
+        "PrintOnCheckName",
+        "PrimaryEmailAddr",
+        "Active",
+        "Balance",
+        "Job",
+        "ParentRef",
+    ),
+    "Account": _props(
+        "Id",
+        "Name",
+        "AccountType",
+        "AccountSubType",
+        "Classification",
+        "Active",
+        "FullyQualifiedName",
+        "CurrentBalance",
+        "SubAccount",
+    ),
+    "Term": _props("Id", "Name", "Active"),
+    "TaxCode": _props("Id", "Name", "Active", "Description"),
+    "TaxRate": _props("Id", "Name", "AgencyRef", "TaxReturnLineRef", "Active", "Description"),
+    "CompanyCurrency": _props("Id", "Active", "Code"),
+    "CompanyInfo": _props("Id"),
+    "Preferences": _props("Id"),
+}
+SORTABLE: dict[str, frozenset[str]] = {
+    "Invoice": _props("Id", "DocNumber", "TxnDate", "DueDate", "Balance", "TotalAmt"),
+    "Payment": _props("Id", "TxnDate"),
+    "Item": _props("Id", "Name", "Type", "UnitPrice", "PurchaseCost"),
+    "Customer": _props(
+        "Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "CompanyName", "FullyQualifiedName", "Balance"
+    ),
+    "Account": _props("Id", "Name", "FullyQualifiedName", "CurrentBalance"),
+    "Term": _props("Id", "Name", "Active"),
+    "TaxCode": _props("Id", "Name", "Description"),
+    "TaxRate": _props("Id", "Name", "AgencyRef", "TaxReturnLineRef", "Active", "Description"),
+    "CompanyCurrency": _props("Id", "Active"),
+    "CompanyInfo": _props("Id"),
+    "Preferences": _props("Id"),
+}
+
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>'(?:\\.|[^'\\])*')
       | (?P<number>-?\d+(?:\.\d+)?)
-      | (?P<op><=|>=|!=|<>|=|<|>)
+      | (?P<op><=|>=|=|<|>)
       | (?P<punct>[(),*])
       | (?P<word>[A-Za-z_][A-Za-z0-9_.]*)
     )""",
@@ -44,11 +114,12 @@ class Query:
     order: list[tuple[str, bool]] = field(default_factory=list)  # (prop, descending)
     start: int = 1
     max_results: int = DEFAULT_RESULTS
+    fields: list[str] = field(default_factory=list)  # a projection; empty means `*`
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
     tokens, pos = [], 0
-    text = text.strip().rstrip(";")
+    text = text.strip()
     while pos < len(text):
         if text[pos:].strip() == "":
             break
@@ -114,6 +185,7 @@ class _Parser:
     def parse(self) -> Query:
         self.expect_word("SELECT")
         count = False
+        projection: list[str] = []
         if self.is_word("COUNT"):
             self.take()
             for expected in ("(", "*", ")"):
@@ -122,20 +194,36 @@ class _Parser:
                     raise faults.query_parse_error(f'Encountered " "{raw}" "{raw} "" at line 1.\n')
             count = True
         else:
-            # `*` or a projection list: QBO accepts and still returns whole objects.
+            # `*`, a projection list, or `*, Prop` (python-quickbooks' ListMixin sends `SELECT *, Sku`).
+            star, fields = False, []
             while True:
                 kind, raw = self.take()
-                if kind not in {"punct", "word"} or (kind == "punct" and raw not in {"*", ","}):
+                if kind == "punct" and raw == "*":
+                    star = True
+                elif kind == "word":
+                    fields.append(raw)
+                else:
                     raise faults.query_parse_error(f'Encountered " "{raw}" "{raw} "" at line 1.\n')
                 if self.is_word("FROM"):
                     break
+                kind, raw = self.take()
+                if raw != ",":
+                    raise faults.query_parse_error(
+                        f'Encountered " <IDENTIFIER> "{raw} "" at line 1.\nWas expecting:\n    "FROM" ...\n    '
+                    )
+            projection = [] if star else fields
         self.expect_word("FROM")
         kind, entity = self.take()
         if kind != "word":
             raise faults.query_parse_error(
                 f'Encountered " "{entity}" "{entity} "" at line 1.\nWas expecting:\n    <IDENTIFIER> ...\n    '
             )
-        query = Query(entity=entity, count=count)
+        if entity.lower() == "null":
+            # A reserved word, not an entity name: the parser fails before any entity lookup (4000).
+            raise faults.query_parse_error(
+                'Encountered " "null" "null "" at line 1, column 15.\nWas expecting:\n    <IDENTIFIER> ...\n    '
+            )
+        query = Query(entity=entity, count=count, fields=[] if count else projection)
         if self.is_word("WHERE"):
             self.take()
             while True:
@@ -164,10 +252,18 @@ class _Parser:
                     break
             elif self.is_word("STARTPOSITION"):
                 self.take()
-                query.start = max(1, self.integer())
+                query.start = self.integer()
+                if query.start < 1:
+                    raise faults.invalid_query(f"value {query.start} is too small. Min allowed value is 1")
             elif self.is_word("MAXRESULTS"):
                 self.take()
                 query.max_results = self.integer()
+                if query.max_results > MAX_RESULTS:
+                    raise faults.invalid_query(
+                        f"value {query.max_results} is too large. Max allowed value is {MAX_RESULTS}"
+                    )
+                if query.max_results < 1:
+                    raise faults.invalid_query(f"value {query.max_results} is too small. Min allowed value is 1")
             else:
                 kind, raw = self.take()
                 raise faults.query_parse_error(
@@ -183,8 +279,7 @@ class _Parser:
             )
         token = self.take()
         if token[0] == "op":
-            op = "!=" if token[1] == "<>" else token[1]
-            return Condition(prop, op, [self.value()])
+            return Condition(prop, token[1], [self.value()])
         if token[0] == "word" and token[1].upper() == "IN":
             if self.take() != ("punct", "("):
                 raise faults.query_parse_error("Encountered an unexpected token after IN at line 1.\n")
@@ -258,8 +353,6 @@ def _matches(obj: dict, cond: Condition) -> bool:
         return re.match(pattern, str(actual), re.IGNORECASE | re.DOTALL) is not None
     if cond.op == "=":
         return _equal(actual, cond.values[0])
-    if cond.op == "!=":
-        return not _equal(actual, cond.values[0])
     a, b = _comparable(actual, cond.values[0])
     try:
         return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[cond.op]
@@ -284,6 +377,17 @@ def _sort_key(obj: dict, prop: str):
     return (2, text.lower())
 
 
+def _project(obj: dict, fields: list[str]) -> dict:
+    """Only the named properties (that have a value), plus what QBO always sends: Id, domain, sparse."""
+    out = {}
+    for name in fields:
+        key = next((k for k in obj if k.lower() == name.split(".")[0].lower()), None)
+        if key is not None:
+            out[key] = obj[key]
+    out.update({"domain": obj.get("domain", "QBO"), "sparse": True, "Id": obj.get("Id")})
+    return out
+
+
 def run(*, realm: SandboxRealm, text: str) -> dict:
     """Execute a query; the `QueryResponse` object (without the envelope's `time`)."""
     query = parse(text)
@@ -292,12 +396,20 @@ def run(*, realm: SandboxRealm, text: str) -> dict:
         raise faults.invalid_query(f"invalid context declaration: {query.entity}")
     balances = services.customer_balances(realm) if spec.name == "Customer" else None
     objects = [services.present(realm, row, balances) for row in services.rows(realm=realm, entity=spec.name)]
-    known = {k.lower() for o in objects for k in o} | {k.lower() for k in spec.known} | {"id", "active", "metadata"}
+    filterable = FILTERABLE.get(spec.name, _META)
     for cond in query.conditions:
-        if (objects or spec.known) and cond.prop.split(".")[0].lower() not in known:
+        if cond.prop.lower() not in filterable:
             raise faults.invalid_query(f"property '{cond.prop}' is not queryable")
         if cond.prop.lower() == "id" and cond.op not in {"=", "IN"}:
             raise faults.invalid_query(f"operator '{cond.op}' is not supported for property 'Id'")
+    sortable = SORTABLE.get(spec.name, _META)
+    for prop, _desc in query.order:
+        if prop.lower() not in sortable:
+            raise faults.invalid_query(f"property '{prop}' is not sortable")
+    known = {k.lower() for k in spec.known} | {k.lower() for o in objects for k in o} | {"id"}
+    for name in query.fields:
+        if name.split(".")[0].lower() not in known:
+            raise faults.invalid_query(f"property '{name}' is not queryable")
     # Name lists answer active records only unless the query mentions Active.
     if spec.name in services.NAME_LISTS and not any(c.prop.lower() == "active" for c in query.conditions):
         objects = [o for o in objects if o.get("Active", True)]
@@ -308,8 +420,9 @@ def run(*, realm: SandboxRealm, text: str) -> dict:
         objects.sort(key=lambda o, p=prop: _sort_key(o, p), reverse=desc)
     if not query.order:
         objects.sort(key=lambda o: _sort_key(o, "Id"))
-    limit = max(0, min(query.max_results, MAX_RESULTS))
-    page = objects[query.start - 1 : query.start - 1 + limit]
+    page = objects[query.start - 1 : query.start - 1 + query.max_results]
     if not page:
         return {}
+    if query.fields:
+        page = [_project(o, query.fields) for o in page]
     return {spec.name: page, "startPosition": query.start, "maxResults": len(page)}

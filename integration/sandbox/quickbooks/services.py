@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from integration.sandbox.quickbooks import clock, faults, webhooks
 from integration.sandbox.quickbooks.faults import QboFault
@@ -25,6 +26,8 @@ CURRENCY_NAMES = {
     "AUD": "Australian Dollar",
 }
 WEBHOOK_ENTITIES = {"Invoice", "Customer", "Payment"}
+# `include=allowduplicatedocnum` on the request: a duplicate DocNumber is let through (reference §4.1).
+allow_duplicate_doc_number: ContextVar[bool] = ContextVar("qbo_sandbox_allow_dup_docnum", default=False)
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
@@ -518,6 +521,55 @@ def _maybe(realm: SandboxRealm, entity: str, qbo_id: str) -> SandboxEntity | Non
 # ---------------------------------------------------------------- invoices
 
 
+def _is_number(value) -> bool:
+    # Absent, null and "" (which the JSON binding reads as null; python-quickbooks sends it) pass.
+    if value is None or value == "":
+        return True
+    if isinstance(value, bool):
+        return False
+    try:
+        return Decimal(str(value)).is_finite()
+    except (InvalidOperation, ValueError):
+        return False
+
+
+def check_numbers(payload: dict, entity: str) -> None:
+    """Number fields must hold numbers (JSON numbers or numeric strings), as QBO's JSON binding
+    requires: `"Amount": "abc"` is a 400 ValidationFault 2010, never a server error."""
+    top = ("Deposit", "ExchangeRate", "TotalAmt")
+    for key in top:
+        if not _is_number(payload.get(key)):
+            raise faults.invalid_number(key, payload.get(key))
+    tax = payload.get("TxnTaxDetail")
+    if isinstance(tax, dict) and not _is_number(tax.get("TotalTax")):
+        raise faults.invalid_number("TxnTaxDetail.TotalTax", tax.get("TotalTax"))
+    for line in payload.get("Line") or []:
+        if not isinstance(line, dict):
+            continue
+        if not _is_number(line.get("Amount")):
+            raise faults.invalid_number("Line.Amount", line.get("Amount"))
+        for detail_key, keys in (
+            ("SalesItemLineDetail", ("Qty", "UnitPrice", "TaxInclusiveAmt")),
+            ("DiscountLineDetail", ("DiscountPercent",)),
+        ):
+            detail = line.get(detail_key)
+            if isinstance(detail, dict):
+                for key in keys:
+                    if not _is_number(detail.get(key)):
+                        raise faults.invalid_number(f"Line.{detail_key}.{key}", detail.get(key))
+
+
+def _check_doc_number(realm: SandboxRealm, doc_number: str, existing: SandboxEntity | None) -> None:
+    """6140 when the company uses its own numbers (SalesFormsPrefs.CustomTxnNumbers) and another
+    live invoice already has this one; `include=allowduplicatedocnum` lets it through."""
+    prefs = preferences(realm).get("SalesFormsPrefs") or {}
+    if not prefs.get("CustomTxnNumbers") or allow_duplicate_doc_number.get():
+        return
+    for row in rows(realm=realm, entity="Invoice"):
+        if (existing is None or row.qbo_id != existing.qbo_id) and row.data.get("DocNumber") == doc_number:
+            raise faults.duplicate_doc_number(doc_number, row.qbo_id)
+
+
 def _tax_rates_of_code(realm: SandboxRealm, code_row: SandboxEntity) -> list[tuple[str, Decimal]]:
     out = []
     for detail in (code_row.data.get("SalesTaxRateList") or {}).get("TaxRateDetail", []):
@@ -552,6 +604,7 @@ def _override_tax(tax_detail: dict, requested: Decimal, *, computed: Decimal) ->
 def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity | None) -> dict:
     """Apply QBO's create/update rules to an invoice body and compute lines, tax and totals."""
     data = {k: v for k, v in payload.items() if v is not None}
+    check_numbers(data, "Invoice")
     customer_id = _ref_id(data.get("CustomerRef"))
     if not customer_id:
         raise faults.required_param("CustomerRef")
@@ -607,15 +660,16 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
             data["DocNumber"] = str(realm.next_doc_number)
             SandboxRealm.objects.filter(pk=realm.pk).update(next_doc_number=realm.next_doc_number + 1)
             realm.next_doc_number += 1
-    # On create, QBO copies the customer's addresses and email onto the invoice.
+    elif existing is None or data["DocNumber"] != existing.data.get("DocNumber"):
+        _check_doc_number(realm, str(data["DocNumber"]), existing)
+    # On create, QBO copies the customer's addresses onto the invoice, but not its email: the
+    # recorded create (fixture accounting/invoice_create_response.json, customer "Amy's Bird
+    # Sanctuary", who has an email) has no BillEmail. The client must send BillEmail itself.
     for key in ("BillAddr", "ShipAddr"):
         if existing is None and not data.get(key) and customer.data.get(key):
             data[key] = customer.data[key]
         if data.get(key):
             data[key] = geocoded(data[key])
-    email = (customer.data.get("PrimaryEmailAddr") or {}).get("Address")
-    if existing is None and not data.get("BillEmail") and email:
-        data["BillEmail"] = {"Address": email}
 
     # Tax model.
     if us:
@@ -799,6 +853,9 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     data["TxnTaxDetail"] = tax_detail
 
     total = money(subtotal - discount_total + total_tax)
+    if total < 0:
+        # An invoice cannot total less than zero; QuickBooks wants a credit memo for that.
+        raise faults.negative_total()
     data["TotalAmt"] = as_number(total)
     deposit = money(data.get("Deposit") or 0)
     if deposit:
@@ -866,8 +923,27 @@ def _refresh_invoice(realm: SandboxRealm, invoice_id: str, operation: str = "Upd
 # ---------------------------------------------------------------- payments
 
 
+def _undeposited_funds(realm: SandboxRealm) -> SandboxEntity | None:
+    return next(
+        (r for r in rows(realm=realm, entity="Account") if r.data.get("AccountSubType") == "UndepositedFunds"), None
+    )
+
+
 def _compute_payment(realm: SandboxRealm, payload: dict, existing: SandboxEntity | None) -> dict:
     data = dict(payload)
+    check_numbers(data, "Payment")
+    # Where the money goes: the given account, else Undeposited Funds (docs sample
+    # docs-samples/payment_sample.json carries DepositToAccountRef; XSD Payment.DepositToAccountRef).
+    account_id = _ref_id(data.get("DepositToAccountRef"))
+    if account_id:
+        account = _maybe(realm, "Account", account_id)
+        if account is None or not account.data.get("Active", True):
+            raise faults.invalid_reference("DepositToAccountRef", f"Account {account_id} does not exist.")
+        data["DepositToAccountRef"] = {"value": account_id}
+    else:
+        undeposited = _undeposited_funds(realm)
+        if undeposited is not None:
+            data["DepositToAccountRef"] = {"value": undeposited.qbo_id}
     customer_id = _ref_id(data.get("CustomerRef"))
     if not customer_id:
         raise faults.required_param("CustomerRef")
@@ -1114,6 +1190,7 @@ def void_row(*, realm: SandboxRealm, row: SandboxEntity) -> dict:
 
 
 def send(*, realm: SandboxRealm, invoice_id: str, send_to: str | None) -> dict:
+    # Without sendTo QBO mails the invoice's BillEmail; with neither there is no one to mail (6000).
     """POST /invoice/{id}/send: EmailStatus EmailSent, DeliveryInfo, BillEmail replaced by sendTo."""
     row = get_row(realm=realm, entity="Invoice", qbo_id=invoice_id, for_update=True)
     data = dict(row.data)

@@ -45,6 +45,12 @@ def authorize(request: HttpRequest) -> HttpResponse:
         problem = _("Unknown client_id: this app is not registered with the sandbox.")
     elif not redirect_uri.startswith(("http://", "https://")):
         problem = _("redirect_uri is missing or not an absolute URL.")
+    elif redirect_uri not in oauth.registered_redirect_uris():
+        # Intuit's consent page refuses a redirect_uri that is not registered, exactly, for the app.
+        problem = _(
+            "The redirect_uri query parameter value is invalid. Make sure it is listed in the Redirect URIs "
+            "section on your app's keys tab and matches it exactly."
+        )
     elif response_type != "code":
         problem = _("response_type must be 'code'.")
     if problem:
@@ -93,6 +99,7 @@ def token(request: HttpRequest) -> HttpResponse:
                     code=form.get("code", ""),
                     redirect_uri=form.get("redirect_uri", ""),
                     include_hard_expiry=hard,
+                    issuer=request.build_absolute_uri(reverse("sandbox:qbo_sandbox:issuer")),
                 )
             elif grant_type == "refresh_token":
                 body, realm_id = oauth.refresh(
@@ -157,8 +164,8 @@ def issuer(request: HttpRequest) -> HttpResponse:
 
 
 def jwks(request: HttpRequest) -> HttpResponse:
-    # The sandbox issues no id_token, so there is no signing key to publish.
-    return _oauth_json({"keys": []})
+    """The key that signs id_tokens (RS256, `kid` in the token header)."""
+    return _oauth_json(oauth.jwks())
 
 
 def userinfo(request: HttpRequest) -> HttpResponse:

@@ -32,9 +32,13 @@ def fault(response):
     return response.json()["Fault"]["Error"][0]
 
 
-def test_minorversion_any_value_is_accepted(us_api):
-    for version in ("3", "75", "99"):
+def test_minorversion_below_75_is_read_as_75_and_unknown_ones_are_refused(us_api):
+    """Blog 2025-01-21 "Changes to our Accounting API": 1-74 ignored (answered as 75), none means 75."""
+    for version in ("3", "74", "75"):
         assert us_api.get("customer/1", minorversion=version).status_code == 200
+    for version in ("76", "99", "abc", "-1"):
+        error = fault(us_api.get("customer/1", minorversion=version))
+        assert error["element"] == "minorversion" and "75" in error["Detail"]
 
 
 def test_line_amount_is_qty_times_price_and_mismatch_is_refused(us_api):
@@ -308,9 +312,20 @@ def test_customer_with_open_balance_cannot_be_deactivated(us_api):
 def test_invoice_link_only_with_online_payment_and_email(us_api, client):
     plain = create(us_api, CustomerRef={"value": "1"}, Line=[line(price=10)])
     assert "InvoiceLink" not in us_api.get(f"invoice/{plain['Id']}", include="invoiceLink").json()["Invoice"]
-    online = us_api.post(
+    no_email = us_api.post(
         "invoice",
         {"CustomerRef": {"value": "1"}, "Line": [line(price=10)], "AllowOnlineCreditCardPayment": True},
+        include="invoiceLink",
+    ).json()["Invoice"]
+    assert "BillEmail" not in no_email and "InvoiceLink" not in no_email  # the customer's email is not copied
+    online = us_api.post(
+        "invoice",
+        {
+            "CustomerRef": {"value": "1"},
+            "Line": [line(price=10)],
+            "AllowOnlineCreditCardPayment": True,
+            "BillEmail": {"Address": "birds@example.com"},
+        },
         include="invoiceLink",
     ).json()["Invoice"]
     link = online["InvoiceLink"]

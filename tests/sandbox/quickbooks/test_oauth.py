@@ -154,7 +154,9 @@ def test_disconnect_in_quickbooks_control_kills_the_grant(client, qbo_realms):
 def test_token_is_bound_to_its_realm(client, qbo_realms):
     token = connect(client, US)["access_token"]
     response = client.get(f"{BASE}/v3/company/{UK}/preferences", HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert response.status_code == 401
+    # A valid token on another realm is an authorization failure, not an authentication one.
+    assert response.status_code == 403
+    assert response.json()["fault"]["error"][0]["code"] == "3100"
 
 
 def test_discovery_document_has_the_fixture_keys_and_our_urls(client, qbo_realms):
