@@ -22,7 +22,7 @@ from invoices.extension.context import LinkContext
 from invoices.extension.errors import ExtensionError, bad_request, not_found
 from invoices.models import Invoice, InvoiceEvent
 from invoices.sync import company_today
-from tenants.models import FieldMapping
+from tenants.models import Company, FieldMapping, Membership
 
 SEARCH_LIMIT = 50
 INVOICE_PAGE_SIZE = 50
@@ -258,8 +258,21 @@ def require_viewer(ctx: LinkContext) -> None:
             403, "no_actor", _("Nobody holds this QuickBooks connection any more; reconnect it in Settings.")
         )
     refusal = invoice_services.viewing_refusal(membership=ctx.actor, connection=ctx.connection)
+    if ctx.guest and ctx.company.invoice_visibility != Company.InvoiceVisibility.TEAM:
+        # A guest has a plain member's rights: in owner-only companies that is no invoices at all.
+        refusal = invoice_services.viewing_refusal(membership=_plain_member(ctx), connection=ctx.connection)
     if refusal:
         raise ExtensionError(403, "not_allowed_to_view", refusal)
+
+
+def _plain_member(ctx: LinkContext) -> Membership:
+    """An unsaved member without admin rights, for asking the rules what a guest may do."""
+    return Membership(pk=0, company=ctx.company, is_admin=False)  # pk 0: never the owner
+
+
+def invoice_out(ctx: LinkContext, invoice: Invoice) -> dict:
+    """The contract's Invoice with the actions this caller may take (a guest: a plain member's)."""
+    return mappers.invoice_out(invoice, actor=_plain_member(ctx) if ctx.guest else ctx.actor)
 
 
 def require_active(ctx: LinkContext) -> None:
@@ -297,7 +310,7 @@ def invoices_search(*, ctx: LinkContext, params) -> list[dict]:
         invoices = list(queryset[offset : offset + INVOICE_PAGE_SIZE])
     else:
         raise bad_request(_("Search by ids, or by customerId with an optional date range."), fields={"ids": []})
-    return [mappers.invoice_out(invoice, actor=ctx.actor) for invoice in invoices]
+    return [invoice_out(ctx, invoice) for invoice in invoices]
 
 
 def _date_param(params, name: str, fields: dict) -> dt.date | None:
@@ -413,6 +426,12 @@ def invoice_action(*, ctx: LinkContext, invoice: Invoice, action_id: str) -> Inv
     """postInvoiceStatus: VOIDED or DELETED (EMAIL too), as allowed by the invoice's state."""
     require_active(ctx)
     ours = mappers.ACTION_BY_ID.get(str(action_id or "").upper())
+    if ctx.guest and ours in {"void", "delete"}:
+        raise ExtensionError(
+            403,
+            "action_not_allowed",
+            _("Only the person who connected QuickBooks or a company admin can void or delete invoices."),
+        )
     if ours == "void":
         invoice_services.invoice_void(invoice=invoice, actor=ctx.actor)
     elif ours == "delete":
