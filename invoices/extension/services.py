@@ -375,6 +375,87 @@ def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:
     return items
 
 
+INCOME_TYPES = {"Income", "Other Income"}
+
+
+def _account_item(*, connection: QuickBooksConnection, client, account: dict) -> dict:
+    """The QBO item a product-less line books to `account`.
+
+    A QBO sales line needs an ItemRef and is booked to its item's IncomeAccountRef; a line's own
+    ItemAccountRef works only for reimbursable charges (Intuit, Invoice entity; reference
+    quickbooks-api.md §3.2). So a line Pipedrive sends with `accountId` and no product goes on a
+    Service item named after the account whose IncomeAccountRef is that account: found by name, or
+    created once (a deterministic requestid makes concurrent first uses one create)."""
+    account_id = str(account["Id"])
+    base = (str(account.get("Name") or account_id).replace(":", "-").strip() or account_id)[:100]
+    for name in (base, f"{base[:88]} ({account_id})"[:100]):
+        rows = client.query(f"SELECT * FROM Item WHERE Name = {quote(name)} AND Active IN (true, false)").items  # noqa: S608
+        if not rows:
+            request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{connection.link_id}:account-item:{account_id}:{name}"))
+            body = {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": account_id}}
+            return client.create("Item", body, request_id=request_id)
+        item = rows[0]
+        same_account = str((item.get("IncomeAccountRef") or {}).get("value")) == account_id
+        if same_account and item.get("Active", True) and item.get("Type") in {"Service", "NonInventory"}:
+            return item
+        # That name belongs to another item (another account, inactive, inventory): the second name.
+    raise bad_request(
+        _("QuickBooks has items named after this account that cannot take the line; rename them."),
+        fields={"accountId": [account_id]},
+    )
+
+
+def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items: dict[str, dict]) -> None:
+    """Give every line without a product the item of its account (`accountId`, else the mapping's
+    default income account, else the company's first income account), and check that a product
+    line's `accountId`, when given, is its product's income account: QBO books the line there and
+    cannot book it elsewhere, so a different account is refused rather than silently ignored."""
+    fields: dict[str, list[str]] = {}
+    accounts: dict[str, dict | None] = {}
+
+    def account_of(account_id: str) -> dict | None:
+        if account_id not in accounts:
+            rows = client.query(f"SELECT * FROM Account WHERE Id = {quote(account_id)}").items  # noqa: S608
+            row = rows[0] if rows else None
+            ok = row is not None and row.get("Active", True) and row.get("AccountType") in INCOME_TYPES
+            accounts[account_id] = row if ok else None
+        return accounts[account_id]
+
+    default_account = ""
+    for index, line in enumerate(lines):
+        account_id = str(line.get("accountId") or "").strip()
+        product = str(line.get("productId") or "").strip()
+        if product:
+            item = items.get(product)
+            booked = str(((item or {}).get("IncomeAccountRef") or {}).get("value") or "")
+            if item is not None and account_id and booked and account_id != booked:
+                fields[f"lineItems[{index}].accountId"] = [
+                    _(
+                        "QuickBooks books this product to its own income account (%(account)s); choose that "
+                        "account, or change the product's account in QuickBooks."
+                    )
+                    % {"account": (item.get("IncomeAccountRef") or {}).get("name") or booked}
+                ]
+            continue
+        if not account_id:
+            if not default_account:
+                mapping = FieldMapping.objects.filter().first()
+                default_account = (mapping.default_income_account_id if mapping else "") or _default_income_account(
+                    ctx.connection, client
+                )
+            account_id = default_account
+        if not account_id.isdigit() or account_of(account_id) is None:
+            fields[f"lineItems[{index}].accountId"] = [_("This is not an active income account in QuickBooks.")]
+            continue
+        item = _account_item(connection=ctx.connection, client=client, account=accounts[account_id])
+        line["productId"] = str(item["Id"])
+        items[line["productId"]] = item
+        if not str(line.get("description") or "").strip():
+            fields[f"lineItems[{index}].description"] = [_("A line without a product needs a description.")]
+    if fields:
+        raise bad_request(_("Some invoice lines cannot be booked in QuickBooks."), fields=fields)
+
+
 def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | None, deal_id: int | None) -> Invoice:
     """postInvoice: InvoiceCreateData → draft → invoices.services.invoice_create (pre-flight,
     customer link/create, the QBO create with a requestid, our records, history with the actor)."""
@@ -393,6 +474,8 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
         if any(not str(line.get("productId") or "").isdigit() or line.get("unitPrice") is None for line in lines):
             raise
         items = {}
+    else:
+        _lines_without_product(ctx=ctx, client=client, lines=lines, items=items)
     needs_rates = any(isinstance(b, dict) and b.get("taxRateId") for b in [body, *lines])
     rates = {r["id"]: r for r in tax_rates_list(connection=connection)} if needs_rates else {}
     mapping = FieldMapping.objects.filter().first()
