@@ -164,6 +164,7 @@ def mapping_save(
     default_income_account_id: str,
     send_after_create: bool,
     invoice_visibility: str,
+    pipedrive_token_sharing: bool | None = None,
     connection: QuickBooksConnection | None = None,
     tax_codes: dict[Decimal, str] | None = None,
     tax_code_names: dict[str, str] | None = None,
@@ -186,6 +187,9 @@ def mapping_save(
         if company.invoice_visibility != invoice_visibility:
             company.invoice_visibility = invoice_visibility
             company.save(update_fields=["invoice_visibility", "updated_at"])
+        if pipedrive_token_sharing is not None and company.pipedrive_token_sharing != pipedrive_token_sharing:
+            company.pipedrive_token_sharing = pipedrive_token_sharing
+            company.save(update_fields=["pipedrive_token_sharing", "updated_at"])
         if connection is not None and tax_codes is not None:
             names = tax_code_names or {}
             for rate, code in tax_codes.items():

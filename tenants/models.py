@@ -53,6 +53,12 @@ class Company(models.Model):
     invoice_visibility = models.CharField(
         max_length=20, choices=InvoiceVisibility.choices, default=InvoiceVisibility.OWNER_ONLY
     )
+    # Off: each member reads Pipedrive with their own authorisation, so they see only the deals
+    # Pipedrive lets them see. On: a member who never installed the app reads with an admin's
+    # installation (another member's token), which can show deals hidden from them in Pipedrive.
+    pipedrive_token_sharing = models.BooleanField(
+        _("members without their own installation read Pipedrive with an admin's"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -135,7 +135,9 @@ def test_fields_decode_the_seeded_custom_values(alice):
 
 def test_invoicing_link_register_returns_the_redirect_url(alice):
     company = Company.objects.get(pipedrive_company_id=ACME)
-    url = invoicing_link_register(company=company, link_id="3f1c3c1e-1111-4a4a-9b9b-123456789abc", org_id="9130")
+    url = invoicing_link_register(
+        company=company, link_id="3f1c3c1e-1111-4a4a-9b9b-123456789abc", org_id="9130", membership=alice.membership
+    )
     assert url.startswith("http") and "3f1c3c1e-1111-4a4a-9b9b-123456789abc" in url
     link = SandboxInvoiceProviderLink.objects.get()
     assert (link.link_id, link.org_id, link.marketplace_client_id, link.user_id) == (
@@ -148,10 +150,32 @@ def test_invoicing_link_register_returns_the_redirect_url(alice):
 
 def test_invoicing_link_register_reads_the_realm_of_the_quickbooks_connection(alice):
     company = Company.objects.get(pipedrive_company_id=ACME)
-    connection = QuickBooksConnection.all_companies.create(company=company, realm_id="9130350000000042")
+    connection = QuickBooksConnection.all_companies.create(
+        company=company, realm_id="9130350000000042", owner=alice.membership
+    )
     invoicing_link_register(company=company, link_id=connection.link_id)
     link = SandboxInvoiceProviderLink.objects.get()
     assert (link.link_id, link.org_id) == (str(connection.link_id), "9130350000000042")
+
+
+def test_invoicing_link_registers_with_the_connecting_users_own_authorisation(alice, browser, pd_live):
+    """Bob (no admin) connected QuickBooks; Alice (admin) installed too. Pipedrive must get Bob's token:
+    the link is "the unique identifier of the user in the Invoice app"."""
+    company = Company.objects.get(pipedrive_company_id=ACME)
+    from tenants.services import membership_upsert
+
+    # Bob is a member (he signed in once) but holds no installation of his own yet.
+    bob_membership = membership_upsert(
+        company=company, email="bob@example.com", name="Bob", pipedrive_user_id=12, is_admin=False
+    )
+    connection = QuickBooksConnection.all_companies.create(company=company, realm_id="9130", owner=bob_membership)
+    with pytest.raises(PermanentError) as info:  # Bob has not installed the app: never Alice's token instead
+        invoicing_link_register(company=company, link_id=connection.link_id)
+    assert info.value.code == "not_installed" and not SandboxInvoiceProviderLink.objects.exists()
+    browser.cookies.clear()
+    assert install(browser, pd_live, user_id=12, via="marketplace").status_code == 302
+    invoicing_link_register(company=company, link_id=connection.link_id)
+    assert SandboxInvoiceProviderLink.objects.get().user_id == 12
 
 
 def test_uninstalled_meanwhile_is_auth_revoked(alice):
