@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from integration.pipedrive import client as pipedrive
-from integration.pipedrive.fields import Address, field_value
+from integration.pipedrive.fields import Address, field_value, primary_value, standard_raw
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import money
@@ -184,10 +184,10 @@ def _coerce(kind, data: dict, *, prefix: str, skip: frozenset | set = frozenset(
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, list):  # person emails: [{"value": ..., "primary": true}, ...]
-        primary = next((v for v in value if isinstance(v, dict) and v.get("primary")), None)
-        first = primary or (value[0] if value else None)
-        return str(first.get("value", "")) if isinstance(first, dict) else str(first or "")
+    if isinstance(value, list):  # person emails/phones (v2): [{"value": ..., "primary": true, "label": ...}, ...]
+        if value and not isinstance(value[0], dict):
+            return str(value[0] or "")
+        return primary_value(value)
     if isinstance(value, dict):
         return str(value.get("value") or value.get("formatted_address") or "")
     return str(value)
@@ -226,7 +226,9 @@ class _Sources:
             decoded = field_value(entity, key, self.definitions[entity_name])
             if decoded is not None:
                 return decoded.value
-        return entity.get(key) if not CUSTOM_FIELD_KEY.match(key) else (entity.get("custom_fields") or {}).get(key)
+        if CUSTOM_FIELD_KEY.match(key):
+            return (entity.get("custom_fields") or {}).get(key)
+        return standard_raw(entity, key)  # the `email` field code is the v2 person's `emails` list
 
 
 def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustomer) -> None:

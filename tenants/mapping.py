@@ -25,7 +25,9 @@ ENTITIES = ("organization", "person", "deal")
 # Field types whose value reads as text on an invoice (names, addresses, e-mails, ids, options).
 TEXT_TYPES = {"varchar", "varchar_auto", "text", "address", "enum", "varchar_options", "email"}
 TARGETS = ("to", "address", "email", "tax_id")
-RECOMMENDED = {"to": "organization:name", "address": "organization:address", "email": "person:emails"}
+# "person:email" is the field code personFields lists; the v2 person carries it as `emails`
+# (integration/pipedrive/fields.py V2_OBJECT_KEYS, README "Person fields (API v2)").
+RECOMMENDED = {"to": "organization:name", "address": "organization:address", "email": "person:email"}
 
 
 def choice_value(entity: str, key: str) -> str:

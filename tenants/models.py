@@ -121,7 +121,7 @@ class FieldMapping(TenantModel):
     address_entity = models.CharField(max_length=20, choices=Entity.choices, default=Entity.ORGANIZATION)
     address_key = models.CharField(max_length=64, default="address")
     email_entity = models.CharField(max_length=20, choices=Entity.choices, default=Entity.PERSON)
-    email_key = models.CharField(max_length=64, default="emails")
+    email_key = models.CharField(max_length=64, default="email")  # personFields' code (the v2 object's `emails`)
     tax_id_entity = models.CharField(max_length=20, choices=Entity.choices, blank=True, default="")
     tax_id_key = models.CharField(max_length=64, blank=True, default="")
     due_days = models.PositiveSmallIntegerField(
