@@ -312,12 +312,30 @@ class ContactInvoicesApi(PanelApi):
             .first()
         )
         if not link:
+            # No invoice of ours on this deal (Pipedrive's own invoice tab sends no deal): its contact.
+            link = self._contact_customer(deal_id)
+        if not link:
             raise ApiError(
                 status_code=404,
                 code="no_customer",
                 message=_("This deal has no QuickBooks customer yet: create its first invoice."),
             )
         return link
+
+    def _contact_customer(self, deal_id: int) -> str:
+        from integration.errors import IntegrationError
+        from invoices.drafts import deal_customer_id
+
+        installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is None:
+            return ""
+        mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
+        try:
+            return deal_customer_id(
+                installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id
+            )
+        except IntegrationError:
+            return ""  # Pipedrive or QuickBooks unavailable: the panel says there is no customer yet
 
     @extend_schema(
         parameters=[RangeSerializer],

@@ -253,6 +253,33 @@ def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustome
             return
 
 
+def deal_customer_id(
+    *,
+    installation: PipedriveInstallation,
+    connection: QuickBooksConnection,
+    mapping: FieldMapping,
+    deal_id: int,
+) -> str:
+    """The QBO customer of a deal's contact ("" when none is known): the remembered customer link of its
+    organization (else person), else the customer with the mapped email, else with the mapped name.
+
+    Invoices made in Pipedrive's own invoice tab carry no deal (the invoicing contract names none), so
+    our panel finds them through the contact, the way its draft suggests a customer."""
+    deal = pipedrive.deal_get(installation=installation, deal_id=deal_id)
+    for entity, key in (("organization", "org_id"), ("person", "person_id")):
+        if deal.get(key):
+            link = CustomerLink.objects.filter(connection=connection, entity=entity, pipedrive_id=deal[key]).first()
+            if link is not None:
+                return link.qbo_customer_id
+    sources = _Sources(installation, deal)
+    customer = DraftCustomer(
+        name=_text(sources.value(mapping.to_entity, mapping.to_key))[:500],
+        email=_text(sources.value(mapping.email_entity, mapping.email_key))[:100],
+    )
+    suggest_customer(connection=connection, customer=customer)
+    return customer.qbo_customer_id
+
+
 def draft_from_deal(
     *,
     installation: PipedriveInstallation,
