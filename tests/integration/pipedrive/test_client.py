@@ -316,3 +316,23 @@ def test_company_b_token_cannot_read_company_a(alice, charlie):
     assert deal["title"] == borealis_deal["title"]
     assert installation_of(21).api_domain.endswith("/borealis-demo")
     assert ApiCall.objects.filter(path="/sandbox/pipedrive/api/acme-demo/api/v2/deals/1", status=401).exists()
+
+
+def test_invoicing_link_registration_needs_the_invoice_integration_scope(pd_live, browser, settings):
+    """An app registered without Developer Hub's "Invoice integration" scope: Pipedrive refuses the
+    registration (403 scope mismatch) and nothing is linked."""
+    from integration.errors import IntegrationError
+    from integration.sandbox.pipedrive.services import DEFAULT_APP_SCOPES, INVOICING_SCOPE
+
+    settings.PIPEDRIVE_SANDBOX_APP_SCOPES = [s for s in DEFAULT_APP_SCOPES if s != INVOICING_SCOPE]
+    assert install(browser, pd_live, user_id=11, via="marketplace").status_code == 302
+    alice = installation_of(11)
+    assert INVOICING_SCOPE not in alice.scopes
+    with pytest.raises(IntegrationError):
+        invoicing_link_register(
+            company=alice.company,
+            link_id="3f1c3c1e-1111-4a4a-9b9b-123456789abc",
+            org_id="1",
+            membership=alice.membership,
+        )
+    assert not SandboxInvoiceProviderLink.objects.exists()
