@@ -213,7 +213,14 @@ class DealDraftApi(PanelApi):
         self.require_active()
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:
-            raise ApiError(status_code=409, code="not_installed", message=_("Reinstall the app in Pipedrive."))
+            # Each user's own Pipedrive access reads deals (integration/pipedrive/README.md).
+            raise ApiError(
+                status_code=409,
+                code="not_installed",
+                message=_(
+                    "Install the app in Pipedrive for your own user: Pipedrive data is read with your own access."
+                ),
+            )
         mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
         draft = draft_from_deal(installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id)
         return Response(draft.as_dict())
