@@ -191,6 +191,15 @@ class DealInvoicesApi(PanelApi):
             )
         draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is None and pipedrive_selectors.installations_of_company(company=self.company).exists():
+            # The deal cannot be checked with this member's own access (and no longer with an admin's).
+            raise ApiError(
+                status_code=409,
+                code="not_installed",
+                message=_(
+                    "Install the app in Pipedrive for your own user: Pipedrive data is read with your own access."
+                ),
+            )
         if installation is not None:
             # The money rule: the invoice bills what the deal's products total in Pipedrive now.
             services.draft_matches_deal(installation=installation, draft=draft)

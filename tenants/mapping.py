@@ -78,7 +78,7 @@ def _pipedrive_options(options: MappingOptions, *, company: Company, membership:
     installation = installation_for(company=company, membership=membership)
     if installation is None:
         options.pipedrive_error = _(
-            "Pipedrive is not installed for this company; reinstall the app to read its fields."
+            "You have not installed the app in Pipedrive for your own user; install it to read the fields."
         )
         return
     try:

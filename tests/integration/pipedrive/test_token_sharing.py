@@ -29,6 +29,15 @@ def test_a_member_without_an_installation_does_not_read_with_the_admins_token(in
     refused = draft_as(12)  # Bob never installed the app: no deal data through Alice's access
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_installed"
     assert draft_as(11).status_code == 200
+    draft = draft_as(11).json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer " + panel_token(company_id=1001, user_id=12))
+    create = client.post(
+        "/api/v1/deals/1/invoices",
+        {"draft": draft, "idempotency_key": "8d0f5a52-7d5e-4a36-9d0c-0b8f3c4e2a11"},
+        format="json",
+    )
+    assert create.status_code == 409 and create.json()["error"]["code"] == "not_installed"  # unchecked deal
 
     Company.objects.filter(pk=company.pk).update(pipedrive_token_sharing=True)
     company.refresh_from_db()
