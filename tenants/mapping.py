@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from integration.errors import IntegrationError
 from integration.pipedrive import client as pipedrive
-from integration.pipedrive.selectors import installation_for
+from integration.pipedrive.selectors import installation_for, installations_of_company
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import TaxCodeMapping
@@ -77,9 +77,15 @@ def plain_rate(rate: Decimal) -> Decimal:
 def _pipedrive_options(options: MappingOptions, *, company: Company, membership: Membership | None) -> None:
     installation = installation_for(company=company, membership=membership)
     if installation is None:
-        options.pipedrive_error = _(
-            "You have not installed the app in Pipedrive for your own user; install it to read the fields."
-        )
+        if installations_of_company(company=company).exists():
+            # Others installed it; Pipedrive is read with each user's own access (token sharing is off).
+            options.pipedrive_error = _(
+                "You have not installed the app in Pipedrive for your own user; install it to read the fields."
+            )
+        else:
+            options.pipedrive_error = _(
+                "Pipedrive is not installed for this company; reinstall the app to read its fields."
+            )
         return
     try:
         for entity in ENTITIES:
