@@ -191,6 +191,15 @@ class DealInvoicesApi(PanelApi):
             )
         draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is None and pipedrive_selectors.installations_of_company(company=self.company).exists():
+            # The deal cannot be checked with this member's own access (and no longer with an admin's).
+            raise ApiError(
+                status_code=409,
+                code="not_installed",
+                message=_(
+                    "Install the app in Pipedrive for your own user: Pipedrive data is read with your own access."
+                ),
+            )
         if installation is not None:
             # The money rule: the invoice bills what the deal's products total in Pipedrive now.
             services.draft_matches_deal(installation=installation, draft=draft)
@@ -213,7 +222,14 @@ class DealDraftApi(PanelApi):
         self.require_active()
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:
-            raise ApiError(status_code=409, code="not_installed", message=_("Reinstall the app in Pipedrive."))
+            # Each user's own Pipedrive access reads deals (integration/pipedrive/README.md).
+            raise ApiError(
+                status_code=409,
+                code="not_installed",
+                message=_(
+                    "Install the app in Pipedrive for your own user: Pipedrive data is read with your own access."
+                ),
+            )
         mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
         draft = draft_from_deal(installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id)
         return Response(draft.as_dict())
@@ -312,12 +328,30 @@ class ContactInvoicesApi(PanelApi):
             .first()
         )
         if not link:
+            # No invoice of ours on this deal (Pipedrive's own invoice tab sends no deal): its contact.
+            link = self._contact_customer(deal_id)
+        if not link:
             raise ApiError(
                 status_code=404,
                 code="no_customer",
                 message=_("This deal has no QuickBooks customer yet: create its first invoice."),
             )
         return link
+
+    def _contact_customer(self, deal_id: int) -> str:
+        from integration.errors import IntegrationError
+        from invoices.drafts import deal_customer_id
+
+        installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is None:
+            return ""
+        mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
+        try:
+            return deal_customer_id(
+                installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id
+            )
+        except IntegrationError:
+            return ""  # Pipedrive or QuickBooks unavailable: the panel says there is no customer yet
 
     @extend_schema(
         parameters=[RangeSerializer],

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from integration.pipedrive import client as pipedrive
-from integration.pipedrive.fields import Address, field_value
+from integration.pipedrive.fields import Address, field_value, primary_value, standard_raw
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import money
@@ -184,10 +184,10 @@ def _coerce(kind, data: dict, *, prefix: str, skip: frozenset | set = frozenset(
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, list):  # person emails: [{"value": ..., "primary": true}, ...]
-        primary = next((v for v in value if isinstance(v, dict) and v.get("primary")), None)
-        first = primary or (value[0] if value else None)
-        return str(first.get("value", "")) if isinstance(first, dict) else str(first or "")
+    if isinstance(value, list):  # person emails/phones (v2): [{"value": ..., "primary": true, "label": ...}, ...]
+        if value and not isinstance(value[0], dict):
+            return str(value[0] or "")
+        return primary_value(value)
     if isinstance(value, dict):
         return str(value.get("value") or value.get("formatted_address") or "")
     return str(value)
@@ -226,7 +226,9 @@ class _Sources:
             decoded = field_value(entity, key, self.definitions[entity_name])
             if decoded is not None:
                 return decoded.value
-        return entity.get(key) if not CUSTOM_FIELD_KEY.match(key) else (entity.get("custom_fields") or {}).get(key)
+        if CUSTOM_FIELD_KEY.match(key):
+            return (entity.get("custom_fields") or {}).get(key)
+        return standard_raw(entity, key)  # the `email` field code is the v2 person's `emails` list
 
 
 def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustomer) -> None:
@@ -249,6 +251,33 @@ def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustome
             customer.qbo_customer_id, customer.suggestion_reason = str(rows[0]["Id"]), reason
             customer.suggestion_active = bool(rows[0].get("Active", True))
             return
+
+
+def deal_customer_id(
+    *,
+    installation: PipedriveInstallation,
+    connection: QuickBooksConnection,
+    mapping: FieldMapping,
+    deal_id: int,
+) -> str:
+    """The QBO customer of a deal's contact ("" when none is known): the remembered customer link of its
+    organization (else person), else the customer with the mapped email, else with the mapped name.
+
+    Invoices made in Pipedrive's own invoice tab carry no deal (the invoicing contract names none), so
+    our panel finds them through the contact, the way its draft suggests a customer."""
+    deal = pipedrive.deal_get(installation=installation, deal_id=deal_id)
+    for entity, key in (("organization", "org_id"), ("person", "person_id")):
+        if deal.get(key):
+            link = CustomerLink.objects.filter(connection=connection, entity=entity, pipedrive_id=deal[key]).first()
+            if link is not None:
+                return link.qbo_customer_id
+    sources = _Sources(installation, deal)
+    customer = DraftCustomer(
+        name=_text(sources.value(mapping.to_entity, mapping.to_key))[:500],
+        email=_text(sources.value(mapping.email_entity, mapping.email_key))[:100],
+    )
+    suggest_customer(connection=connection, customer=customer)
+    return customer.qbo_customer_id
 
 
 def draft_from_deal(

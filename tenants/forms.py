@@ -57,6 +57,14 @@ class FieldMappingForm(forms.Form):
     send_after_create = forms.BooleanField(
         label=gettext_lazy("E-mail the invoice to the customer right after creating it"), required=False
     )
+    pipedrive_token_sharing = forms.BooleanField(
+        label=gettext_lazy("Let members who have not installed the app read Pipedrive with an admin's access"),
+        required=False,
+        help_text=gettext_lazy(
+            "Off (recommended): everyone reads deals with their own Pipedrive access. On: members without "
+            "their own installation use an admin's, and may see deals Pipedrive hides from them."
+        ),
+    )
 
     def __init__(self, *args, options: MappingOptions, mapping: FieldMapping, company: Company, **kwargs):
         self.options = options
@@ -70,6 +78,7 @@ class FieldMappingForm(forms.Form):
             "default_income_account_id": mapping.default_income_account_id,
             "invoice_visibility": company.invoice_visibility,
             "send_after_create": mapping.send_after_create,
+            "pipedrive_token_sharing": company.pipedrive_token_sharing,
         }
         for target in TARGETS:
             # A never-customized mapping shows the recommendation when Pipedrive offers it.

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from integration.errors import IntegrationError
 from integration.pipedrive import client as pipedrive
-from integration.pipedrive.selectors import installation_for
+from integration.pipedrive.selectors import installation_for, installations_of_company
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import TaxCodeMapping
@@ -25,7 +25,9 @@ ENTITIES = ("organization", "person", "deal")
 # Field types whose value reads as text on an invoice (names, addresses, e-mails, ids, options).
 TEXT_TYPES = {"varchar", "varchar_auto", "text", "address", "enum", "varchar_options", "email"}
 TARGETS = ("to", "address", "email", "tax_id")
-RECOMMENDED = {"to": "organization:name", "address": "organization:address", "email": "person:emails"}
+# "person:email" is the field code personFields lists; the v2 person carries it as `emails`
+# (integration/pipedrive/fields.py V2_OBJECT_KEYS, README "Person fields (API v2)").
+RECOMMENDED = {"to": "organization:name", "address": "organization:address", "email": "person:email"}
 
 
 def choice_value(entity: str, key: str) -> str:
@@ -75,9 +77,15 @@ def plain_rate(rate: Decimal) -> Decimal:
 def _pipedrive_options(options: MappingOptions, *, company: Company, membership: Membership | None) -> None:
     installation = installation_for(company=company, membership=membership)
     if installation is None:
-        options.pipedrive_error = _(
-            "Pipedrive is not installed for this company; reinstall the app to read its fields."
-        )
+        if installations_of_company(company=company).exists():
+            # Others installed it; Pipedrive is read with each user's own access (token sharing is off).
+            options.pipedrive_error = _(
+                "You have not installed the app in Pipedrive for your own user; install it to read the fields."
+            )
+        else:
+            options.pipedrive_error = _(
+                "Pipedrive is not installed for this company; reinstall the app to read its fields."
+            )
         return
     try:
         for entity in ENTITIES:
@@ -164,6 +172,7 @@ def mapping_save(
     default_income_account_id: str,
     send_after_create: bool,
     invoice_visibility: str,
+    pipedrive_token_sharing: bool | None = None,
     connection: QuickBooksConnection | None = None,
     tax_codes: dict[Decimal, str] | None = None,
     tax_code_names: dict[str, str] | None = None,
@@ -186,6 +195,9 @@ def mapping_save(
         if company.invoice_visibility != invoice_visibility:
             company.invoice_visibility = invoice_visibility
             company.save(update_fields=["invoice_visibility", "updated_at"])
+        if pipedrive_token_sharing is not None and company.pipedrive_token_sharing != pipedrive_token_sharing:
+            company.pipedrive_token_sharing = pipedrive_token_sharing
+            company.save(update_fields=["pipedrive_token_sharing", "updated_at"])
         if connection is not None and tax_codes is not None:
             names = tax_code_names or {}
             for rate, code in tax_codes.items():

@@ -53,6 +53,12 @@ class Company(models.Model):
     invoice_visibility = models.CharField(
         max_length=20, choices=InvoiceVisibility.choices, default=InvoiceVisibility.OWNER_ONLY
     )
+    # Off: each member reads Pipedrive with their own authorisation, so they see only the deals
+    # Pipedrive lets them see. On: a member who never installed the app reads with an admin's
+    # installation (another member's token), which can show deals hidden from them in Pipedrive.
+    pipedrive_token_sharing = models.BooleanField(
+        _("members without their own installation read Pipedrive with an admin's"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,7 +121,7 @@ class FieldMapping(TenantModel):
     address_entity = models.CharField(max_length=20, choices=Entity.choices, default=Entity.ORGANIZATION)
     address_key = models.CharField(max_length=64, default="address")
     email_entity = models.CharField(max_length=20, choices=Entity.choices, default=Entity.PERSON)
-    email_key = models.CharField(max_length=64, default="emails")
+    email_key = models.CharField(max_length=64, default="email")  # personFields' code (the v2 object's `emails`)
     tax_id_entity = models.CharField(max_length=20, choices=Entity.choices, blank=True, default="")
     tax_id_key = models.CharField(max_length=64, blank=True, default="")
     due_days = models.PositiveSmallIntegerField(

@@ -49,6 +49,7 @@ def company_settings(request):
                     default_income_account_id=form.cleaned_data["default_income_account_id"],
                     send_after_create=form.cleaned_data["send_after_create"],
                     invoice_visibility=form.cleaned_data["invoice_visibility"],
+                    pipedrive_token_sharing=form.cleaned_data["pipedrive_token_sharing"],
                     connection=options.connection,
                     tax_codes=form.tax_codes(),
                     tax_code_names=dict(options.tax_codes),

@@ -33,6 +33,36 @@ ADDRESS_PARTS = (
 )
 
 
+# API v2 objects name some standard fields differently from their field codes: personFields lists
+# `phone` (SPEC2 example of GET /api/v2/personFields) and `email`, while the person object carries the
+# lists `phones` and `emails` of {value, primary, label} (SPEC2 `PersonItemEmail`/`PersonItemPhone`;
+# v1 used `email`/`phone` for the same lists: pipedrive-api-v2-migration-guide).
+V2_OBJECT_KEYS = {"email": "emails", "phone": "phones"}
+
+
+def object_key(field_code: str) -> str:
+    """Where an entity read through API v2 keeps the standard field with this field code."""
+    return V2_OBJECT_KEYS.get(field_code, field_code)
+
+
+def standard_raw(entity: dict, key: str) -> Any:
+    """A standard field's raw value by field code or object key (`email` and `emails` alike), from a
+    v2 object, or from a v1 one that still uses the field code as its key."""
+    for name in (object_key(key), key):
+        if name in entity:
+            return entity[name]
+    return None
+
+
+def primary_value(items: Any) -> str:
+    """The `value` of the primary item of an emails/phones list (else the first): the billing address."""
+    if not isinstance(items, list):
+        return _str(items.get("value") if isinstance(items, dict) else items)
+    dicts = [item for item in items if isinstance(item, dict)]
+    chosen = next((item for item in dicts if item.get("primary")), dicts[0] if dicts else None)
+    return _str(chosen.get("value")) if chosen else ""
+
+
 @dataclass(frozen=True)
 class Money:
     amount: Decimal
@@ -183,6 +213,8 @@ def decode_value(field_type: str, raw: Any, *, options: list[dict] | None = None
     if raw is None:
         return None
     if field_type in TEXT_TYPES:
+        if isinstance(raw, list):  # a v2 person's `emails`/`phones`: the primary item's value
+            return primary_value(raw) or None
         raw = _unwrap(raw)
         return None if raw is None or raw == "" else str(raw)
     if field_type in NUMBER_TYPES:
@@ -288,7 +320,10 @@ def field_value(entity: dict, key: str, definitions: list[dict]) -> DecodedField
     definition = next((d for d in definitions if d.get("field_code") == key), None)
     if definition is None:
         return None
-    raw = (entity.get("custom_fields") or {}).get(key) if definition.get("is_custom_field") else entity.get(key)
+    if definition.get("is_custom_field"):
+        raw = (entity.get("custom_fields") or {}).get(key)
+    else:
+        raw = standard_raw(entity, key)
     field_type = _str(definition.get("field_type"))
     value = decode_value(field_type, raw, options=definition.get("options"))
     return DecodedField(

@@ -15,11 +15,17 @@ def installations_of_company(*, company: Company) -> QuerySet[PipedriveInstallat
 
 
 def installation_for(*, company: Company, membership: Membership | None = None) -> PipedriveInstallation | None:
-    """The installation to call Pipedrive with for `company`: the member's own when given and present,
-    else an admin's, else the most recently installed one (any user's token reads company data)."""
+    """The installation to read Pipedrive with on behalf of `membership`: their own.
+
+    Pipedrive's authorisation is per user ("authorization is user-based, not company-based",
+    docs/app-sharing-adding-apps-to-multiple-users) and a token sees what its user may see, so another
+    member's token could show this member deals hidden from them. Only when the company turned on
+    `pipedrive_token_sharing` does a member without an installation read with an admin's (else the most
+    recent one). Without a member (background work for the company) any installation is used.
+    """
     installations = installations_of_company(company=company)
     if membership is not None:
         own = installations.filter(membership=membership).first()
-        if own is not None:
+        if own is not None or not company.pipedrive_token_sharing:
             return own
     return installations.order_by("-membership__is_admin", "-installed_at", "-id").first()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from integration.errors import IntegrationError, PermanentError
 from integration.pipedrive import client, oauth
 from integration.pipedrive.allauth_provider.provider import PipedriveProvider, account_extra_data, social_uid
 from integration.pipedrive.models import PipedriveInstallation
-from integration.pipedrive.selectors import installation_for
+from integration.pipedrive.selectors import installations_of_company
 from tenants.models import Company, Membership
 from tenants.scoping import company_scope
 from tenants.services import company_upsert, membership_upsert
@@ -163,17 +164,30 @@ def invoicing_link_register(
     return the `redirectUrl` to send the user to.
 
     `org_id` is the provider-side organization (the QuickBooks realm id); when omitted it is read from
-    the company's QuickBooks connection with this `link_id`. Uses `membership`'s own installation when
-    it has one, else another installation of the company. Raises PermanentError when the company has
-    no installation, and the client's typed errors for Pipedrive failures.
+    the company's QuickBooks connection with this `link_id`. The call carries the connecting user's own
+    authorisation (`membership`, by default the owner of that connection) and never another member's:
+    Pipedrive's page calls the linkId "the unique identifier of the user in the Invoice app" and asks
+    for "Authorization: Bearer <access_token>" of the installation being connected
+    (https://pipedrive.readme.io/docs/app-extensions-invoicing, "Finalizing the connection").
+    Raises PermanentError when that user has no installation, and the client's typed errors for
+    Pipedrive failures.
     """
-    installation = installation_for(company=company, membership=membership)
+    connection = _connection_for_link(company=company, link_id=link_id)
+    if membership is None and connection is not None:
+        membership = connection.owner
+    installation = (
+        installations_of_company(company=company).filter(membership=membership).first()
+        if membership is not None
+        else None
+    )
     if installation is None:
         raise PermanentError(
-            "The Pipedrive app is not installed for this company", service="pipedrive", code="not_installed"
+            "The user connecting QuickBooks has not installed the Pipedrive app",
+            service="pipedrive",
+            code="not_installed",
         )
     if org_id is None:
-        org_id = _realm_id_for_link(company=company, link_id=link_id)
+        org_id = str(connection.realm_id) if connection is not None else ""
     return client.invoicing_provider_register(
         installation=installation,
         link_id=str(link_id),
@@ -182,14 +196,16 @@ def invoicing_link_register(
     )
 
 
-def _realm_id_for_link(*, company: Company, link_id: str) -> str:
+def _connection_for_link(*, company: Company, link_id: str):
     try:
         connection_model = apps.get_model("quickbooks", "QuickBooksConnection")
     except LookupError:
-        return ""
+        return None
     field_names = {f.name for f in connection_model._meta.get_fields()}
     if not {"link_id", "realm_id"} <= field_names:
-        return ""
-    with company_scope(company):
-        connection = connection_model.objects.filter(link_id=link_id).first()
-    return str(connection.realm_id) if connection is not None else ""
+        return None
+    try:
+        with company_scope(company):
+            return connection_model.objects.select_related("owner").filter(link_id=link_id).first()
+    except (ValueError, ValidationError):  # not a UUID: no connection has it
+        return None

@@ -18,8 +18,11 @@ from tenants.models import Company, Membership
 class LinkContext:
     connection: QuickBooksConnection
     company: Company
-    actor: Membership | None  # None only when the owner left and Pipedrive named nobody
+    actor: Membership | None  # who is recorded as acting; None only when the owner left
     pipedrive_user_id: int | None
+    # A Pipedrive user of the company who is no member here (never installed the app): served with
+    # the rights of a member without admin rights, recorded as the link's user (see README "Who acts").
+    guest: bool = False
 
 
 def _int_param(request: HttpRequest, *names: str) -> int | None:
@@ -55,8 +58,9 @@ def link_context(request: HttpRequest, link_id: str, *, allow_disconnected: bool
     Pipedrive's reverse-API calls are app-level (Basic auth); the viewer is named by `userId` and
     `companyId` (query, as on every other extension request) or `X-Pipedrive-User-Id` /
     `X-Pipedrive-Company-Id`. A companyId that is not the link's company is answered like an
-    unknown link. A userId that is no member of the company is refused. Without a userId the
-    connection owner acts (recorded as the actor in the invoice history).
+    unknown link. Pipedrive's contract names no viewer at all (only the link, "the unique identifier
+    of the user in the Invoice app"): without a userId the connection owner acts. A userId of a member
+    makes that member act; any other userId is served as a guest (see LinkContext.guest).
     """
     connection = connection_for_link(link_id)
     company = connection.company
@@ -71,18 +75,18 @@ def link_context(request: HttpRequest, link_id: str, *, allow_disconnected: bool
             _("QuickBooks was disconnected from this Pipedrive company. Connect it again in the app's settings."),
         )
     user_id = _int_param(request, "userId", "X-Pipedrive-User-Id")
-    if user_id is None:
-        actor = connection.owner
-    else:
-        actor = (
+    actor, guest = connection.owner, False
+    if user_id is not None:
+        member = (
             Membership.all_companies.select_related("user", "company")
             .filter(company=company, pipedrive_user_id=user_id)
             .first()
         )
-        if actor is None:
-            raise ExtensionError(
-                403,
-                "unknown_user",
-                _("This Pipedrive user has not installed the app yet. Install it from the Marketplace first."),
-            )
-    return LinkContext(connection=connection, company=company, actor=actor, pipedrive_user_id=user_id)
+        if member is not None:
+            actor = member
+        else:
+            # Pipedrive vouches for the call (Basic auth) and shows the invoice tab to users who never
+            # installed the app; the contract names only the link's user (linkId). Refusing would break
+            # the tab for a legitimate colleague, so they act as the link, with a plain member's rights.
+            guest = True
+    return LinkContext(connection=connection, company=company, actor=actor, pipedrive_user_id=user_id, guest=guest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -273,12 +274,29 @@ def invoice_out(invoice: Invoice, *, actor: Membership | None) -> dict:
 TAX_MODES = {"Exclusive": "exclusive", "Inclusive": "inclusive", "NoTax": "none"}
 
 
-def _date_of(value, name: str, fields: dict) -> dt.date | None:
+def _company_zone(connection: QuickBooksConnection):
+    try:
+        return ZoneInfo(connection.timezone) if connection.timezone else dt.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _date_of(value, name: str, fields: dict, *, zone=dt.UTC) -> dt.date | None:
+    """An ISO 8601 date, or a date-time (the contract says only "ISO8601"). A date-time with an
+    offset is a moment (a browser's local midnight sent as `…T23:00:00.000Z`): its date is taken in
+    the QuickBooks company's time zone, the zone our panel dates invoices in, so both surfaces give
+    the same day. Without an offset, or at exactly UTC midnight (a plain date serialised as UTC),
+    its date part is used."""
     if value in (None, ""):
         return None
+    text = str(value).strip()
     try:
-        # ISO 8601 date or date-time: the date part is the invoice date.
-        return dt.date.fromisoformat(str(value)[:10])
+        if len(text) <= 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.tzinfo is None or (moment.utcoffset() == dt.timedelta(0) and moment.time() == dt.time(0)):
+            return moment.date()  # a local time, or a plain date written as UTC midnight: its date
+        return moment.astimezone(zone).date()
     except ValueError:
         fields.setdefault(name, []).append(_("Use an ISO 8601 date like 2026-11-27."))
         return None
@@ -338,8 +356,10 @@ def draft_from_create_data(
     invoice_rate = _str_or_none(body.get("taxRateId"))
     if invoice_rate and invoice_rate not in tax_rates:
         fields.setdefault("taxRateId", []).append(_("This tax rate does not exist in QuickBooks."))
-    issue = _date_of(body.get("issueDate"), "issueDate", fields) or today
-    due = _date_of(body.get("dueDate"), "dueDate", fields) or issue + dt.timedelta(days=due_days)
+    zone = _company_zone(connection)
+    issue = _date_of(body.get("issueDate"), "issueDate", fields, zone=zone) or today
+    # No due date: the company's due days after the issue date, as the panel's draft does.
+    due = _date_of(body.get("dueDate"), "dueDate", fields, zone=zone) or issue + dt.timedelta(days=due_days)
     raw_lines = body.get("lineItems")
     if not isinstance(raw_lines, list) or not raw_lines:
         fields.setdefault("lineItems", []).append(_("The invoice needs at least one line."))

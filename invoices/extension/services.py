@@ -22,7 +22,7 @@ from invoices.extension.context import LinkContext
 from invoices.extension.errors import ExtensionError, bad_request, not_found
 from invoices.models import Invoice, InvoiceEvent
 from invoices.sync import company_today
-from tenants.models import FieldMapping
+from tenants.models import Company, FieldMapping, Membership
 
 SEARCH_LIMIT = 50
 INVOICE_PAGE_SIZE = 50
@@ -258,8 +258,21 @@ def require_viewer(ctx: LinkContext) -> None:
             403, "no_actor", _("Nobody holds this QuickBooks connection any more; reconnect it in Settings.")
         )
     refusal = invoice_services.viewing_refusal(membership=ctx.actor, connection=ctx.connection)
+    if ctx.guest and ctx.company.invoice_visibility != Company.InvoiceVisibility.TEAM:
+        # A guest has a plain member's rights: in owner-only companies that is no invoices at all.
+        refusal = invoice_services.viewing_refusal(membership=_plain_member(ctx), connection=ctx.connection)
     if refusal:
         raise ExtensionError(403, "not_allowed_to_view", refusal)
+
+
+def _plain_member(ctx: LinkContext) -> Membership:
+    """An unsaved member without admin rights, for asking the rules what a guest may do."""
+    return Membership(pk=0, company=ctx.company, is_admin=False)  # pk 0: never the owner
+
+
+def invoice_out(ctx: LinkContext, invoice: Invoice) -> dict:
+    """The contract's Invoice with the actions this caller may take (a guest: a plain member's)."""
+    return mappers.invoice_out(invoice, actor=_plain_member(ctx) if ctx.guest else ctx.actor)
 
 
 def require_active(ctx: LinkContext) -> None:
@@ -297,7 +310,7 @@ def invoices_search(*, ctx: LinkContext, params) -> list[dict]:
         invoices = list(queryset[offset : offset + INVOICE_PAGE_SIZE])
     else:
         raise bad_request(_("Search by ids, or by customerId with an optional date range."), fields={"ids": []})
-    return [mappers.invoice_out(invoice, actor=ctx.actor) for invoice in invoices]
+    return [invoice_out(ctx, invoice) for invoice in invoices]
 
 
 def _date_param(params, name: str, fields: dict) -> dt.date | None:
@@ -362,6 +375,87 @@ def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:
     return items
 
 
+INCOME_TYPES = {"Income", "Other Income"}
+
+
+def _account_item(*, connection: QuickBooksConnection, client, account: dict) -> dict:
+    """The QBO item a product-less line books to `account`.
+
+    A QBO sales line needs an ItemRef and is booked to its item's IncomeAccountRef; a line's own
+    ItemAccountRef works only for reimbursable charges (Intuit, Invoice entity; reference
+    quickbooks-api.md §3.2). So a line Pipedrive sends with `accountId` and no product goes on a
+    Service item named after the account whose IncomeAccountRef is that account: found by name, or
+    created once (a deterministic requestid makes concurrent first uses one create)."""
+    account_id = str(account["Id"])
+    base = (str(account.get("Name") or account_id).replace(":", "-").strip() or account_id)[:100]
+    for name in (base, f"{base[:88]} ({account_id})"[:100]):
+        rows = client.query(f"SELECT * FROM Item WHERE Name = {quote(name)} AND Active IN (true, false)").items  # noqa: S608
+        if not rows:
+            request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{connection.link_id}:account-item:{account_id}:{name}"))
+            body = {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": account_id}}
+            return client.create("Item", body, request_id=request_id)
+        item = rows[0]
+        same_account = str((item.get("IncomeAccountRef") or {}).get("value")) == account_id
+        if same_account and item.get("Active", True) and item.get("Type") in {"Service", "NonInventory"}:
+            return item
+        # That name belongs to another item (another account, inactive, inventory): the second name.
+    raise bad_request(
+        _("QuickBooks has items named after this account that cannot take the line; rename them."),
+        fields={"accountId": [account_id]},
+    )
+
+
+def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items: dict[str, dict]) -> None:
+    """Give every line without a product the item of its account (`accountId`, else the mapping's
+    default income account, else the company's first income account), and check that a product
+    line's `accountId`, when given, is its product's income account: QBO books the line there and
+    cannot book it elsewhere, so a different account is refused rather than silently ignored."""
+    fields: dict[str, list[str]] = {}
+    accounts: dict[str, dict | None] = {}
+
+    def account_of(account_id: str) -> dict | None:
+        if account_id not in accounts:
+            rows = client.query(f"SELECT * FROM Account WHERE Id = {quote(account_id)}").items  # noqa: S608
+            row = rows[0] if rows else None
+            ok = row is not None and row.get("Active", True) and row.get("AccountType") in INCOME_TYPES
+            accounts[account_id] = row if ok else None
+        return accounts[account_id]
+
+    default_account = ""
+    for index, line in enumerate(lines):
+        account_id = str(line.get("accountId") or "").strip()
+        product = str(line.get("productId") or "").strip()
+        if product:
+            item = items.get(product)
+            booked = str(((item or {}).get("IncomeAccountRef") or {}).get("value") or "")
+            if item is not None and account_id and booked and account_id != booked:
+                fields[f"lineItems[{index}].accountId"] = [
+                    _(
+                        "QuickBooks books this product to its own income account (%(account)s); choose that "
+                        "account, or change the product's account in QuickBooks."
+                    )
+                    % {"account": (item.get("IncomeAccountRef") or {}).get("name") or booked}
+                ]
+            continue
+        if not account_id:
+            if not default_account:
+                mapping = FieldMapping.objects.filter().first()
+                default_account = (mapping.default_income_account_id if mapping else "") or _default_income_account(
+                    ctx.connection, client
+                )
+            account_id = default_account
+        if not account_id.isdigit() or account_of(account_id) is None:
+            fields[f"lineItems[{index}].accountId"] = [_("This is not an active income account in QuickBooks.")]
+            continue
+        item = _account_item(connection=ctx.connection, client=client, account=accounts[account_id])
+        line["productId"] = str(item["Id"])
+        items[line["productId"]] = item
+        if not str(line.get("description") or "").strip():
+            fields[f"lineItems[{index}].description"] = [_("A line without a product needs a description.")]
+    if fields:
+        raise bad_request(_("Some invoice lines cannot be booked in QuickBooks."), fields=fields)
+
+
 def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | None, deal_id: int | None) -> Invoice:
     """postInvoice: InvoiceCreateData → draft → invoices.services.invoice_create (pre-flight,
     customer link/create, the QBO create with a requestid, our records, history with the actor)."""
@@ -380,6 +474,8 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
         if any(not str(line.get("productId") or "").isdigit() or line.get("unitPrice") is None for line in lines):
             raise
         items = {}
+    else:
+        _lines_without_product(ctx=ctx, client=client, lines=lines, items=items)
     needs_rates = any(isinstance(b, dict) and b.get("taxRateId") for b in [body, *lines])
     rates = {r["id"]: r for r in tax_rates_list(connection=connection)} if needs_rates else {}
     mapping = FieldMapping.objects.filter().first()
@@ -413,6 +509,12 @@ def invoice_action(*, ctx: LinkContext, invoice: Invoice, action_id: str) -> Inv
     """postInvoiceStatus: VOIDED or DELETED (EMAIL too), as allowed by the invoice's state."""
     require_active(ctx)
     ours = mappers.ACTION_BY_ID.get(str(action_id or "").upper())
+    if ctx.guest and ours in {"void", "delete"}:
+        raise ExtensionError(
+            403,
+            "action_not_allowed",
+            _("Only the person who connected QuickBooks or a company admin can void or delete invoices."),
+        )
     if ours == "void":
         invoice_services.invoice_void(invoice=invoice, actor=ctx.actor)
     elif ours == "delete":

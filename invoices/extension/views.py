@@ -17,13 +17,34 @@ from django.views.decorators.http import require_GET
 
 from integration.errors import IntegrationError
 from invoices import services as invoice_services
-from invoices.extension import auth, endpoints, errors, mappers
+from invoices.extension import auth, endpoints, errors
 from invoices.extension import services as ext
 from invoices.extension.context import LinkContext, link_context
 from invoices.extension.errors import ExtensionError, ok
 from tenants.scoping import CompanyScopeError, company_scope
 
 logger = logging.getLogger(__name__)
+
+
+ENVELOPE_KEYS = frozenset({"success", "data"})
+
+
+def unwrap(payload):
+    """The request object, whichever shape Pipedrive sends it in. Pipedrive's page prints the
+    InvoiceCreateData sample inside `{"success": boolean, "data": {…}}` and InvoiceAction bare
+    (`{"id": "VOIDED"}`), and gives no sample for contacts and products
+    (pipedrive-contract-facts.md §4): a body whose only keys are `data` (and `success`), with an
+    object in `data`, is that object; anything else is taken as it is. No contract object has a
+    `data` key of its own, so the two cannot be confused."""
+    if isinstance(payload, dict) and "data" in payload and set(payload) <= ENVELOPE_KEYS:
+        inner = payload["data"]
+        if isinstance(inner, dict):
+            return inner
+        # `{"data": [ {…} ]}`: the page prints Contact/Product samples as one-element arrays.
+        if isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], dict):
+            return inner[0]
+        raise errors.bad_request(_("`data` must hold one JSON object."))
+    return payload
 
 
 class ExtensionView(View):
@@ -67,9 +88,10 @@ class ExtensionView(View):
     @staticmethod
     def body(request: HttpRequest):
         try:
-            return json.loads(request.body or b"{}")
+            payload = json.loads(request.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise errors.bad_request(_("The body is not valid JSON.")) from exc
+        return unwrap(payload)
 
     @staticmethod
     def request_id(request: HttpRequest) -> str | None:
@@ -207,14 +229,15 @@ class InvoicesView(ExtensionView):
         invoice = ext.invoice_create(
             ctx=ctx,
             body=body,
-            raw_body=request.body,
+            # The same object in either shape is the same create (a retry may change the shape).
+            raw_body=json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode(),
             key=request.headers.get("Idempotency-Key"),
             deal_id=deal_id,
         )
         invoice = ext.invoice_of_link(ctx=ctx, invoice_id=str(invoice.pk))
         # 201 when QuickBooks has it; 202 when QuickBooks was unavailable and a retry is scheduled.
         status = 201 if invoice.state == invoice.State.CREATED else 202
-        return ok(mappers.invoice_out(invoice, actor=ctx.actor), status=status)
+        return ok(ext.invoice_out(ctx, invoice), status=status)
 
 
 class InvoiceMixin:
@@ -229,7 +252,7 @@ class InvoiceActionView(InvoiceMixin, ExtensionView):
         body = self.body(request)
         action = body.get("id") if isinstance(body, dict) else None
         updated = ext.invoice_action(ctx=ctx, invoice=invoice, action_id=str(action or ""))
-        return ok(mappers.invoice_out(updated, actor=ctx.actor))
+        return ok(ext.invoice_out(ctx, updated))
 
 
 class InvoiceEmailView(InvoiceMixin, ExtensionView):
@@ -237,7 +260,7 @@ class InvoiceEmailView(InvoiceMixin, ExtensionView):
         invoice = self.invoice(ctx, invoice_id)
         ext.require_active(ctx)
         invoice_services.invoice_send(invoice=invoice, actor=ctx.actor)
-        return ok(mappers.invoice_out(ext.invoice_of_link(ctx=ctx, invoice_id=invoice_id), actor=ctx.actor))
+        return ok(ext.invoice_out(ctx, ext.invoice_of_link(ctx=ctx, invoice_id=invoice_id)))
 
 
 class InvoiceShareView(InvoiceMixin, ExtensionView):

@@ -145,7 +145,7 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
             # 3. Map fields: recommendations are preselected; choose due days and the income account
             form = page.locator("#mapping form")
             expect(form.locator('select[name="to"]')).to_have_value("organization:name")
-            expect(form.locator('select[name="email"]')).to_have_value("person:emails")
+            expect(form.locator('select[name="email"]')).to_have_value("person:email")
             form.locator('input[name="due_days"]').fill("400")
             form.get_by_role("button", name="Save settings").click()
             expect(page.locator('[data-field="due_days"] .errors')).to_contain_text("at most 365 days")

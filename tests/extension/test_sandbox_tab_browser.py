@@ -39,8 +39,8 @@ def test_invoices_tab_create_void_and_summary(connected, personas):
 
             page.locator("#pd-inv-new").click()
             expect(tab).to_have_attribute("data-modal", "open", timeout=15_000)
-            # Pipedrive's product names are not QuickBooks items: submitting unlinked lines is refused
-            # field by field, and nothing is created.
+            # A product line booked to another account than its product's is refused field by field
+            # (QuickBooks books a line to its item's account), and nothing is created.
             page.locator("#pd-inv-contact-search").fill("Red Rock")
             page.locator("#pd-inv-contact-search").dispatch_event("change")
             expect(page.locator("#pd-inv-contact")).to_have_attribute("data-search", "Red Rock")
@@ -49,14 +49,16 @@ def test_invoices_tab_create_void_and_summary(connected, personas):
             page.locator("#pd-inv-taxmode").select_option("NoTax")
             lines = page.locator("#pd-inv-form tr.pd-inv-line")
             for index in range(lines.count()):
-                lines.nth(index).locator("select[name=productId]").select_option("")
+                lines.nth(index).locator("select[name=productId]").select_option("2")  # Hours (account 1)
+            lines.nth(0).locator("select[name=accountId]").select_option("79")
             page.locator("#pd-inv-submit").click()
-            expect(page.locator("#pd-inv-form-fields li[data-field='lineItems[0].productId']")).to_be_visible()
-            expect(lines.nth(0).locator("select[name=productId]")).to_have_attribute("aria-invalid", "true")
+            expect(page.locator("#pd-inv-form-fields li[data-field='lineItems[0].accountId']")).to_be_visible()
+            expect(lines.nth(0).locator("select[name=accountId]")).to_have_attribute("aria-invalid", "true")
             expect(page.locator("#pd-inv-list tbody tr[data-invoice-id]")).to_have_count(0)
 
-            for index in range(lines.count()):
-                lines.nth(index).locator("select[name=productId]").select_option("2")  # Hours
+            # Without a product, the line goes to the chosen account.
+            lines.nth(0).locator("select[name=productId]").select_option("")
+            lines.nth(0).locator("select[name=accountId]").select_option("79")
             page.locator("#pd-inv-submit").click()
             expect(page.locator("#pd-inv-modal")).to_be_hidden(timeout=15_000)
             row = page.locator("#pd-inv-list tbody tr[data-invoice-id]")
@@ -76,4 +78,9 @@ def test_invoices_tab_create_void_and_summary(connected, personas):
             browser.close()
     invoice = Invoice.all_companies.get()  # the refused submit created nothing
     assert invoice.status == "voided" and invoice.created_by == personas.alice_membership
+    from integration.sandbox.quickbooks.models import SandboxEntity
+
+    qbo = SandboxEntity.objects.get(entity="Invoice", qbo_id=invoice.qbo_id).data
+    booked = [line["SalesItemLineDetail"]["ItemAccountRef"]["value"] for line in qbo["Line"][:2]]
+    assert booked == ["79", "1"]  # the product-less line on the chosen account, the Hours line on Hours'
     assert not [e for e in errors if "Failed to load resource" not in e], errors

@@ -20,7 +20,7 @@ from tests.integration.quickbooks import helpers
 VALID = {
     "to": "organization:name",
     "address": "organization:address",
-    "email": "person:emails",
+    "email": "person:email",
     "tax_id": "",
     "due_days": "14",
     "default_currency": "usd",
@@ -74,7 +74,7 @@ def test_admin_sees_pipedrive_fields_grouped_with_recommendations(installed, per
     assert (_selected(html, "to"), _selected(html, "address"), _selected(html, "email")) == (
         "organization:name",
         "organization:address",
-        "person:emails",
+        "person:email",
     )
     assert "Name (recommended)" in html
     # QuickBooks income accounts only (active ones of type Income), for a US company no tax codes
@@ -137,7 +137,7 @@ def test_validation_errors_are_explained_and_nothing_is_saved(installed, persona
 
 
 def test_same_field_for_name_and_email_is_refused(installed, personas, web_as):
-    response = web_as("alice").post("/settings/", {**VALID, "to": "person:emails", "email": "person:emails"})
+    response = web_as("alice").post("/settings/", {**VALID, "to": "person:email", "email": "person:email"})
     assert response.status_code == 400
     assert "cannot come from the same field" in response.context["form"].errors["to"][0]
 

@@ -103,7 +103,7 @@ def currencies(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
     return {"success": True, "data": selectors.currencies(term=request.GET.get("term", ""))}
 
 
-@pipedrive_api(scopes=("invoices:full",), cost=10, method="POST")
+@pipedrive_api(scopes=(services.INVOICING_SCOPE,), cost=10, method="POST")
 def invoice_provider(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
     """POST /api/v1/invoice/user/provider — register the invoicing link; answers the `redirectUrl`
     the app sends the user to (invoicing extension, BETA, not in the spec: reference §3.8)."""

@@ -3,14 +3,21 @@
 
 Server-side, like Pipedrive: the browser talks only to this sandbox; the sandbox reads the app's
 manifest, fills the endpoint URL (`:linkId` from the link the app registered with
-`POST /api/v1/invoice/user/provider`, `:invoiceId`/`:contactId`/`:productId` from the call), adds
-`userId`/`companyId` of the viewer and `Authorization: Basic client_id:client_secret`. The client
-secret never reaches the browser. Which invoices belong to the deal is Pipedrive's knowledge: here
-the ids created from a deal page are kept in the viewer's session (a simplification).
+`POST /api/v1/invoice/user/provider`, `:invoiceId`/`:contactId`/`:productId` from the call) and
+adds `Authorization: Basic client_id:client_secret`; nothing else, because Pipedrive's page names
+nothing else (no viewer, no deal: pipedrive-contract-facts.md §4). The client secret never reaches
+the browser. Which invoices belong to the deal is Pipedrive's knowledge: here the ids created from a
+deal page are kept in the viewer's session (a simplification), and the tab asks for them by `ids`.
+
+Request bodies go in the shapes Pipedrive's page prints (BODY_SHAPES): InvoiceCreateData inside
+`{"success": true, "data": {…}}`, InvoiceAction bare; contacts and products have no sample and go
+in the same envelope. The setting PIPEDRIVE_SANDBOX_INVOICING_BODY_SHAPE (or `?shape=` on a call)
+forces one shape for every body: `bare`, `data` (`{"data": …}`) or `envelope`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import urlencode
 
@@ -65,11 +72,28 @@ def _fail(status: int, message: str) -> JsonResponse:
     return JsonResponse({"success": False, "data": None, "error": message, "errorCode": "sandbox"}, status=status)
 
 
-def _viewer(request: HttpRequest, company: SandboxCompany) -> SandboxUser | None:
-    user_id = request.GET.get("user_id")
-    users = company.users.all()
-    user = users.filter(pk=user_id).first() if user_id and user_id.isdigit() else None
-    return user or users.filter(is_admin=True).first() or users.first()
+# What Pipedrive's page shows per endpoint (https://pipedrive.readme.io/docs/app-extensions-invoicing).
+DOCUMENTED_SHAPES = {"postInvoice": "envelope", "postInvoiceStatus": "bare", "postInvoiceEmail": "bare"}
+BODY_SHAPES = ("documented", "bare", "data", "envelope")
+
+
+def body_shape(request: HttpRequest, name: str) -> str:
+    wanted = request.GET.get("shape") or getattr(settings, "PIPEDRIVE_SANDBOX_INVOICING_BODY_SHAPE", "documented")
+    if wanted not in BODY_SHAPES or wanted == "documented":
+        return DOCUMENTED_SHAPES.get(name, "envelope")
+    return wanted
+
+
+def shaped_body(raw: bytes, shape: str) -> bytes:
+    """The browser's bare JSON object, in the shape Pipedrive sends."""
+    if shape == "bare" or not raw:
+        return raw
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw  # not JSON: passed on as it is, for the app to refuse
+    wrapped = {"data": value} if shape == "data" else {"success": True, "data": value}
+    return json.dumps(wrapped).encode()
 
 
 def _deal_key(domain: str, deal_id: str) -> str:
@@ -86,17 +110,14 @@ def call(request: HttpRequest, domain: str, name: str) -> HttpResponse:
     link = SandboxInvoiceProviderLink.objects.filter(company=company).order_by("-created_at", "-id").first()
     if link is None:
         return _fail(409, _("No invoicing app is linked to this company yet: connect QuickBooks in the app."))
-    viewer = _viewer(request, company)
     deal_id = request.GET.get("dealId", "")
-    query = {k: v for k, v in request.GET.items() if k != "user_id"}
-    if name == "getSearchInvoices" and "dealId" in query and not query.get("ids") and not query.get("customerId"):
+    # The viewer and the deal stay here (Pipedrive's side): the contract sends neither.
+    query = {k: v for k, v in request.GET.items() if k not in {"user_id", "dealId", "shape"}}
+    if name == "getSearchInvoices" and deal_id and not query.get("ids") and not query.get("customerId"):
         ids = request.session.get(SESSION_KEY, {}).get(_deal_key(domain, deal_id), [])
         if not ids:
             return JsonResponse({"success": True, "data": []})
         query["ids"] = ",".join(ids)
-    if name != "postInvoice":
-        query.pop("dealId", None)
-    query.update({"userId": str(viewer.id), "companyId": str(company.id)} if viewer else {"companyId": str(company.id)})
 
     session = make_session(service="pipedrive-sandbox", timeout=30)
     try:
@@ -115,7 +136,7 @@ def call(request: HttpRequest, domain: str, name: str) -> HttpResponse:
     headers = {"Accept": "application/json"}
     if request.headers.get("Idempotency-Key"):
         headers["Idempotency-Key"] = request.headers["Idempotency-Key"][:50]
-    body = request.body if METHODS[name] in {"POST", "PUT"} else None
+    body = shaped_body(request.body, body_shape(request, name)) if METHODS[name] in {"POST", "PUT"} else None
     if body is not None:
         headers["Content-Type"] = "application/json"
     try:

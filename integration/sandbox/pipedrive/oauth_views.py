@@ -24,7 +24,8 @@ SCOPE_DESCRIPTIONS = {
     "contacts:read": "Read persons and organizations",
     "contacts:full": "Create, read, update and delete persons and organizations",
     "admin": "Admin-level access: fields, users and the app's webhooks",
-    "invoices:full": "Act as the invoicing provider of the company",
+    # Developer Hub's name for it, as Pipedrive's invoicing page words it ("the invoice integration scope").
+    "invoice-integration": "Invoice integration",
 }
 
 

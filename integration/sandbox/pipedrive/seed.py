@@ -177,8 +177,10 @@ SYSTEM_FIELDS = {
     ],
     "person": [
         _field("name", "Name", "varchar", custom=False),
-        _field("emails", "Email", "varchar", custom=False),
-        _field("phones", "Phone", "phone", custom=False),
+        # Field codes as GET /api/v2/personFields lists them (SPEC2 example: `phone`); the person object
+        # keys are `emails`/`phones`.
+        _field("email", "Email", "varchar", custom=False),
+        _field("phone", "Phone", "phone", custom=False),
         _field("org_id", "Organization", "org", custom=False),
     ],
     "product": [
@@ -267,6 +269,12 @@ def _person(
         "label_ids": [],
         "picture_id": None,
         "custom_fields": _custom(company_id, "person", custom),
+        # The contact-sync fields of the SPEC2 example (GET /api/v2/persons/{id}), same keys and shapes.
+        "notes": None,
+        "im": [],
+        "birthday": None,
+        "job_title": None,
+        "postal_address": None,
     }
 
 

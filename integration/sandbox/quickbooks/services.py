@@ -514,6 +514,13 @@ def _currency_entity(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     return {"Code": code, "Name": CURRENCY_NAMES.get(code, code), "Active": payload.get("Active", True)}
 
 
+def _default_item_id(prefs: dict) -> str:
+    for pair in (prefs.get("OtherPrefs") or {}).get("NameValue") or []:
+        if pair.get("Name") == "SalesFormsPrefs.DefaultItem" and pair.get("Value"):
+            return str(pair["Value"])
+    return "1"
+
+
 def _maybe(realm: SandboxRealm, entity: str, qbo_id: str) -> SandboxEntity | None:
     return SandboxEntity.objects.filter(realm=realm, entity=entity, qbo_id=str(qbo_id), deleted=False).first()
 
@@ -695,13 +702,35 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
             continue  # QBO recomputes the trailing subtotal itself
         if detail_type == "SalesItemLineDetail":
             detail = dict(line.get("SalesItemLineDetail") or {})
-            item_id = _ref_id(detail.get("ItemRef")) or "1"
+            # No ItemRef: QBO uses the company's default item (Preferences OtherPrefs
+            # "SalesFormsPrefs.DefaultItem", "1" = "Services" in the real fixture).
+            item_id = _ref_id(detail.get("ItemRef")) or _default_item_id(prefs)
             item = _maybe(realm, "Item", item_id)
             if item is None or not item.data.get("Active", True):
                 raise faults.invalid_reference(
                     "Line.SalesItemLineDetail.ItemRef", f"Item {item_id} does not exist or is inactive."
                 )
+            if item.data.get("Type") in {"Category", "Group", "Bundle"}:
+                # Categories only group items; bundles go on GroupLineDetail lines.
+                raise faults.invalid_reference(
+                    "Line.SalesItemLineDetail.ItemRef", f"Item {item_id} is a {item.data['Type']}, not a sales item."
+                )
+            reimburse = any(lt.get("TxnType") == "ReimburseCharge" for lt in line.get("LinkedTxn") or [])
+            booked = _ref_id(item.data.get("IncomeAccountRef"))
+            if _ref_id(detail.get("ItemAccountRef")) not in ("", booked) and not reimburse:
+                # Intuit (Invoice entity, SalesItemLineDetail.ItemAccountRef): "Available with invoice
+                # objects, only, and when there is a linkedtxn of type ReimburseCharge". A sales line
+                # books to its item's IncomeAccountRef (Intuit staff, QuickBooks-V3-DotNET-SDK #5).
+                # Reading an invoice back gives the item's account there (round trips are fine); naming
+                # another account is refused here, so code relying on it to choose one fails a test.
+                raise faults.business_validation(
+                    "ItemAccountRef is only supported on lines linked to a ReimburseCharge; a line is "
+                    "booked to its item's income account.",
+                    "Line.SalesItemLineDetail.ItemAccountRef",
+                )
             detail["ItemRef"] = {"value": item_id, "name": item.data.get("Name")}
+            if item.data.get("IncomeAccountRef") and not reimburse:
+                detail["ItemAccountRef"] = dict(item.data["IncomeAccountRef"])  # as QBO reads it back
             qty = detail.get("Qty")
             price = detail.get("UnitPrice")
             if line.get("Amount") is None:

@@ -135,7 +135,9 @@ def test_fields_decode_the_seeded_custom_values(alice):
 
 def test_invoicing_link_register_returns_the_redirect_url(alice):
     company = Company.objects.get(pipedrive_company_id=ACME)
-    url = invoicing_link_register(company=company, link_id="3f1c3c1e-1111-4a4a-9b9b-123456789abc", org_id="9130")
+    url = invoicing_link_register(
+        company=company, link_id="3f1c3c1e-1111-4a4a-9b9b-123456789abc", org_id="9130", membership=alice.membership
+    )
     assert url.startswith("http") and "3f1c3c1e-1111-4a4a-9b9b-123456789abc" in url
     link = SandboxInvoiceProviderLink.objects.get()
     assert (link.link_id, link.org_id, link.marketplace_client_id, link.user_id) == (
@@ -148,10 +150,32 @@ def test_invoicing_link_register_returns_the_redirect_url(alice):
 
 def test_invoicing_link_register_reads_the_realm_of_the_quickbooks_connection(alice):
     company = Company.objects.get(pipedrive_company_id=ACME)
-    connection = QuickBooksConnection.all_companies.create(company=company, realm_id="9130350000000042")
+    connection = QuickBooksConnection.all_companies.create(
+        company=company, realm_id="9130350000000042", owner=alice.membership
+    )
     invoicing_link_register(company=company, link_id=connection.link_id)
     link = SandboxInvoiceProviderLink.objects.get()
     assert (link.link_id, link.org_id) == (str(connection.link_id), "9130350000000042")
+
+
+def test_invoicing_link_registers_with_the_connecting_users_own_authorisation(alice, browser, pd_live):
+    """Bob (no admin) connected QuickBooks; Alice (admin) installed too. Pipedrive must get Bob's token:
+    the link is "the unique identifier of the user in the Invoice app"."""
+    company = Company.objects.get(pipedrive_company_id=ACME)
+    from tenants.services import membership_upsert
+
+    # Bob is a member (he signed in once) but holds no installation of his own yet.
+    bob_membership = membership_upsert(
+        company=company, email="bob@example.com", name="Bob", pipedrive_user_id=12, is_admin=False
+    )
+    connection = QuickBooksConnection.all_companies.create(company=company, realm_id="9130", owner=bob_membership)
+    with pytest.raises(PermanentError) as info:  # Bob has not installed the app: never Alice's token instead
+        invoicing_link_register(company=company, link_id=connection.link_id)
+    assert info.value.code == "not_installed" and not SandboxInvoiceProviderLink.objects.exists()
+    browser.cookies.clear()
+    assert install(browser, pd_live, user_id=12, via="marketplace").status_code == 302
+    invoicing_link_register(company=company, link_id=connection.link_id)
+    assert SandboxInvoiceProviderLink.objects.get().user_id == 12
 
 
 def test_uninstalled_meanwhile_is_auth_revoked(alice):
@@ -292,3 +316,23 @@ def test_company_b_token_cannot_read_company_a(alice, charlie):
     assert deal["title"] == borealis_deal["title"]
     assert installation_of(21).api_domain.endswith("/borealis-demo")
     assert ApiCall.objects.filter(path="/sandbox/pipedrive/api/acme-demo/api/v2/deals/1", status=401).exists()
+
+
+def test_invoicing_link_registration_needs_the_invoice_integration_scope(pd_live, browser, settings):
+    """An app registered without Developer Hub's "Invoice integration" scope: Pipedrive refuses the
+    registration (403 scope mismatch) and nothing is linked."""
+    from integration.errors import IntegrationError
+    from integration.sandbox.pipedrive.services import DEFAULT_APP_SCOPES, INVOICING_SCOPE
+
+    settings.PIPEDRIVE_SANDBOX_APP_SCOPES = [s for s in DEFAULT_APP_SCOPES if s != INVOICING_SCOPE]
+    assert install(browser, pd_live, user_id=11, via="marketplace").status_code == 302
+    alice = installation_of(11)
+    assert INVOICING_SCOPE not in alice.scopes
+    with pytest.raises(IntegrationError):
+        invoicing_link_register(
+            company=alice.company,
+            link_id="3f1c3c1e-1111-4a4a-9b9b-123456789abc",
+            org_id="1",
+            membership=alice.membership,
+        )
+    assert not SandboxInvoiceProviderLink.objects.exists()
