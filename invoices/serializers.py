@@ -7,7 +7,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from invoices import services
+from invoices import services, validation
 from invoices.models import Invoice, InvoiceEvent
 from invoices.selectors import HISTORY_LIMIT
 from invoices.status import LABELS, Status, effective_status, pipedrive_status
@@ -153,7 +153,7 @@ class SendSerializer(serializers.Serializer):
 
 
 class RangeSerializer(serializers.Serializer):
-    deal_id = serializers.IntegerField(min_value=1)
+    deal_id = serializers.IntegerField(min_value=1, max_value=validation.MAX_BIGINT)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
     refresh = serializers.BooleanField(required=False, default=False)
@@ -165,4 +165,5 @@ class RangeSerializer(serializers.Serializer):
 
 
 class ProductLinkSerializer(serializers.Serializer):
-    qbo_item_id = serializers.RegexField(r"^[0-9]{1,20}$")
+    # QBO ids are positive integers written in decimal ("0" and "007" name no item).
+    qbo_item_id = serializers.RegexField(validation.QBO_ID.pattern, max_length=validation.MAX_QBO_ID)

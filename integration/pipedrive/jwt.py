@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import jwt as pyjwt
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -61,6 +62,7 @@ def _matches(claim: int, param) -> bool:
     return hmac.compare_digest(str(claim).encode(), str(param).strip().encode())
 
 
+@sensitive_variables()  # the JWT secret is a local here and in PyJWT below: never on an error page
 def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelClaims:
     """Check signature, algorithm, expiry and claims; `company_id`/`user_id` are the request's query
     parameters (None when the request has none). Raises PanelTokenError."""
@@ -102,9 +104,17 @@ def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelCla
     return PanelClaims(
         company_id=claims_company,
         user_id=claims_user,
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), tz=UTC),
+        expires_at=_expiry(claims["exp"]),
         raw=claims,
     )
+
+
+def _expiry(exp) -> datetime:
+    """`exp` as a datetime; one no calendar can hold (10**30) is not a token we accept."""
+    try:
+        return datetime.fromtimestamp(int(exp), tz=UTC)
+    except (OverflowError, OSError, ValueError, TypeError) as exc:
+        raise PanelTokenError("bad_exp", "exp is out of range") from exc
 
 
 def membership_for_claims(*, claims: PanelClaims) -> Membership:
