@@ -10,6 +10,7 @@ import re
 from django.conf import settings
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,18 @@ def surface_error(surface: str, *, status: int, code: str, message: str) -> Json
     return JsonResponse(body, status=status)
 
 
+_DJANGO_REFUSALS = {
+    400: ("bad_request", gettext_lazy("The request is not valid.")),
+    403: ("forbidden", gettext_lazy("You are not allowed to do this.")),
+    404: ("not_found", gettext_lazy("Not found.")),
+    405: ("method_not_allowed", gettext_lazy("Method not allowed.")),
+}
+
+
+def _is_html(response) -> bool:
+    return response.get("Content-Type", "").startswith("text/html")
+
+
 def _content_length(request) -> int:
     try:
         return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
@@ -73,7 +86,16 @@ class RequestGuardMiddleware:
             refusal = self._refusal(request, surface)
             if refusal is not None:
                 return refusal
-        return self.get_response(request)
+        response = self.get_response(request)
+        if surface is not None and 400 <= response.status_code < 500 and _is_html(response):
+            # Django's own refusals (no URL matched, method not allowed, bad request) are HTML
+            # pages; machines get the surface's envelope.
+            code, message = _DJANGO_REFUSALS.get(response.status_code, ("refused", gettext_lazy("Refused.")))
+            envelope = surface_error(surface, status=response.status_code, code=code, message=str(message))
+            if response.has_header("Allow"):
+                envelope["Allow"] = response["Allow"]
+            return envelope
+        return response
 
     @staticmethod
     def _refusal(request, surface: str) -> JsonResponse | None:

@@ -136,10 +136,15 @@ class InvoiceSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class DraftField(serializers.JSONField):
+    """A JSON object (documented as one; validate_draft refuses anything else)."""
+
+
 class DraftInputSerializer(serializers.Serializer):
     """The draft as the modal submits it (see invoices.drafts.Draft)."""
 
-    draft = serializers.JSONField()
+    draft = DraftField(help_text="The draft as GET deals/{id}/draft returned it, as edited in the modal.")
     idempotency_key = serializers.UUIDField(required=False)
 
     def validate_draft(self, value):
