@@ -31,6 +31,7 @@ MAX_YEARS_AHEAD = 10
 TAX_MODES = ("exclusive", "inclusive", "none")
 CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 QBO_ID = re.compile(r"^[1-9][0-9]{0,31}\Z")
+ASCII_DIGITS = re.compile(r"^[0-9]{1,19}\Z")
 
 
 def decimal_or_none(value) -> Decimal | None:
@@ -49,7 +50,7 @@ def bounded_id(value) -> int | None:
     if isinstance(value, bool):
         return None
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 19:
+    if not ASCII_DIGITS.match(text):  # str.isdigit() also accepts "²" and "٣", which int() refuses
         return None
     number = int(text)
     return number if 0 < number <= MAX_BIGINT else None

@@ -94,7 +94,7 @@ def _query_refusal(request: HttpRequest, path_ids: dict) -> ExtensionError | Non
     refused here, in the envelope, before the link is even looked up."""
     for name, value in path_ids.items():
         if name.endswith("_id") and str(value).isdigit() and validation.bounded_id(value) is None:
-            return errors.not_found()
+            return errors.not_found()  # beyond 64 bits, or digits int() cannot read ("²")
     fields: dict[str, list[str]] = {}
     params = request.GET
     for name in _ID_PARAMS:
@@ -105,7 +105,7 @@ def _query_refusal(request: HttpRequest, path_ids: dict) -> ExtensionError | Non
     if ids and not all(validation.bounded_id(i) for i in ids.split(",") if i.strip()):
         fields["ids"] = [_("ids is a comma-separated list of invoice ids.")]
     page = params.get("page")
-    if page not in (None, "") and not (str(page).isdigit() and len(page) <= 6 and 1 <= int(page) <= MAX_PAGE):
+    if page not in (None, "") and not (validation.bounded_id(page) and int(page) <= MAX_PAGE):
         fields["page"] = [_("Pages start at 1 and end at %(max)d.") % {"max": MAX_PAGE}]
     for start_name, end_name in _DATE_RANGES:
         try:

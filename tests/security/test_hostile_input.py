@@ -138,6 +138,10 @@ def test_reverse_api_ids_and_page_beyond_64_bits(pipedrive):
     ext_error(pipedrive.get(":linkId/invoices", customerId=HUGE))
     ext_error(pipedrive.get(":linkId/invoices/" + HUGE + "/share"), 404)
     ext_error(pipedrive.get(":linkId/report/invoice-summary", contactId=HUGE))
+    # Digits str.isdigit() accepts and int() refuses (found by tests/security/test_fuzz.py).
+    ext_error(pipedrive.get(":linkId/invoices/²/share"), 404)
+    ext_error(pipedrive.get(":linkId/invoices", ids="²"))
+    ext_error(pipedrive.get(":linkId/invoices", customerId="3", page="²"))
 
 
 def test_reverse_api_summary_from_after_to(pipedrive):
