@@ -4,6 +4,7 @@ hostile stored values, and what 401s tell a client."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from rest_framework.test import APIClient
@@ -97,3 +98,48 @@ def test_the_debug_error_page_does_not_show_secrets(personas, settings, monkeypa
     page = response.content.decode()
     assert "PyJWT broke" in page  # the debug page it is
     assert "the-real-jwt-secret" not in page
+
+
+# -- the admin with the largest values we accept ----------------------------------------------------
+
+
+def test_the_limits_fit_the_columns():
+    from invoices import validation
+    from invoices.models import Invoice, InvoiceLine
+
+    for model, name in [(InvoiceLine, "unit_price"), (InvoiceLine, "quantity"), (InvoiceLine, "amount")]:
+        column = model._meta.get_field(name)
+        places = min(column.decimal_places, validation.MAX_DECIMAL_PLACES)
+        assert validation.MAX_AMOUNT.adjusted() + 1 + places <= column.max_digits, name
+    total = Invoice._meta.get_field("total")
+    assert validation.MAX_AMOUNT.adjusted() + 1 + total.decimal_places <= total.max_digits
+
+
+def test_admin_pages_of_a_line_at_the_largest_accepted_price(client, staff_with_totp, personas):  # noqa: F811
+    from decimal import Decimal
+
+    from invoices import validation
+    from invoices.models import InvoiceLine
+    from tests.personas import add_invoices
+
+    staff, secret = staff_with_totp
+    staff.is_superuser = True
+    staff.save()
+    signed_in_staff(client, staff, secret)
+    if not hasattr(personas, "invoice_a"):
+        add_invoices(personas)
+    invoice = personas.invoice_a
+    line = InvoiceLine.all_companies.create(
+        company=invoice.company,
+        invoice=invoice,
+        position=1,
+        qbo_item_id="2",
+        quantity=Decimal("1.1234567"),
+        unit_price=Decimal("9999999999.1234567"),
+        amount=validation.MAX_AMOUNT,
+    )
+    assert client.get(f"/admin/invoices/invoice/{invoice.pk}/change/").status_code == 200
+    page = client.get(f"/admin/invoices/invoiceline/{line.pk}/change/")
+    assert page.status_code == 200
+    # (SQLite keeps decimals as doubles: the last digits may differ there, not on PostgreSQL.)
+    assert re.search(r"9,?999,?999,?999\.1234", page.content.decode())
