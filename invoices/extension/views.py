@@ -245,7 +245,9 @@ class InvoicesView(ExtensionView):
     def post(self, request, ctx):
         body = self.body(request)
         deal = request.GET.get("dealId") or (body.get("dealId") if isinstance(body, dict) else None)
-        deal_id = int(deal) if str(deal or "").isdigit() else None
+        deal_id = validation.bounded_id(deal) if deal not in (None, "") else None
+        if deal not in (None, "") and deal_id is None:
+            raise errors.bad_request(_("dealId is not a Pipedrive id."), fields={"dealId": [_("This is not an id.")]})
         invoice = ext.invoice_create(
             ctx=ctx,
             body=body,

@@ -144,6 +144,14 @@ def test_reverse_api_ids_and_page_beyond_64_bits(pipedrive):
     ext_error(pipedrive.get(":linkId/invoices", customerId="3", page="²"))
 
 
+@pytest.mark.parametrize("deal", [HUGE, "²", -5, "abc"])
+def test_reverse_api_create_with_a_bad_deal_id_in_the_body(pipedrive, deal):
+    body = {**CREATE, "dealId": deal}
+    response = pipedrive.client.post(pipedrive.url(":linkId/invoices"), body, content_type="application/json")
+    assert "dealId" in ext_error(response)["fields"]
+    assert not Invoice.all_companies.exists()
+
+
 def test_reverse_api_summary_from_after_to(pipedrive):
     body = ext_error(
         pipedrive.get(":linkId/report/invoice-summary", contactId="3", **{"from": "2026-02-01", "to": "2026-01-01"})
