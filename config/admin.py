@@ -12,12 +12,28 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 
 def staff_passed_mfa(request) -> bool:
     """True when this session's sign-in included a TOTP/recovery-code step."""
     return any(record.get("method") == "mfa" for record in get_authentication_records(request, request.user))
+
+
+def safe_next(request, value: str | None, *, default: str) -> str:
+    """`value` when it is a path on this site, else `default`: never another host (open redirect),
+    a scheme (`javascript:`) or a protocol-relative `//host`."""
+    value = (value or "").strip()
+    if (
+        value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(
+            value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return value
+    return default
 
 
 class StaffAdminSite(admin.AdminSite):
@@ -30,7 +46,7 @@ class StaffAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         """Send people to allauth: sign in, then set up or pass TOTP before the admin opens."""
-        next_url = request.GET.get("next") or reverse("admin:index")
+        next_url = safe_next(request, request.GET.get("next"), default=reverse("admin:index"))
         query = urlencode({"next": next_url})
         user = request.user
         if not user.is_authenticated:

@@ -9,3 +9,5 @@ bind = f"{os.environ.get('GUNICORN_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 timeout = 30
 accesslog = "-"
+# The panel's `?token=<JWT>` and OAuth `code`/`state` never reach the access log (config/redaction.py).
+logger_class = "config.redaction.RedactingGunicornLogger"

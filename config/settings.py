@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -193,6 +194,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.openapi.add_error_responses",  # every refusal each operation can answer
+    ],
 }
 
 # INTERNATIONALIZATION
@@ -356,12 +361,31 @@ if PRODUCTION:
         if not globals()[_name]:
             require(_name, "production talks to the real Intuit and Pipedrive with these credentials")
 
+# Request body limits per machine-facing surface (bytes), answered 413 in that surface's envelope
+# (config.middleware). A draft of 750 lines with long descriptions stays below 2 MB; Intuit's
+# webhook batches are a few kB.
+REQUEST_BODY_LIMITS = {
+    "api": env.int("API_MAX_BODY_BYTES", default=2_000_000),
+    "extension": env.int("EXTENSION_MAX_BODY_BYTES", default=2_000_000),
+    "webhook": env.int("WEBHOOK_MAX_BODY_BYTES", default=1_000_000),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, *REQUEST_BODY_LIMITS.values())
+
+# Error pages and error mails hide `@sensitive_variables` locals even with DEBUG on.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.redaction.AlwaysCleansingExceptionReporterFilter"
+
 # LOGGING
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # URLs carry the panel JWT and OAuth codes: every line is redacted before it is written.
+    "filters": {"redact": {"()": "config.redaction.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's request lines ("GET /panel/deal?token=…") through the redacting handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -19,7 +19,7 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
-from invoices import selectors, services
+from invoices import selectors, services, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
@@ -95,6 +95,10 @@ class PanelApi(CompanyScopedApi):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # Path ids beyond a 64-bit column name nothing we store (and would overflow the query).
+        for name, value in kwargs.items():
+            if name.endswith("_id") and validation.bounded_id(value) is None:
+                raise exceptions.NotFound()
         self.connection = qbo_selectors.connection_live(company=self.company)
 
     def handle_exception(self, exc):
@@ -131,6 +135,18 @@ class PanelApi(CompanyScopedApi):
                 code="needs_reconnect",
                 message=_("QuickBooks needs reconnecting before invoices can be changed."),
             )
+
+    def draft_of(self, data, deal_id: int, *, limits: bool = True) -> Draft:
+        """The submitted draft, refused (400, fields named) when a JSON type is wrong or, with
+        `limits`, when a value could overflow our columns or QBO's: before anything is read or written."""
+        raw = data.validated_data["draft"]
+        wrong_types = validation.raw_draft_type_problems(raw)
+        if wrong_types:
+            raise ApiError(status_code=400, code="invalid", message=_("Some fields are not valid."), fields=wrong_types)
+        draft = Draft.from_dict({**raw, "deal_id": deal_id})
+        if limits and self.connection is not None:
+            services.draft_within_limits(connection=self.connection, draft=draft)
+        return draft
 
     def _owner_name(self) -> str:
         owner = self.connection.owner if self.connection else None
@@ -189,7 +205,7 @@ class DealInvoicesApi(PanelApi):
                 message=_("Send an idempotency_key (a UUID) with every create."),
                 fields={"idempotency_key": [_("This field is required.")]},
             )
-        draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
+        draft = self.draft_of(data, deal_id)
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None and pipedrive_selectors.installations_of_company(company=self.company).exists():
             # The deal cannot be checked with this member's own access (and no longer with an admin's).
@@ -245,7 +261,7 @@ class DealPreflightApi(PanelApi):
         self.require_active()
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
+        draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
         problems = services.invoice_preflight(connection=self.connection, draft=draft)
         return Response({"ok": not problems, "problems": [p.as_dict() for p in problems]})
 
@@ -306,8 +322,16 @@ class InvoiceDealLinkApi(PanelApi):
     def put(self, request, invoice_id: int, deal_id: int):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
+        self._require_deal_in_pipedrive(deal_id)
         services.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
         return Response(self.serialize(self.invoice(invoice_id)))
+
+    def _require_deal_in_pipedrive(self, deal_id: int) -> None:
+        """A link names a deal Pipedrive knows and this user can see (404 otherwise)."""
+        installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
+        if installation is None:
+            raise ApiError(status_code=409, code="not_installed", message=_("Reinstall the app in Pipedrive."))
+        pipedrive_client.deal_get(installation=installation, deal_id=deal_id)  # NotFound → 404
 
     @extend_schema(request=None, summary="Stop showing this invoice on a deal", responses=InvoiceSerializer)
     def delete(self, request, invoice_id: int, deal_id: int):

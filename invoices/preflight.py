@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from integration.quickbooks.client import quote
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import money
+from invoices import money, validation
 from invoices.drafts import Draft
+from invoices.sync import company_today
 
 MAX_DISPLAY_NAME = 500
 MAX_DOC_NUMBER = 21
@@ -89,6 +90,11 @@ def _rate_of(code: dict, rates: dict[str, dict]) -> Decimal | None:
 def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Checked:
     """Check a draft against the money rules and the connected QBO company."""
     checked = Checked()
+    # Limits first (columns and QBO): a draft that could overflow is refused before QBO is read.
+    for field_name, code, message in validation.draft_problems(draft, today=company_today(connection)):
+        checked.add(field_name, code, message)
+    if checked.problems:
+        return checked
     us = connection.tax_model == QuickBooksConnection.TaxModel.US
     home = connection.home_currency or "USD"
 
@@ -271,4 +277,7 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
     if checked.priced:
         checked.expected_total = sum((p.total for p in checked.priced), Decimal("0"))
         checked.expected_tax = sum((p.tax for p in checked.priced), Decimal("0"))
+        too_large = validation.total_problem(checked.expected_total)
+        if too_large:
+            checked.add("total", "amount_too_large", too_large)
     return checked

@@ -7,7 +7,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from invoices import services
+from invoices import services, validation
 from invoices.models import Invoice, InvoiceEvent
 from invoices.selectors import HISTORY_LIMIT
 from invoices.status import LABELS, Status, effective_status, pipedrive_status
@@ -136,10 +136,15 @@ class InvoiceSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class DraftField(serializers.JSONField):
+    """A JSON object (documented as one; validate_draft refuses anything else)."""
+
+
 class DraftInputSerializer(serializers.Serializer):
     """The draft as the modal submits it (see invoices.drafts.Draft)."""
 
-    draft = serializers.JSONField()
+    draft = DraftField(help_text="The draft as GET deals/{id}/draft returned it, as edited in the modal.")
     idempotency_key = serializers.UUIDField(required=False)
 
     def validate_draft(self, value):
@@ -153,7 +158,7 @@ class SendSerializer(serializers.Serializer):
 
 
 class RangeSerializer(serializers.Serializer):
-    deal_id = serializers.IntegerField(min_value=1)
+    deal_id = serializers.IntegerField(min_value=1, max_value=validation.MAX_BIGINT)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
     refresh = serializers.BooleanField(required=False, default=False)
@@ -165,4 +170,5 @@ class RangeSerializer(serializers.Serializer):
 
 
 class ProductLinkSerializer(serializers.Serializer):
-    qbo_item_id = serializers.RegexField(r"^[0-9]{1,20}$")
+    # QBO ids are positive integers written in decimal ("0" and "007" name no item).
+    qbo_item_id = serializers.RegexField(validation.QBO_ID.pattern, max_length=validation.MAX_QBO_ID)

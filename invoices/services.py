@@ -247,6 +247,18 @@ def _validate_key(idempotency_key: str) -> uuid.UUID:
         raise InvoiceError(_("The idempotency key must be a UUID."), code="idempotency_key_invalid") from exc
 
 
+def draft_within_limits(*, connection: QuickBooksConnection, draft: Draft) -> None:
+    """Refuse (InvoiceError with every field) a draft with a value our columns or QBO cannot hold."""
+    from invoices import validation
+    from invoices.sync import company_today
+
+    found = validation.draft_problems(draft, today=company_today(connection))
+    if found:
+        raise InvoiceError(
+            _("The invoice cannot be created yet."), code="preflight_failed", problems=[Problem(*p) for p in found]
+        )
+
+
 def invoice_create(
     *, connection: QuickBooksConnection, draft: Draft, actor: Membership, idempotency_key: str
 ) -> Invoice:
@@ -263,6 +275,7 @@ def invoice_create(
         raise InvoiceError(_("QuickBooks needs reconnecting before invoices can be created."), code="needs_reconnect")
     if not can_view(membership=actor, connection=connection):
         raise ActionNotAllowed(_("Only the QuickBooks connection owner can create invoices."), code="forbidden")
+    draft_within_limits(connection=connection, draft=draft)  # before the intent: nothing is written
     for _attempt in range(3):
         existing = Invoice.objects.filter(connection=connection, request_id=key).first()
         if existing is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -12,6 +14,8 @@ from rest_framework.views import APIView
 from tenants.models import Membership
 from tenants.scoping import CompanyScopeError, enter_company_scope, exit_company_scope
 from tenants.selectors import membership_for_session
+
+logger = logging.getLogger(__name__)
 
 
 def resolve_membership(request) -> Membership | None:
@@ -107,5 +111,11 @@ def exception_handler(exc, context):
         message = str(detail) if detail is not None else str(exc)
         if isinstance(exc, Http404 | exceptions.NotFound):
             code, message = "not_found", _("Not found.")
+        if response.status_code == 401:
+            # The client learns only that it is not authenticated; why (expired, forged, unknown
+            # company…) is for our log, not for whoever holds the token.
+            request = context.get("request")
+            logger.info("API 401 %s: %s (%s)", getattr(request, "path", "?"), code, message)
+            code, message = "not_authenticated", _("Not authenticated.")
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response

@@ -145,7 +145,7 @@ def test_production_refuses_the_env_example_as_it_is():
     assert example["SANDBOXES_ENABLED"] == "false"
     for variable, _setting in SECRETS:
         if variable == "PIPEDRIVE_JWT_SECRET":
-            continue  # empty is legitimate: Pipedrive signs with the client secret then (integration/pipedrive/README.md)
+            continue  # empty is legitimate: Pipedrive then signs with the client secret
         result = start({variable: example[variable]})
         assert result.returncode != 0, variable
         assert f"ImproperlyConfigured: {variable} " in result.stderr, (variable, result.stderr[-300:])

@@ -66,6 +66,10 @@ CASES: dict[str, list[Case]] = {
         ),
     ],
     "pipedrive/install": [Case(url=lambda p: reverse("pipedrive:install"), status=302, client="web")],
+    # Nothing of A's is named: only the confirming browser's own session holds the pending sign-in.
+    "pipedrive/install/confirm": [
+        Case(url=lambda p: reverse("pipedrive:install-confirm"), method="post", status=400, client="web")
+    ],
     # QuickBooks connect/callback/disconnect/link act only on the signed-in member's own company;
     # tests/integration/quickbooks/test_cross_company.py proves A's connection and state are untouched.
     "quickbooks/connect": [Case(url=lambda p: reverse("quickbooks:connect"), method="post", status=302, client="web")],

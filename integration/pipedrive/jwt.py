@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 import jwt as pyjwt
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -116,6 +117,7 @@ def _matches(claim: int, param) -> bool:
     return hmac.compare_digest(str(claim).encode(), str(param).strip().encode())
 
 
+@sensitive_variables()  # the JWT secret is a local here and in PyJWT below: never on an error page
 def verify_panel_token(*, token: str, company_id=None, user_id=None) -> PanelClaims:
     """Check signature, algorithm, lifetime and claims; `company_id`/`user_id` are the request's query
     parameters (None when the request has none). Raises PanelTokenError."""

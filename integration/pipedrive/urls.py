@@ -9,4 +9,6 @@ urlpatterns = [
     path("callback", views.callback, name="callback"),
     # Start the install from our site (landing page button; Developer Hub "Installation URL").
     path("install", views.install, name="install"),
+    # A Marketplace install (no state) over someone else's session asks before switching accounts.
+    path("install/confirm", views.install_confirm, name="install-confirm"),
 ]

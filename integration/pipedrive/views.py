@@ -12,6 +12,7 @@ import binascii
 import hmac
 import json
 import logging
+import time
 
 from allauth.socialaccount.adapter import get_adapter as get_social_adapter
 from allauth.socialaccount.helpers import complete_social_login
@@ -20,10 +21,11 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from integration.errors import AuthRevoked, PermanentError, TransientError
@@ -97,12 +99,59 @@ def _install_callback(request: HttpRequest) -> HttpResponse:
 
     sociallogin = provider.sociallogin_from_response(request, result.me.raw)
     sociallogin.state = state
+    if not state_id and request.user.is_authenticated and request.user.pk != result.membership.user_id:
+        # Login CSRF: a state-less code could be an attacker's, sent to a signed-in victim. The
+        # install is done (tokens stored for the account that consented); switching this browser
+        # to that account waits for the person to confirm it on our page (POST with CSRF token).
+        request.session[PENDING_LOGIN_KEY] = {
+            "sociallogin": sociallogin.serialize(),
+            "membership_id": result.membership.pk,
+            "expires": time.time() + PENDING_LOGIN_SECONDS,
+        }
+        return _confirm_page(request, result.membership)
+    return _finish_login(request, sociallogin, result.membership)
+
+
+PENDING_LOGIN_KEY = "pipedrive_pending_login"
+PENDING_LOGIN_SECONDS = 600
+
+
+def _finish_login(request: HttpRequest, sociallogin, membership) -> HttpResponse:
     response = complete_social_login(request, sociallogin)
-    if request.user.is_authenticated and request.user.pk == result.membership.user_id:
-        membership_activate(request=request, membership=result.membership)
+    if request.user.is_authenticated and request.user.pk == membership.user_id:
+        membership_activate(request=request, membership=membership)
     return response
 
 
+def _confirm_page(request: HttpRequest, membership) -> HttpResponse:
+    return render(
+        request,
+        "pipedrive/install_confirm.html",
+        {"current": request.user, "incoming": membership.user, "company": membership.company},
+    )
+
+
+@never_cache
+@require_http_methods(["POST"])
+def install_confirm(request: HttpRequest) -> HttpResponse:
+    """The answer of the confirmation page: switch to the Pipedrive account that installed, or stay."""
+    from allauth.socialaccount.models import SocialLogin
+
+    from tenants.models import Membership
+
+    pending = request.session.pop(PENDING_LOGIN_KEY, None)
+    if not pending or pending.get("expires", 0) < time.time():
+        return _install_error(request, "state")
+    if request.POST.get("decision") != "switch":
+        return redirect("tenants:settings")
+    membership = Membership.all_companies.select_related("user", "company").filter(pk=pending["membership_id"]).first()
+    if membership is None:
+        return _install_error(request, "failed")
+    sociallogin = SocialLogin.deserialize(pending["sociallogin"])
+    return _finish_login(request, sociallogin, membership)
+
+
+@sensitive_variables()  # our client secret and the caller's credentials
 def _basic_auth_ok(header: str) -> bool:
     scheme, _sep, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:

@@ -14,6 +14,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
 from integration.http import CallRecorder, make_session
@@ -47,6 +48,7 @@ def authorize_url(*, state: str, redirect_uri: str) -> str:
     return f"{settings.QBO_AUTHORIZE_URL}?{query}"
 
 
+@sensitive_variables()  # the client secret
 def _basic_auth() -> str:
     raw = f"{settings.QBO_CLIENT_ID}:{settings.QBO_CLIENT_SECRET}".encode()
     return "Basic " + base64.b64encode(raw).decode()

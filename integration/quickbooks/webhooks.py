@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils.dateparse import parse_datetime
+from django.views.decorators.debug import sensitive_variables
 
 CLOUD_EVENT_OPERATIONS = {
     "created": "Create",
@@ -41,6 +42,7 @@ class Change:
     occurred_at: datetime | None
 
 
+@sensitive_variables()  # the verifier token
 def signature_valid(*, body: bytes, signature: str, verifier_token: str) -> bool:
     """Constant-time check of `intuit-signature` over the raw body."""
     if not signature or not verifier_token:
@@ -50,6 +52,15 @@ def signature_valid(*, body: bytes, signature: str, verifier_token: str) -> bool
 
 
 def _when(value) -> datetime | None:
+    """The change's time, or None when it is missing or not a real time (huge epochs, month 13):
+    the time only orders changes, the re-fetch tells the truth."""
+    try:
+        return _parse_when(value)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
+
+
+def _parse_when(value) -> datetime | None:
     if value in (None, ""):
         return None
     if isinstance(value, int | float):  # epoch milliseconds are seen too
@@ -82,18 +93,27 @@ def _legacy_id(realm_id: str, entity: dict) -> str:
     return "legacy:" + hashlib.sha256(key.encode()).hexdigest()
 
 
+# Our columns (integration.models.WebhookEvent): a value longer than its column is not Intuit's.
+MAX_LENGTHS = {"event_id": 200, "realm_id": 32, "entity": 40, "entity_id": 32, "operation": 20}
+
+
 def parse_changes(body: bytes) -> list[Change]:
     """The changes of a legacy (`eventNotifications`) or CloudEvents (array) payload."""
     try:
-        return _parse_changes(body)
+        changes = _parse_changes(body)
     except (AttributeError, TypeError) as exc:  # items that are not objects, and the like
         raise WebhookPayloadError("unexpected payload structure") from exc
+    for change in changes:
+        for name, limit in MAX_LENGTHS.items():
+            if len(getattr(change, name)) > limit:
+                raise WebhookPayloadError(f"{name} longer than {limit} characters")
+    return changes
 
 
 def _parse_changes(body: bytes) -> list[Change]:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise WebhookPayloadError("the body is not JSON") from exc
     changes: list[Change] = []
     if isinstance(payload, dict) and "eventNotifications" in payload:

@@ -8,6 +8,7 @@ import binascii
 import hmac
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 
 def _credentials(header: str) -> tuple[bytes, bytes] | None:
@@ -22,6 +23,7 @@ def _credentials(header: str) -> tuple[bytes, bytes] | None:
     return (user, password) if sep else None
 
 
+@sensitive_variables()  # our client secret and the caller's credentials
 def is_pipedrive(header: str | None) -> bool:
     """True when `Authorization` carries our client id and secret. Both parts are compared in
     constant time, and both always, so timing tells nothing about which one was wrong."""

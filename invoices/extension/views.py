@@ -4,6 +4,7 @@ in the `{"success": …, "data": …}` envelope."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from integration.errors import IntegrationError
 from invoices import services as invoice_services
+from invoices import validation
 from invoices.extension import auth, endpoints, errors
 from invoices.extension import services as ext
 from invoices.extension.context import LinkContext, link_context
@@ -70,6 +72,9 @@ class ExtensionView(View):
         handler = getattr(self, method, None) if method in self.http_method_names else None
         if handler is None:
             return ExtensionError(405, "method_not_allowed", _("Method not allowed.")).response()
+        refusal = _query_refusal(request, kwargs)
+        if refusal is not None:
+            return refusal.response()
         try:
             ctx = link_context(request, link_id, allow_disconnected=self.allow_disconnected)
             with company_scope(ctx.company):
@@ -89,7 +94,7 @@ class ExtensionView(View):
     def body(request: HttpRequest):
         try:
             payload = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise errors.bad_request(_("The body is not valid JSON.")) from exc
         return unwrap(payload)
 
@@ -98,6 +103,43 @@ class ExtensionView(View):
         """A caller's idempotency key, reused as QBO's requestid (≤ 50 characters)."""
         key = request.headers.get("Idempotency-Key") or request.headers.get("X-Request-Id") or ""
         return key if 0 < len(key) <= 50 else None
+
+
+# Query parameters that name ids, and those that are dates, across the endpoints (contract names).
+_ID_PARAMS = ("customerId", "contactId", "dealId", "userId")
+_DATE_RANGES = (("startDate", "endDate"), ("from", "to"))
+MAX_PAGE = 100_000
+
+
+def _query_refusal(request: HttpRequest, path_ids: dict) -> ExtensionError | None:
+    """Input the services would otherwise meet as overflowing integers or an inverted range:
+    refused here, in the envelope, before the link is even looked up."""
+    for name, value in path_ids.items():
+        if name.endswith("_id") and str(value).isdigit() and validation.bounded_id(value) is None:
+            return errors.not_found()  # beyond 64 bits, or digits int() cannot read ("²")
+    fields: dict[str, list[str]] = {}
+    params = request.GET
+    for name in _ID_PARAMS:
+        value = params.get(name)
+        if value not in (None, "") and validation.bounded_id(value) is None:
+            fields[name] = [_("This is not an id.")]
+    ids = params.get("ids")
+    if ids and not all(validation.bounded_id(i) for i in ids.split(",") if i.strip()):
+        fields["ids"] = [_("ids is a comma-separated list of invoice ids.")]
+    page = params.get("page")
+    if page not in (None, "") and not (validation.bounded_id(page) and int(page) <= MAX_PAGE):
+        fields["page"] = [_("Pages start at 1 and end at %(max)d.") % {"max": MAX_PAGE}]
+    for start_name, end_name in _DATE_RANGES:
+        try:
+            start = dt.date.fromisoformat(str(params.get(start_name) or "")[:10])
+            end = dt.date.fromisoformat(str(params.get(end_name) or "")[:10])
+        except ValueError:
+            continue  # missing or malformed: the service names it
+        if start > end:
+            fields[end_name] = [_("The end of the range is before its start.")]
+    if fields:
+        return errors.bad_request(_("Some parameters are not valid."), fields=fields)
+    return None
 
 
 # -- link ---------------------------------------------------------------------------------------
@@ -225,7 +267,9 @@ class InvoicesView(ExtensionView):
     def post(self, request, ctx):
         body = self.body(request)
         deal = request.GET.get("dealId") or (body.get("dealId") if isinstance(body, dict) else None)
-        deal_id = int(deal) if str(deal or "").isdigit() else None
+        deal_id = validation.bounded_id(deal) if deal not in (None, "") else None
+        if deal not in (None, "") and deal_id is None:
+            raise errors.bad_request(_("dealId is not a Pipedrive id."), fields={"dealId": [_("This is not an id.")]})
         invoice = ext.invoice_create(
             ctx=ctx,
             body=body,
