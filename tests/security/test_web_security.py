@@ -64,7 +64,7 @@ def _token(**claims) -> str:
 @pytest.mark.parametrize(
     "token, reason",
     [
-        pytest.param(lambda: _token(exp=10**30), "bad_exp", id="exp-10^30"),
+        pytest.param(lambda: _token(exp=10**30), "lifetime_too_long", id="exp-10^30"),
         pytest.param(lambda: _token(exp=1), "expired", id="expired"),
         pytest.param(lambda: _token(companyId=31337), "unknown_company", id="unknown-company"),
         pytest.param(lambda: "not.a.jwt", "malformed", id="malformed"),
