@@ -198,3 +198,51 @@ class TaxCodeMapping(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.tax_rate} % → tax code {self.qbo_tax_code_id}"
+
+
+class DealFigureFields(TenantModel):
+    """The deal fields the app owns in Pipedrive (Invoiced, Paid, Outstanding, Invoice status), made
+    once per company, and the company's on/off setting for keeping them current."""
+
+    enabled = models.BooleanField(_("Keep invoice figures on deals"), default=True)
+    invoiced_key = models.CharField(max_length=40, blank=True, default="")
+    paid_key = models.CharField(max_length=40, blank=True, default="")
+    outstanding_key = models.CharField(max_length=40, blank=True, default="")
+    status_key = models.CharField(max_length=40, blank=True, default="")
+    # Our status value -> the Pipedrive option id of the "Invoice status" enum field.
+    status_options = models.JSONField(default=dict, blank=True)
+    # Fields the user deleted in Pipedrive: never made again (we remove nothing and recreate nothing).
+    dismissed = models.JSONField(default=list, blank=True)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["company"], name="dealfigurefields_one_per_company")]
+
+    def __str__(self) -> str:
+        return f"Deal figure fields of {self.company_id}"
+
+
+class DealFiguresOutbox(TenantModel):
+    """One row per deal whose figures must be written to Pipedrive (coalesced: many invoice events,
+    one row). `generation` grows on every mark, so a write only clears the row if nothing changed
+    while it was in flight; the row stays dirty through outages until a write succeeds."""
+
+    deal_id = models.BigIntegerField(_("Pipedrive deal id"))
+    dirty = models.BooleanField(default=True)
+    generation = models.PositiveIntegerField(default=1)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    written = models.JSONField(default=dict, blank=True)  # the custom_fields last written
+    written_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["company", "deal_id"], name="dealfiguresoutbox_unique")]
+        indexes = [models.Index(fields=["dirty", "next_attempt_at"], name="dealfiguresoutbox_due")]
+
+    def __str__(self) -> str:
+        return f"figures of deal {self.deal_id} ({'dirty' if self.dirty else 'clean'})"

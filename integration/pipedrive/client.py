@@ -541,3 +541,40 @@ def invoicing_provider_register(
     if not redirect_url or not isinstance(redirect_url, str):
         raise PermanentError("Pipedrive did not return a redirectUrl", service=SERVICE, code="bad_response")
     return redirect_url
+
+
+def deal_field_create(
+    *,
+    installation: PipedriveInstallation,
+    field_name: str,
+    field_type: str,
+    options: list[str] | None = None,
+    description: str | None = None,
+) -> FieldDefinition:
+    """Create a deal custom field; returns its definition (`field_code` is the 40-hex key).
+
+    API v2 has the create (`addDealField`, scopes `admin` or `deal-fields:full`, cost 5), so no v1 call.
+    """
+    # https://developers.pipedrive.com/docs/api/v1/DealFields#addDealField (API v2)
+    body: dict[str, Any] = {"field_name": field_name, "field_type": field_type}
+    if options is not None:
+        body["options"] = [{"label": label} for label in options]
+    if description:
+        body["description"] = description
+    data = _data(call(installation=installation, method="POST", path="/api/v2/dealFields", json=body))
+    if not isinstance(data, dict) or not data.get("field_code"):
+        raise PermanentError("Pipedrive did not return the new field", service=SERVICE, code="bad_response")
+    return data
+
+
+def deal_update(*, installation: PipedriveInstallation, deal_id: int, custom_fields: dict[str, Any]) -> Deal:
+    """PATCH a deal's custom fields (absolute values; `None` clears one)."""
+    # https://developers.pipedrive.com/docs/api/v1/Deals#updateDeal (API v2, scope deals:full, cost 5)
+    return _data(
+        call(
+            installation=installation,
+            method="PATCH",
+            path=f"/api/v2/deals/{int(deal_id)}",
+            json={"custom_fields": custom_fields},
+        )
+    )

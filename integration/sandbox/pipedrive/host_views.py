@@ -86,6 +86,17 @@ def limits(request: HttpRequest) -> HttpResponse:
     return redirect("sandbox:pipedrive_sandbox:home")
 
 
+@require_POST
+def outage(request: HttpRequest) -> HttpResponse:
+    """Test control: make a company's whole API answer `status` (e.g. 503), or 0 to heal it."""
+    company = get_object_or_404(SandboxCompany, pk=request.POST.get("company_id") or 0)
+    raw = request.POST.get("status") or "0"
+    if not raw.isdigit() or (int(raw) != 0 and not 400 <= int(raw) <= 599):
+        return HttpResponse(_("Status must be 0 or an HTTP error status"), status=400)
+    host_services.company_outage_set(company=company, status=int(raw))
+    return JsonResponse({"company_id": company.pk, "api_outage_status": int(raw)})
+
+
 def _same_origin_path(value: str | None) -> str | None:
     # Overrides on the host page may only point at paths of this site (no open redirect into a frame).
     if value and value.startswith("/") and not value.startswith("//") and not urlsplit(value).netloc:

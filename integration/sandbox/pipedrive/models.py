@@ -24,6 +24,8 @@ class SandboxCompany(models.Model):
     daily_budget = models.PositiveIntegerField(default=120_000)
     budget_used = models.PositiveIntegerField(default=0)
     budget_day = models.DateField(null=True, blank=True)
+    # Test control: when set (e.g. 503), every API call of this company answers it (an outage).
+    api_outage_status = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]

@@ -19,6 +19,7 @@ urlpatterns = [
     path("install", host_views.install, name="install"),
     path("controls/uninstall", host_views.uninstall, name="uninstall"),
     path("controls/limits", host_views.limits, name="limits"),
+    path("controls/outage", host_views.outage, name="outage"),
     # API v1
     path(f"{api}/v1/users/me", api_views.users_me, name="api-users-me"),
     path(f"{api}/v1/currencies", api_views.currencies, name="api-currencies"),
@@ -26,7 +27,7 @@ urlpatterns = [
     # API v2
     path(f"{api}/v2/deals", api_views.deals, name="api-deals"),
     path(f"{api}/v2/deals/products", api_views.deals_products, name="api-deals-products"),
-    path(f"{api}/v2/deals/<int:deal_id>", api_views.deal_detail, name="api-deal"),
+    path(f"{api}/v2/deals/<int:deal_id>", api_views.deal_detail_or_update, name="api-deal"),
     path(f"{api}/v2/deals/<int:deal_id>/products", api_views.deal_products, name="api-deal-products"),
     path(f"{api}/v2/persons/<int:person_id>", api_views.person_detail, name="api-person"),
     path(f"{api}/v2/organizations/<int:org_id>", api_views.organization_detail, name="api-organization"),
