@@ -1,11 +1,12 @@
 from django.urls import path
 
-from invoices import apis, views
+from invoices import apis, money_views, views
 
 app_name = "invoices"
 
 urlpatterns = [
     path("webhooks/quickbooks", views.quickbooks_webhook, name="quickbooks-webhook"),
+    path("settings/money-loop", money_views.money_loop_settings, name="money-loop-settings"),
 ]
 
 api_urlpatterns = [

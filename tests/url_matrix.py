@@ -52,6 +52,18 @@ CASES: dict[str, list[Case]] = {
         Case(url=lambda p: reverse("api:api-member-detail", args=[p.alice_membership.pk])),
     ],
     "settings/": [Case(url=lambda p: reverse("tenants:settings"), status=200, client="web")],
+    # Money loop: acts on the signed-in member's own company only (no ids in the URL); Charlie's POST
+    # changes B's setting, never A's (tests/invoices/test_deal_figures.py).
+    "settings/money-loop": [
+        Case(url=lambda p: reverse("invoices:money-loop-settings"), status=200, client="web"),
+        Case(
+            url=lambda p: reverse("invoices:money-loop-settings"),
+            method="post",
+            status=302,
+            client="web",
+            data={"deal_figures": "off"},
+        ),
+    ],
     # Pipedrive install/uninstall callback: no ids of ours in the URL. Charlie (B) can neither replay a
     # state he does not hold nor uninstall A with his session; tests/integration/pipedrive/ covers B's
     # tokens and panel JWTs against A over HTTP.
