@@ -246,3 +246,30 @@ class DealFiguresOutbox(TenantModel):
 
     def __str__(self) -> str:
         return f"figures of deal {self.deal_id} ({'dirty' if self.dirty else 'clean'})"
+
+
+class InvoicePayment(TenantModel):
+    """What one QuickBooks Payment applied to one of our invoices: cash received and credit applied
+    (a credit memo linked on the same Payment), as last read from QuickBooks."""
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    payment_qbo_id = models.CharField(max_length=32)
+    txn_date = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)  # cash applied to this invoice
+    credit_applied = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    method = models.CharField(max_length=100, blank=True, default="")  # PaymentMethodRef name (or id)
+    reference = models.CharField(max_length=100, blank=True, default="")  # PaymentRefNum
+    qbo_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "payment_qbo_id"], name="invoicepayment_unique"),
+        ]
+        indexes = [models.Index(fields=["connection", "payment_qbo_id"], name="invoicepayment_payment")]
+        ordering = ["txn_date", "id"]
+
+    def __str__(self) -> str:
+        return f"payment {self.payment_qbo_id} on {self.invoice_id}"
