@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tenants.fields import EncryptedTextField
 from tenants.models import Membership, TenantModel
 
 
@@ -213,6 +214,17 @@ class DealFigureFields(TenantModel):
     status_options = models.JSONField(default=dict, blank=True)
     # Fields the user deleted in Pipedrive: never made again (we remove nothing and recreate nothing).
     dismissed = models.JSONField(default=list, blank=True)
+    # Money loop settings beyond the figures: what happens when a deal is won.
+    won_rule = models.CharField(
+        _("When a deal is won"),
+        max_length=10,
+        choices=[("off", _("Nothing")), ("draft", _("Prepare a draft")), ("create", _("Create the invoice"))],
+        default="off",
+    )
+    # Our app webhook in Pipedrive (deal changes) and the Basic credentials it calls us with.
+    webhook_id = models.BigIntegerField(null=True, blank=True)
+    webhook_user = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    webhook_password = EncryptedTextField(blank=True, default="")
     last_error = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -273,3 +285,30 @@ class InvoicePayment(TenantModel):
 
     def __str__(self) -> str:
         return f"payment {self.payment_qbo_id} on {self.invoice_id}"
+
+
+class WonDeal(TenantModel):
+    """A deal that moved to Won while the company's rule was on: what the rule did, exactly once.
+
+    One row per deal: the automatic invoice's idempotency key is derived from company and deal, so a
+    duplicate delivery or a deal won, reopened and won again never makes a second invoice."""
+
+    class State(models.TextChoices):
+        PROBLEMS = "problems", _("Won, not invoiced")
+        DRAFT_READY = "draft_ready", _("Won: invoice draft ready")
+        INVOICED = "invoiced", _("Won and invoiced")
+
+    deal_id = models.BigIntegerField(_("Pipedrive deal id"))
+    idempotency_key = models.UUIDField()
+    state = models.CharField(max_length=20, choices=State.choices)
+    problems = models.JSONField(default=list, blank=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    note_id = models.BigIntegerField(null=True, blank=True)  # the note left on the deal about the problems
+    won_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["company", "deal_id"], name="wondeal_unique")]
+
+    def __str__(self) -> str:
+        return f"won deal {self.deal_id} ({self.state})"

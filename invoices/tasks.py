@@ -123,3 +123,26 @@ def deal_figures_sweep() -> int:
     for company_id in companies:
         push_deal_figures.delay(company_id=company_id)
     return len(companies)
+
+
+@shared_task(name="invoices.process_pipedrive_webhook", **RETRY)
+@with_company_scope
+def process_pipedrive_webhook(*, company_id: int, delivery_id: int) -> str:
+    """A stored Pipedrive deal-change delivery: apply the "deal won" rule (exactly once per deal)."""
+    from django.utils import timezone
+
+    from integration.models import WebhookDelivery
+    from invoices.won import delivery_process
+    from tenants.scoping import current_company
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id, service="pipedrive")
+    if delivery.processed_at:
+        return "done already"
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    try:
+        won = delivery_process(company=current_company(), body=bytes(delivery.body))
+    except Exception as exc:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=f"{exc.__class__.__name__}: {exc}"[:1000])
+        raise
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), last_error="")
+    return won.state if won else "ignored"

@@ -276,5 +276,7 @@ EXEMPT: dict[str, str] = {
     "static/*": "static files",
     "webhooks/quickbooks": "machine endpoint, HMAC-signed by Intuit: tests/invoices/test_sync.py proves a realm's "
     "changes only reach the company connected to that realm",
+    "webhooks/pipedrive": "machine endpoint, HTTP Basic credentials per company: tests/invoices/test_won.py proves "
+    "one company's credentials never act on another company's deals",
     "sandbox/*": "simulated third parties with their own demo data; no tenant data of ours",
 }

@@ -578,3 +578,39 @@ def deal_update(*, installation: PipedriveInstallation, deal_id: int, custom_fie
             json={"custom_fields": custom_fields},
         )
     )
+
+
+def webhook_create(
+    *,
+    installation: PipedriveInstallation,
+    subscription_url: str,
+    event_action: str,
+    event_object: str,
+    name: str,
+    http_auth_user: str,
+    http_auth_password: str,
+    version: str = "2.0",
+) -> dict:
+    """Register an app webhook (v1 only; no v2 endpoint). Pipedrive calls it with HTTP Basic."""
+    # https://developers.pipedrive.com/docs/api/v1/Webhooks#addWebhook (scope admin, cost 10)
+    body = {
+        "subscription_url": subscription_url,
+        "event_action": event_action,
+        "event_object": event_object,
+        "name": name,
+        "user_id": installation.pipedrive_user_id,
+        "http_auth_user": http_auth_user,
+        "http_auth_password": http_auth_password,
+        "version": version,
+    }
+    data = _data(call(installation=installation, method="POST", path="/api/v1/webhooks", json=body))
+    if not isinstance(data, dict) or not data.get("id"):
+        raise PermanentError("Pipedrive did not return the webhook", service=SERVICE, code="bad_response")
+    return data
+
+
+def note_create(*, installation: PipedriveInstallation, deal_id: int, content: str) -> dict:
+    """Leave a note (HTML) on a deal."""
+    # https://developers.pipedrive.com/docs/api/v1/Notes#addNote (v1 only; scope deals:full, cost 10)
+    body = {"content": content, "deal_id": int(deal_id)}
+    return _data(call(installation=installation, method="POST", path="/api/v1/notes", json=body)) or {}

@@ -160,6 +160,22 @@
     box.hidden = false;
   }
 
+  /* Money loop: the "deal won" rule's flag ("Won, not invoiced: 2 problems"), above the list. */
+  function renderWonFlag(won) {
+    var old = document.getElementById("won-flag");
+    if (old) { old.parentNode.removeChild(old); }
+    if (!won || won.state === "invoiced") { return; }
+    var box = el("div", { id: "won-flag", className: "won-flag won-" + won.state, role: "status", "data-state": won.state }, [
+      el("strong", { text: won.label })
+    ]);
+    if (won.problems && won.problems.length) {
+      var list = el("ul", {});
+      won.problems.forEach(function (p) { list.appendChild(el("li", { text: p.message })); });
+      box.appendChild(list);
+    }
+    $("invoices").parentNode.insertBefore(box, $("invoices"));
+  }
+
   function render(data) {
     state.connection = data.connection;
     var list = $("invoices");
@@ -167,6 +183,7 @@
     data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
     $("empty").hidden = data.invoices.length > 0;
     renderSummary(data.summary);
+    renderWonFlag(data.won);
     var active = data.connection.status === "active";
     $("new-invoice").hidden = !active;
     $("refresh").hidden = !active;

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integration.sandbox.pipedrive import selectors, services, writes
+from integration.sandbox.pipedrive import selectors, services, webhooks, writes
 from integration.sandbox.pipedrive.models import SandboxAccessToken, SandboxInvoiceProviderLink
 from integration.sandbox.pipedrive.services import ApiError, error_body
 
@@ -47,7 +47,10 @@ def pipedrive_api(*, scopes: tuple[str, ...], cost: int, method: str = "GET") ->
             # PostgreSQL needs no such thing: the rate-limit rows are locked per token and company.
             serial = _SQLITE_LOCK if connection.vendor == "sqlite" else nullcontext()
             with serial, transaction.atomic():
-                return _handle(handler, request, domain, kwargs, scopes=scopes, cost=cost, method=method)
+                response = _handle(handler, request, domain, kwargs, scopes=scopes, cost=cost, method=method)
+            # Webhooks the call caused go out after it, outside the lock (Pipedrive sends them async).
+            webhooks.send_pending(company_domain=domain)
+            return response
 
         return view
 
@@ -128,6 +131,33 @@ def invoice_provider(request: HttpRequest, *, token: SandboxAccessToken) -> tupl
     return 201, {"success": True, "data": {"redirectUrl": selectors.invoice_settings_url(link=link)}}
 
 
+@pipedrive_api(scopes=("admin",), cost=10, method="POST")
+def webhook_create(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
+    """POST /api/v1/webhooks — addWebhook (see webhooks.py)."""
+    return 201, webhooks.webhook_create(user=token.grant.user, request=request)
+
+
+@pipedrive_api(scopes=("admin",), cost=20)
+def webhook_list(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v1/webhooks — only the app's own webhooks."""
+    return webhooks.webhooks_list(user=token.grant.user)
+
+
+@transaction.non_atomic_requests
+def webhooks_view(request: HttpRequest, domain: str):
+    view = webhook_create if request.method == "POST" else webhook_list
+    return view(request, domain)
+
+
+webhooks_view.csrf_exempt = True
+
+
+@pipedrive_api(scopes=("deals:full", "contacts:full"), cost=10, method="POST")
+def note_create(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
+    """POST /api/v1/notes — addNote (content required; deal_id must exist)."""
+    return 201, webhooks.note_create(company=_company(token), user=token.grant.user, request=request)
+
+
 # --- API v2 -----------------------------------------------------------------------------------
 
 
@@ -159,7 +189,7 @@ def deal_detail(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int
 def deal_update(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int) -> dict:
     """PATCH /api/v2/deals/{id} — custom_fields (validated against the field definitions), title, value, status."""
     company = _company(token)
-    record = writes.deal_update(company=company, deal_id=deal_id, request=request)
+    record = writes.deal_update(company=company, deal_id=deal_id, request=request, user_id=token.grant.user_id)
     return {"success": True, "data": selectors.present(record, company=company, options=_options(request))}
 
 

@@ -173,7 +173,9 @@ def _check_value(field: dict, value) -> None:
 
 
 @transaction.atomic
-def deal_update(*, company: SandboxCompany, deal_id: int, request: HttpRequest) -> SandboxRecord:
+def deal_update(
+    *, company: SandboxCompany, deal_id: int, request: HttpRequest, user_id: int | None = None
+) -> SandboxRecord:
     """Apply a v2 PATCH to a deal (only `custom_fields`, `title` and `value` are modelled)."""
     payload = _body(request)
     unknown = set(payload) - DEAL_KEYS
@@ -182,6 +184,7 @@ def deal_update(*, company: SandboxCompany, deal_id: int, request: HttpRequest) 
     record = SandboxRecord.objects.select_for_update().filter(company=company, kind="deal", object_id=deal_id).first()
     if record is None or record.data.get("is_deleted"):
         raise ApiError(404, error_body("Entity was not found", error_info="Object was not found."))
+    before = copy.deepcopy(record.data)
     custom = payload.get("custom_fields")
     if custom is not None:
         if not isinstance(custom, dict):
@@ -208,6 +211,10 @@ def deal_update(*, company: SandboxCompany, deal_id: int, request: HttpRequest) 
         status_set(record=record, status=payload["status"])
     record.data["update_time"] = timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     record.save(update_fields=["data"])
+    if user_id is not None:
+        from integration.sandbox.pipedrive.webhooks import queue_deal_change
+
+        queue_deal_change(company=company, user_id=user_id, before=before, after=record.data, source="api")
     return record
 
 
