@@ -128,7 +128,9 @@ def test_the_receiver_checks_basic_auth_and_the_body(installed, connected, perso
         "previous": {"status": "open"},
     }
     link_products(connected)
-    ok = client.post("/webhooks/pipedrive", data=json.dumps(other), content_type="application/json", HTTP_AUTHORIZATION=good)
+    ok = client.post(
+        "/webhooks/pipedrive", data=json.dumps(other), content_type="application/json", HTTP_AUTHORIZATION=good
+    )
     assert ok.status_code == 200
     assert not WonDeal.all_companies.exists() and invoices_of_deal() == []
     assert InvoiceDeal.all_companies.count() == 0
