@@ -253,8 +253,13 @@ def deal_fields_setup_later(*, company: Company) -> None:
 
 
 def deal_fields_setup(*, company: Company) -> bool:
+    """At connect: the deal fields, and the won-deal webhook when that rule is on."""
+    from invoices.won import webhook_register
+
     try:
-        deal_fields_ensure(company=company)
+        config = deal_fields_ensure(company=company)
+        if config.won_rule != "off":
+            webhook_register(company=company)
     except IntegrationError as exc:
         DealFigureFields.objects.filter(company=company).update(last_error=str(exc)[:500])
         logger.info("deal figures: fields of company %s not made yet: %s", company.pk, exc)
