@@ -266,3 +266,17 @@ def test_the_setting_page_admins_switch_members_read(personas, web_as):
     # turned off: invoice events queue nothing
     deal_figures.deal_figures_mark_dirty(company_id=personas.company_a.pk, deal_ids=[5])
     assert not DealFiguresOutbox.all_companies.filter(company=personas.company_a).exists()
+
+
+def test_connect_makes_the_fields_once(installed, connected, personas):
+    assert our_fields() == []
+    assert tasks.setup_deal_fields(company_id=personas.company_a.pk) is True
+    assert tasks.setup_deal_fields(company_id=personas.company_a.pk) is True
+    assert len(our_fields()) == 4
+    config = DealFigureFields.all_companies.get(company=personas.company_a)
+    assert {f["field_code"] for f in our_fields()} == {
+        config.invoiced_key,
+        config.paid_key,
+        config.outstanding_key,
+        config.status_key,
+    }
