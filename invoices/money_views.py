@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -101,3 +103,52 @@ def pipedrive_webhook(request):
             lambda: tasks.process_pipedrive_webhook.delay(company_id=company_id, delivery_id=delivery_id)
         )
     return JsonResponse({"status": "ok", "delivery": delivery.pk})
+
+
+def _period(request) -> tuple[dt.date, dt.date] | None:
+    today = timezone.now().date()
+    try:
+        date_to = dt.date.fromisoformat(request.GET["to"]) if request.GET.get("to") else today
+        date_from = (
+            dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else date_to - dt.timedelta(days=90)
+        )
+    except ValueError:
+        return None
+    if date_from > date_to or (date_to - date_from).days > 366:
+        return None
+    return date_from, date_to
+
+
+@transaction.non_atomic_requests  # no transaction across the Pipedrive read
+@login_required
+@require_http_methods(["GET"])
+def won_not_invoiced_page(request):
+    """Won deals of a period with no or partial invoices, the gap per currency (admins; members per visibility)."""
+    from integration.errors import IntegrationError
+    from integration.pipedrive.selectors import installation_for
+    from integration.quickbooks.selectors import connection_live
+    from invoices.services import can_view
+    from invoices.won_report import won_not_invoiced
+
+    company, membership = request.company, request.membership
+    if company is None or membership is None:
+        return redirect("tenants:settings")
+    connection = connection_live(company=company)
+    if not (membership.is_admin or can_view(membership=membership, connection=connection)):
+        return HttpResponseForbidden(_("Your company shows invoices only to the QuickBooks connection owner."))
+    period = _period(request)
+    if period is None:
+        return HttpResponseBadRequest(_("Give a period as from=YYYY-MM-DD&to=YYYY-MM-DD, at most a year long."))
+    context = {"company": company, "date_from": period[0], "date_to": period[1], "report": None, "error": ""}
+    installation = installation_for(company=company, membership=membership)
+    if installation is None:
+        context["error"] = _("Reinstall the app in Pipedrive.")
+    else:
+        try:
+            context["report"] = won_not_invoiced(
+                company=company, installation=installation, date_from=period[0], date_to=period[1]
+            )
+        except IntegrationError as exc:
+            context["error"] = _("Pipedrive could not be read: %(error)s") % {"error": exc}
+    status = 503 if context["error"] and installation is not None else 200
+    return render(request, "invoices/won_not_invoiced.html", context, status=status)

@@ -7,6 +7,7 @@ app_name = "invoices"
 urlpatterns = [
     path("webhooks/quickbooks", views.quickbooks_webhook, name="quickbooks-webhook"),
     path("settings/money-loop", money_views.money_loop_settings, name="money-loop-settings"),
+    path("money-loop/won-not-invoiced", money_views.won_not_invoiced_page, name="won-not-invoiced"),
     path("webhooks/pipedrive", money_views.pipedrive_webhook, name="pipedrive-webhook"),
 ]
 
