@@ -20,7 +20,7 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -201,7 +201,10 @@ def custom_fields_for(*, fields: DealFigureFields, figures: Figures | None) -> d
 
 
 def fields_config(*, company: Company) -> DealFigureFields:
-    config, _created = DealFigureFields.objects.get_or_create(company=company)
+    try:
+        config, _created = DealFigureFields.objects.get_or_create(company=company)
+    except IntegrityError:  # made concurrently by another worker
+        config = DealFigureFields.objects.get(company=company)
     return config
 
 

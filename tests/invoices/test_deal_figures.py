@@ -280,3 +280,27 @@ def test_connect_makes_the_fields_once(installed, connected, personas):
         config.outstanding_key,
         config.status_key,
     }
+
+
+def test_a_rate_limited_batch_is_rescheduled_then_written(installed, connected, personas, monkeypatch):
+    monkeypatch.setattr(pipedrive, "sleep", lambda seconds: None)  # the client's 429 waits, without waiting
+    with company_scope(personas.company_a):
+        deal_figures.deal_fields_ensure(company=personas.company_a)
+    company = SandboxCompany.objects.get(pk=1001)
+    host_services.company_limits_set(company=company, burst_limit=1, daily_budget=100000, reset_usage=True)
+    DealFiguresOutbox.all_companies.bulk_create(
+        [DealFiguresOutbox(company=personas.company_a, deal_id=d, next_attempt_at=timezone.now()) for d in (1, 2, 3)]
+    )
+    result = tasks.push_deal_figures(company_id=personas.company_a.pk)
+    assert result["written"] < 3 and result["failed"] >= 1
+    waiting = DealFiguresOutbox.all_companies.filter(dirty=True)
+    assert waiting.exists() and all("RateLimited" in row.last_error for row in waiting)
+    assert all(row.next_attempt_at > timezone.now() for row in waiting)
+    company.refresh_from_db()
+    host_services.company_limits_set(company=company, burst_limit=160, daily_budget=100000, reset_usage=True)
+    waiting.update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
+    assert tasks.deal_figures_sweep() == 1
+    assert not DealFiguresOutbox.all_companies.filter(dirty=True).exists()
+    config = DealFigureFields.all_companies.get(company=personas.company_a)
+    assert all(pd_deal(d)["custom_fields"][config.invoiced_key] is None for d in (1, 2, 3))  # no invoices: cleared
+    assert all(row.written_at for row in DealFiguresOutbox.all_companies.all())
