@@ -143,6 +143,8 @@ CELERY_BEAT_SCHEDULE = {
     "overdue-sweep": {"task": "invoices.overdue_sweep", "schedule": 24 * 3600},
     # Pending creates whose retry task was lost (worker or broker restart) are sent again.
     "resubmit-stuck-invoices": {"task": "invoices.resubmit_stuck", "schedule": 300},
+    # Deal figures (Invoiced/Paid/Outstanding) still dirty after an outage or a lost task.
+    "deal-figures-sweep": {"task": "invoices.deal_figures_sweep", "schedule": 60},
 }
 
 # SECRETS ENCRYPTION

@@ -30,6 +30,7 @@ from invoices.serializers import (
     SendSerializer,
 )
 from invoices.sync import company_today
+from invoices.won import won_flag
 from tenants.api import CompanyScopedApi
 from tenants.models import FieldMapping
 
@@ -186,6 +187,7 @@ class DealInvoicesApi(PanelApi):
                 "connection": self.connection_info(),
                 "invoices": self.serialize(list(invoices), many=True),
                 "summary": selectors.summary(invoices, today=today),
+                "won": won_flag(deal_id=deal_id),  # money loop: "Won, not invoiced: 2 problems"
             }
         )
 

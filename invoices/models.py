@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from tenants.fields import EncryptedTextField
 from tenants.models import Membership, TenantModel
 
 
@@ -198,3 +199,116 @@ class TaxCodeMapping(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.tax_rate} % → tax code {self.qbo_tax_code_id}"
+
+
+class DealFigureFields(TenantModel):
+    """The deal fields the app owns in Pipedrive (Invoiced, Paid, Outstanding, Invoice status), made
+    once per company, and the company's on/off setting for keeping them current."""
+
+    enabled = models.BooleanField(_("Keep invoice figures on deals"), default=True)
+    invoiced_key = models.CharField(max_length=40, blank=True, default="")
+    paid_key = models.CharField(max_length=40, blank=True, default="")
+    outstanding_key = models.CharField(max_length=40, blank=True, default="")
+    status_key = models.CharField(max_length=40, blank=True, default="")
+    # Our status value -> the Pipedrive option id of the "Invoice status" enum field.
+    status_options = models.JSONField(default=dict, blank=True)
+    # Fields the user deleted in Pipedrive: never made again (we remove nothing and recreate nothing).
+    dismissed = models.JSONField(default=list, blank=True)
+    # Money loop settings beyond the figures: what happens when a deal is won.
+    won_rule = models.CharField(
+        _("When a deal is won"),
+        max_length=10,
+        choices=[("off", _("Nothing")), ("draft", _("Prepare a draft")), ("create", _("Create the invoice"))],
+        default="off",
+    )
+    # Our app webhook in Pipedrive (deal changes) and the Basic credentials it calls us with.
+    webhook_id = models.BigIntegerField(null=True, blank=True)
+    webhook_user = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    webhook_password = EncryptedTextField(blank=True, default="")
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["company"], name="dealfigurefields_one_per_company")]
+
+    def __str__(self) -> str:
+        return f"Deal figure fields of {self.company_id}"
+
+
+class DealFiguresOutbox(TenantModel):
+    """One row per deal whose figures must be written to Pipedrive (coalesced: many invoice events,
+    one row). `generation` grows on every mark, so a write only clears the row if nothing changed
+    while it was in flight; the row stays dirty through outages until a write succeeds."""
+
+    deal_id = models.BigIntegerField(_("Pipedrive deal id"))
+    dirty = models.BooleanField(default=True)
+    generation = models.PositiveIntegerField(default=1)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    written = models.JSONField(default=dict, blank=True)  # the custom_fields last written
+    written_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["company", "deal_id"], name="dealfiguresoutbox_unique")]
+        indexes = [models.Index(fields=["dirty", "next_attempt_at"], name="dealfiguresoutbox_due")]
+
+    def __str__(self) -> str:
+        return f"figures of deal {self.deal_id} ({'dirty' if self.dirty else 'clean'})"
+
+
+class InvoicePayment(TenantModel):
+    """What one QuickBooks Payment applied to one of our invoices: cash received and credit applied
+    (a credit memo linked on the same Payment), as last read from QuickBooks."""
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    payment_qbo_id = models.CharField(max_length=32)
+    txn_date = models.DateField(null=True, blank=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=2, default=0)  # cash applied to this invoice
+    credit_applied = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    method = models.CharField(max_length=100, blank=True, default="")  # PaymentMethodRef name (or id)
+    reference = models.CharField(max_length=100, blank=True, default="")  # PaymentRefNum
+    qbo_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "payment_qbo_id"], name="invoicepayment_unique"),
+        ]
+        indexes = [models.Index(fields=["connection", "payment_qbo_id"], name="invoicepayment_payment")]
+        ordering = ["txn_date", "id"]
+
+    def __str__(self) -> str:
+        return f"payment {self.payment_qbo_id} on {self.invoice_id}"
+
+
+class WonDeal(TenantModel):
+    """A deal that moved to Won while the company's rule was on: what the rule did, exactly once.
+
+    One row per deal: the automatic invoice's idempotency key is derived from company and deal, so a
+    duplicate delivery or a deal won, reopened and won again never makes a second invoice."""
+
+    class State(models.TextChoices):
+        PROBLEMS = "problems", _("Won, not invoiced")
+        DRAFT_READY = "draft_ready", _("Won: invoice draft ready")
+        INVOICED = "invoiced", _("Won and invoiced")
+
+    deal_id = models.BigIntegerField(_("Pipedrive deal id"))
+    idempotency_key = models.UUIDField()
+    state = models.CharField(max_length=20, choices=State.choices)
+    problems = models.JSONField(default=list, blank=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    note_id = models.BigIntegerField(null=True, blank=True)  # the note left on the deal about the problems
+    won_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [models.UniqueConstraint(fields=["company", "deal_id"], name="wondeal_unique")]
+
+    def __str__(self) -> str:
+        return f"won deal {self.deal_id} ({self.state})"

@@ -20,6 +20,7 @@ HISTORY_LIMIT = 20
 def _with_history(queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
     return queryset.select_related("connection").prefetch_related(
         "deal_links",
+        "payments",  # money loop: payments under each invoice (one query per list)
         Prefetch("events", queryset=InvoiceEvent.objects.select_related("actor__user").order_by("-created_at", "-id")),
     )
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from invoices import services, validation
 from invoices.models import Invoice, InvoiceEvent
+from invoices.payments import payments_of
 from invoices.selectors import HISTORY_LIMIT
 from invoices.status import LABELS, Status, effective_status, pipedrive_status
 from invoices.sync import company_today
@@ -29,7 +30,19 @@ class EventSerializer(serializers.ModelSerializer):
         return event.actor.user.name or event.actor.user.email
 
 
+class PaymentSerializer(serializers.Serializer):
+    """A QuickBooks payment applied to the invoice (money loop); documents `payments` in the schema."""
+
+    date = serializers.DateField(allow_null=True)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    credit_applied = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+    method = serializers.CharField()
+    reference = serializers.CharField()
+
+
 class InvoiceSerializer(serializers.ModelSerializer):
+    payments = serializers.SerializerMethodField()
     status = serializers.SerializerMethodField()
     status_label = serializers.SerializerMethodField()
     pipedrive_status = serializers.SerializerMethodField()
@@ -63,6 +76,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "quickbooks_url",
             "deal_ids",
             "history",
+            "payments",
         ]
 
     def to_representation(self, invoice) -> dict:
@@ -96,6 +110,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "quickbooks_url": self.get_quickbooks_url(invoice),
             "deal_ids": self.get_deal_ids(invoice),
             "history": self.get_history(invoice),
+            "payments": self.get_payments(invoice),
         }
 
     def _status(self, invoice) -> Status:
@@ -121,6 +136,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
     def get_deal_ids(self, invoice) -> list[int]:
         return sorted(link.deal_id for link in invoice.deal_links.all())
+
+    @extend_schema_field(PaymentSerializer(many=True))
+    def get_payments(self, invoice) -> list[dict]:
+        # Money loop: date, amount, method, reference and credit applied of each QuickBooks payment.
+        return payments_of(invoice)
 
     @extend_schema_field(EventSerializer(many=True))
     def get_history(self, invoice) -> list[dict]:

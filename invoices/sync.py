@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from integration.models import WebhookDelivery, WebhookEvent
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.webhooks import Change, parse_changes
+from invoices import payments
 from invoices.models import Invoice, InvoiceEvent
 from invoices.status import LABELS, Facts, Status, compute_status
 from tenants.scoping import company_scope
@@ -173,11 +174,13 @@ def invoices_refetch(*, connection: QuickBooksConnection, qbo_ids: Iterable[str]
     return applied
 
 
-def _invoice_ids_of_payments(client, payment_ids: list[str]) -> set[str]:
+def _invoice_ids_of_payments(client, payment_ids: list[str], read: list[dict] | None = None) -> set[str]:
     invoice_ids: set[str] = set()
     for chunk in _chunks(sorted(set(payment_ids), key=int)):
         rows = client.query(f"SELECT * FROM Payment WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
         invoice_ids |= _linked_invoices(rows)
+        if read is not None:
+            read.extend(rows)
     return invoice_ids
 
 
@@ -198,6 +201,8 @@ def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change 
 
     to_fetch: set[str] = set()
     payment_ids: list[str] = []
+    payments_read: list[dict] = []
+    gone_payments: list[str] = []
     applied: list[Invoice] = []
     for change in changes:
         if not str(change.entity_id).isdigit():
@@ -212,6 +217,7 @@ def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change 
         elif change.entity == "Payment" and change.operation != "Delete":
             payment_ids.append(str(change.entity_id))
         elif change.entity == "Payment":
+            gone_payments.append(str(change.entity_id))  # money loop: it pays nothing any more
             # A deleted payment cannot be read back; the invoices it paid are refreshed below.
             to_fetch |= set(
                 Invoice.objects.filter(connection=connection, status__in=[Status.PAID, Status.PARTIALLY_PAID])
@@ -219,8 +225,10 @@ def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change 
                 .values_list("qbo_id", flat=True)
             )
     if payment_ids:
-        to_fetch |= _invoice_ids_of_payments(client_for(connection=connection), payment_ids)
+        to_fetch |= _invoice_ids_of_payments(client_for(connection=connection), payment_ids, payments_read)
     applied.extend(invoices_refetch(connection=connection, qbo_ids=to_fetch))
+    payments.payments_forget(connection=connection, payment_ids=gone_payments)
+    payments.payments_store(connection=connection, payments=payments_read)  # after the invoices they pay
     return applied
 
 
@@ -308,8 +316,12 @@ def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
         else:
             invoice_apply_qbo(connection=connection, data=row)
             applied += 1
-    payments = [p for p in result.changes.get("Payment", []) if p.get("status") != "Deleted"]
-    applied += len(invoices_refetch(connection=connection, qbo_ids=_linked_invoices(payments)))
+    changed_payments = result.changes.get("Payment", [])
+    live_payments = [p for p in changed_payments if p.get("status") != "Deleted"]
+    applied += len(invoices_refetch(connection=connection, qbo_ids=_linked_invoices(live_payments)))
+    gone = [str(p.get("Id")) for p in changed_payments if p.get("status") == "Deleted"]
+    payments.payments_forget(connection=connection, payment_ids=gone)
+    payments.payments_store(connection=connection, payments=live_payments)
     # The next sweep starts where QBO's clock said this one looked, minus a minute of overlap.
     cursor = parse_datetime(result.time) if result.time else None
     connection_mark_synced(connection=connection, cursor=(cursor or now) - dt.timedelta(minutes=1))

@@ -91,3 +91,58 @@ def resubmit_stuck() -> int:
     for company_id, invoice_id in stuck:
         submit_invoice.delay(company_id=company_id, invoice_id=invoice_id)
     return len(stuck)
+
+
+@shared_task(name="invoices.setup_deal_fields")
+@with_company_scope
+def setup_deal_fields(*, company_id: int) -> bool:
+    """At connect: make the deal fields the app owns (failures are retried by the first push)."""
+    from invoices.deal_figures import deal_fields_setup
+    from tenants.scoping import current_company
+
+    return deal_fields_setup(company=current_company())
+
+
+@shared_task(name="invoices.push_deal_figures")
+def push_deal_figures(*, company_id: int) -> dict:
+    """Write the company's dirty deal figures (a batch); more due → another run after the pace."""
+    from invoices.deal_figures import PACE_SECONDS, _enqueue_push, run_for_company
+
+    result = run_for_company(company_id)
+    if result["remaining"] and result["written"]:
+        _enqueue_push(company_id, countdown=PACE_SECONDS)
+    return result
+
+
+@shared_task(name="invoices.deal_figures_sweep")
+def deal_figures_sweep() -> int:
+    """Beat: push every company with due rows (retries after outages, lost tasks, restarts)."""
+    from invoices.deal_figures import companies_with_due_rows
+
+    companies = companies_with_due_rows()
+    for company_id in companies:
+        push_deal_figures.delay(company_id=company_id)
+    return len(companies)
+
+
+@shared_task(name="invoices.process_pipedrive_webhook", **RETRY)
+@with_company_scope
+def process_pipedrive_webhook(*, company_id: int, delivery_id: int) -> str:
+    """A stored Pipedrive deal-change delivery: apply the "deal won" rule (exactly once per deal)."""
+    from django.utils import timezone
+
+    from integration.models import WebhookDelivery
+    from invoices.won import delivery_process
+    from tenants.scoping import current_company
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id, service="pipedrive")
+    if delivery.processed_at:
+        return "done already"
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    try:
+        won = delivery_process(company=current_company(), body=bytes(delivery.body))
+    except Exception as exc:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=f"{exc.__class__.__name__}: {exc}"[:1000])
+        raise
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), last_error="")
+    return won.state if won else "ignored"

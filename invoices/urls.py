@@ -1,11 +1,14 @@
 from django.urls import path
 
-from invoices import apis, views
+from invoices import apis, money_views, views
 
 app_name = "invoices"
 
 urlpatterns = [
     path("webhooks/quickbooks", views.quickbooks_webhook, name="quickbooks-webhook"),
+    path("settings/money-loop", money_views.money_loop_settings, name="money-loop-settings"),
+    path("money-loop/won-not-invoiced", money_views.won_not_invoiced_page, name="won-not-invoiced"),
+    path("webhooks/pipedrive", money_views.pipedrive_webhook, name="pipedrive-webhook"),
 ]
 
 api_urlpatterns = [

@@ -52,6 +52,22 @@ CASES: dict[str, list[Case]] = {
         Case(url=lambda p: reverse("api:api-member-detail", args=[p.alice_membership.pk])),
     ],
     "settings/": [Case(url=lambda p: reverse("tenants:settings"), status=200, client="web")],
+    # Money loop: acts on the signed-in member's own company only (no ids in the URL); Charlie's POST
+    # changes B's setting, never A's (tests/invoices/test_deal_figures.py).
+    # Reads the signed-in member's own company only (no ids in the URL); Charlie sees B's deals, never A's.
+    "money-loop/won-not-invoiced": [
+        Case(url=lambda p: reverse("invoices:won-not-invoiced"), status=200, client="web", own_status=200)
+    ],
+    "settings/money-loop": [
+        Case(url=lambda p: reverse("invoices:money-loop-settings"), status=200, client="web"),
+        Case(
+            url=lambda p: reverse("invoices:money-loop-settings"),
+            method="post",
+            status=302,
+            client="web",
+            data={"deal_figures": "off"},
+        ),
+    ],
     # Pipedrive install/uninstall callback: no ids of ours in the URL. Charlie (B) can neither replay a
     # state he does not hold nor uninstall A with his session; tests/integration/pipedrive/ covers B's
     # tokens and panel JWTs against A over HTTP.
@@ -268,5 +284,7 @@ EXEMPT: dict[str, str] = {
     "static/*": "static files",
     "webhooks/quickbooks": "machine endpoint, HMAC-signed by Intuit: tests/invoices/test_sync.py proves a realm's "
     "changes only reach the company connected to that realm",
+    "webhooks/pipedrive": "machine endpoint, HTTP Basic credentials per company: tests/invoices/test_won.py proves "
+    "one company's credentials never act on another company's deals",
     "sandbox/*": "simulated third parties with their own demo data; no tenant data of ours",
 }

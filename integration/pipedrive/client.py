@@ -541,3 +541,76 @@ def invoicing_provider_register(
     if not redirect_url or not isinstance(redirect_url, str):
         raise PermanentError("Pipedrive did not return a redirectUrl", service=SERVICE, code="bad_response")
     return redirect_url
+
+
+def deal_field_create(
+    *,
+    installation: PipedriveInstallation,
+    field_name: str,
+    field_type: str,
+    options: list[str] | None = None,
+    description: str | None = None,
+) -> FieldDefinition:
+    """Create a deal custom field; returns its definition (`field_code` is the 40-hex key).
+
+    API v2 has the create (`addDealField`, scopes `admin` or `deal-fields:full`, cost 5), so no v1 call.
+    """
+    # https://developers.pipedrive.com/docs/api/v1/DealFields#addDealField (API v2)
+    body: dict[str, Any] = {"field_name": field_name, "field_type": field_type}
+    if options is not None:
+        body["options"] = [{"label": label} for label in options]
+    if description:
+        body["description"] = description
+    data = _data(call(installation=installation, method="POST", path="/api/v2/dealFields", json=body))
+    if not isinstance(data, dict) or not data.get("field_code"):
+        raise PermanentError("Pipedrive did not return the new field", service=SERVICE, code="bad_response")
+    return data
+
+
+def deal_update(*, installation: PipedriveInstallation, deal_id: int, custom_fields: dict[str, Any]) -> Deal:
+    """PATCH a deal's custom fields (absolute values; `None` clears one)."""
+    # https://developers.pipedrive.com/docs/api/v1/Deals#updateDeal (API v2, scope deals:full, cost 5)
+    return _data(
+        call(
+            installation=installation,
+            method="PATCH",
+            path=f"/api/v2/deals/{int(deal_id)}",
+            json={"custom_fields": custom_fields},
+        )
+    )
+
+
+def webhook_create(
+    *,
+    installation: PipedriveInstallation,
+    subscription_url: str,
+    event_action: str,
+    event_object: str,
+    name: str,
+    http_auth_user: str,
+    http_auth_password: str,
+    version: str = "2.0",
+) -> dict:
+    """Register an app webhook (v1 only; no v2 endpoint). Pipedrive calls it with HTTP Basic."""
+    # https://developers.pipedrive.com/docs/api/v1/Webhooks#addWebhook (scope admin, cost 10)
+    body = {
+        "subscription_url": subscription_url,
+        "event_action": event_action,
+        "event_object": event_object,
+        "name": name,
+        "user_id": installation.pipedrive_user_id,
+        "http_auth_user": http_auth_user,
+        "http_auth_password": http_auth_password,
+        "version": version,
+    }
+    data = _data(call(installation=installation, method="POST", path="/api/v1/webhooks", json=body))
+    if not isinstance(data, dict) or not data.get("id"):
+        raise PermanentError("Pipedrive did not return the webhook", service=SERVICE, code="bad_response")
+    return data
+
+
+def note_create(*, installation: PipedriveInstallation, deal_id: int, content: str) -> dict:
+    """Leave a note (HTML) on a deal."""
+    # https://developers.pipedrive.com/docs/api/v1/Notes#addNote (v1 only; scope deals:full, cost 10)
+    body = {"content": content, "deal_id": int(deal_id)}
+    return _data(call(installation=installation, method="POST", path="/api/v1/notes", json=body)) or {}

@@ -249,6 +249,9 @@ def connect_callback(*, user: User, code: str, realm_id: str, state: str, error:
         raise
 
     result = ConnectResult(connection=connection, reconnected=reconnected)
+    from invoices.deal_figures import deal_fields_setup_later  # money loop: the deal fields the app owns
+
+    deal_fields_setup_later(company=company)
     linked, result.redirect_url = _register_invoicing_link(connection)
     if not linked:
         result.warnings.append(

@@ -97,6 +97,22 @@
     return el("details", { className: "history-box" }, [el("summary", { text: t("history") }), list]);
   }
 
+  /* Money loop: the QuickBooks payments (and credit applied) of an invoice, under it. */
+  function paymentsOf(invoice) {
+    if (!invoice.payments || !invoice.payments.length) { return null; }
+    var list = el("ul", { className: "payments" });
+    invoice.payments.forEach(function (payment) {
+      var parts = [P.date(payment.date), " · ", P.money(payment.amount, payment.currency)];
+      if (Number(payment.credit_applied) > 0) {
+        parts.push(" + " + P.money(payment.credit_applied, payment.currency) + " " + t("credit_applied"));
+      }
+      if (payment.method) { parts.push(" · " + payment.method); }
+      if (payment.reference) { parts.push(" · " + t("payment_ref", { reference: payment.reference })); }
+      list.appendChild(el("li", { className: "payment" }, parts));
+    });
+    return el("details", { className: "payments-box" }, [el("summary", { text: t("payments") }), list]);
+  }
+
   function invoiceItem(invoice, options) {
     options = options || {};
     var amounts = [
@@ -115,6 +131,7 @@
       el("div", { className: "customer muted", text: invoice.customer_name }),
       el("div", { className: "amounts" }, amounts),
       invoice.last_error && invoice.state !== "created" ? el("p", { className: "error", text: invoice.last_error }) : null,
+      options.compact ? null : paymentsOf(invoice),
       options.compact ? null : historyOf(invoice)
     ]);
     if (options.compact) {
@@ -143,6 +160,22 @@
     box.hidden = false;
   }
 
+  /* Money loop: the "deal won" rule's flag ("Won, not invoiced: 2 problems"), above the list. */
+  function renderWonFlag(won) {
+    var old = document.getElementById("won-flag");
+    if (old) { old.parentNode.removeChild(old); }
+    if (!won || won.state === "invoiced") { return; }
+    var box = el("div", { id: "won-flag", className: "won-flag won-" + won.state, role: "status", "data-state": won.state }, [
+      el("strong", { text: won.label })
+    ]);
+    if (won.problems && won.problems.length) {
+      var list = el("ul", {});
+      won.problems.forEach(function (p) { list.appendChild(el("li", { text: p.message })); });
+      box.appendChild(list);
+    }
+    $("invoices").parentNode.insertBefore(box, $("invoices"));
+  }
+
   function render(data) {
     state.connection = data.connection;
     var list = $("invoices");
@@ -150,6 +183,7 @@
     data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
     $("empty").hidden = data.invoices.length > 0;
     renderSummary(data.summary);
+    renderWonFlag(data.won);
     var active = data.connection.status === "active";
     $("new-invoice").hidden = !active;
     $("refresh").hidden = !active;

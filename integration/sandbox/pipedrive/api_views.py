@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integration.sandbox.pipedrive import selectors, services
+from integration.sandbox.pipedrive import selectors, services, webhooks, writes
 from integration.sandbox.pipedrive.models import SandboxAccessToken, SandboxInvoiceProviderLink
 from integration.sandbox.pipedrive.services import ApiError, error_body
 
@@ -47,7 +47,10 @@ def pipedrive_api(*, scopes: tuple[str, ...], cost: int, method: str = "GET") ->
             # PostgreSQL needs no such thing: the rate-limit rows are locked per token and company.
             serial = _SQLITE_LOCK if connection.vendor == "sqlite" else nullcontext()
             with serial, transaction.atomic():
-                return _handle(handler, request, domain, kwargs, scopes=scopes, cost=cost, method=method)
+                response = _handle(handler, request, domain, kwargs, scopes=scopes, cost=cost, method=method)
+            # Webhooks the call caused go out after it, outside the lock (Pipedrive sends them async).
+            webhooks.send_pending(company_domain=domain)
+            return response
 
         return view
 
@@ -69,6 +72,9 @@ def _handle(
         if request.method != method:
             raise ApiError(405, error_body("Method not allowed"))
         token = services.authenticate(authorization=request.headers.get("Authorization", ""), domain=domain)
+        outage = token.grant.user.company.api_outage_status
+        if outage:  # test control: the company's API is down (nothing is charged or written)
+            raise ApiError(outage, error_body("Service temporarily unavailable"))
         services.check_scopes(token=token, allowed=scopes)
         headers = services.rate_limit_charge(token=token, cost=cost)
         status, body = 200, handler(request, token=token, **kwargs)
@@ -125,6 +131,33 @@ def invoice_provider(request: HttpRequest, *, token: SandboxAccessToken) -> tupl
     return 201, {"success": True, "data": {"redirectUrl": selectors.invoice_settings_url(link=link)}}
 
 
+@pipedrive_api(scopes=("admin",), cost=10, method="POST")
+def webhook_create(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
+    """POST /api/v1/webhooks — addWebhook (see webhooks.py)."""
+    return 201, webhooks.webhook_create(user=token.grant.user, request=request)
+
+
+@pipedrive_api(scopes=("admin",), cost=20)
+def webhook_list(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v1/webhooks — only the app's own webhooks."""
+    return webhooks.webhooks_list(user=token.grant.user)
+
+
+@transaction.non_atomic_requests
+def webhooks_view(request: HttpRequest, domain: str):
+    view = webhook_create if request.method == "POST" else webhook_list
+    return view(request, domain)
+
+
+webhooks_view.csrf_exempt = True
+
+
+@pipedrive_api(scopes=("deals:full", "contacts:full"), cost=10, method="POST")
+def note_create(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
+    """POST /api/v1/notes — addNote (content required; deal_id must exist)."""
+    return 201, webhooks.note_create(company=_company(token), user=token.grant.user, request=request)
+
+
 # --- API v2 -----------------------------------------------------------------------------------
 
 
@@ -150,6 +183,24 @@ def deals(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
 def deal_detail(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int) -> dict:
     """GET /api/v2/deals/{id}."""
     return _detail(request, token, "deal", deal_id)
+
+
+@pipedrive_api(scopes=("deals:full",), cost=5, method="PATCH")
+def deal_update(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int) -> dict:
+    """PATCH /api/v2/deals/{id} — custom_fields (validated against the field definitions), title, value, status."""
+    company = _company(token)
+    record = writes.deal_update(company=company, deal_id=deal_id, request=request, user_id=token.grant.user_id)
+    return {"success": True, "data": selectors.present(record, company=company, options=_options(request))}
+
+
+@transaction.non_atomic_requests
+def deal_detail_or_update(request: HttpRequest, domain: str, deal_id: int):
+    """One URL, two operations (getDeal, updateDeal)."""
+    view = deal_update if request.method == "PATCH" else deal_detail
+    return view(request, domain, deal_id=deal_id)
+
+
+deal_detail_or_update.csrf_exempt = True  # Pipedrive's API takes bearer tokens, never cookies
 
 
 @pipedrive_api(scopes=(*PRODUCTS, *DEALS), cost=10)
@@ -220,7 +271,23 @@ def _fields_view(entity: str, scopes: tuple[str, ...]) -> Callable:
     return view
 
 
-deal_fields = _fields_view("deal", (*DEALS, "admin", "deal-fields:full"))
+deal_fields_list = _fields_view("deal", (*DEALS, "admin", "deal-fields:full"))
+
+
+@pipedrive_api(scopes=("admin", "deal-fields:full"), cost=5, method="POST")
+def deal_field_create(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """POST /api/v2/dealFields — addDealField (see writes.py for what is checked)."""
+    return {"success": True, "data": writes.deal_field_create(company=_company(token), request=request)}
+
+
+@transaction.non_atomic_requests
+def deal_fields(request: HttpRequest, domain: str):
+    """One URL, two operations (getDealFields, addDealField)."""
+    view = deal_field_create if request.method == "POST" else deal_fields_list
+    return view(request, domain)
+
+
+deal_fields.csrf_exempt = True
 person_fields = _fields_view("person", (*CONTACTS, "admin", "contact-fields:full"))
 organization_fields = _fields_view("organization", (*CONTACTS, "admin", "contact-fields:full"))
 product_fields = _fields_view("product", (*PRODUCTS, "product-fields:full"))

@@ -120,3 +120,9 @@ def company_limits_set(*, company: SandboxCompany, burst_limit: int, daily_budge
         fields.append("budget_used")
         SandboxAccessToken.objects.filter(grant__user__company=company).update(window_started_at=None, window_count=0)
     company.save(update_fields=fields)
+
+
+def company_outage_set(*, company: SandboxCompany, status: int) -> None:
+    """Test control: every API call of `company` answers `status` (0 = healthy again)."""
+    company.api_outage_status = status
+    company.save(update_fields=["api_outage_status"])

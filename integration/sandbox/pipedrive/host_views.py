@@ -86,6 +86,42 @@ def limits(request: HttpRequest) -> HttpResponse:
     return redirect("sandbox:pipedrive_sandbox:home")
 
 
+@require_POST
+def outage(request: HttpRequest) -> HttpResponse:
+    """Test control: make a company's whole API answer `status` (e.g. 503), or 0 to heal it."""
+    company = get_object_or_404(SandboxCompany, pk=request.POST.get("company_id") or 0)
+    raw = request.POST.get("status") or "0"
+    if not raw.isdigit() or (int(raw) != 0 and not 400 <= int(raw) <= 599):
+        return HttpResponse(_("Status must be 0 or an HTTP error status"), status=400)
+    host_services.company_outage_set(company=company, status=int(raw))
+    return JsonResponse({"company_id": company.pk, "api_outage_status": int(raw)})
+
+
+@require_POST
+def deal_status(request: HttpRequest) -> HttpResponse:
+    """Test control: a user marks a deal won, lost or open in Pipedrive; webhooks follow."""
+    from integration.sandbox.pipedrive import webhooks
+
+    company = get_object_or_404(SandboxCompany, pk=request.POST.get("company_id") or 0)
+    user = (
+        _viewer(request, company)
+        if not request.POST.get("user_id")
+        else company.users.filter(
+            pk=request.POST.get("user_id") if str(request.POST.get("user_id")).isdigit() else 0
+        ).first()
+    )
+    deal_id = request.POST.get("deal_id") or ""
+    if user is None or not deal_id.isdigit():
+        return HttpResponse(_("Give a deal id and a user of the company"), status=400)
+    try:
+        deal = webhooks.deal_status_set(
+            company=company, deal_id=int(deal_id), status=request.POST.get("status"), user_id=user.pk
+        )
+    except services.ApiError as exc:
+        return JsonResponse(exc.body, status=exc.status)
+    return JsonResponse({"id": deal["id"], "status": deal["status"]})
+
+
 def _same_origin_path(value: str | None) -> str | None:
     # Overrides on the host page may only point at paths of this site (no open redirect into a frame).
     if value and value.startswith("/") and not value.startswith("//") and not urlsplit(value).netloc:

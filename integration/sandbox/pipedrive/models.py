@@ -24,6 +24,8 @@ class SandboxCompany(models.Model):
     daily_budget = models.PositiveIntegerField(default=120_000)
     budget_used = models.PositiveIntegerField(default=0)
     budget_day = models.DateField(null=True, blank=True)
+    # Test control: when set (e.g. 503), every API call of this company answers it (an outage).
+    api_outage_status = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
@@ -103,6 +105,7 @@ class SandboxRecord(models.Model):
         ORGANIZATION = "organization"
         PRODUCT = "product"
         DEAL_PRODUCT = "deal_product"
+        NOTE = "note"
 
     company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="records")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -175,3 +178,38 @@ class SandboxUninstallDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"uninstall of {self.user_id} -> {self.status or self.error}"
+
+
+class SandboxWebhook(models.Model):
+    """An app webhook registered with `POST /api/v1/webhooks` (type "application")."""
+
+    company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="webhooks")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE)
+    subscription_url = models.CharField(max_length=500)
+    event_action = models.CharField(max_length=20)
+    event_object = models.CharField(max_length=20)
+    version = models.CharField(max_length=3, default="2.0")
+    name = models.CharField(max_length=255)
+    http_auth_user = models.CharField(max_length=255, blank=True, default="")
+    http_auth_password = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"webhook {self.pk} {self.event_action}.{self.event_object} -> {self.subscription_url}"
+
+
+class SandboxWebhookDelivery(models.Model):
+    """One webhook POST: queued by a change, sent after the API call that made it (outside its lock)."""
+
+    webhook = models.ForeignKey(SandboxWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    body = models.JSONField()
+    status = models.IntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of webhook {self.webhook_id} -> {self.status}"

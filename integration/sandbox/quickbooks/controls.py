@@ -37,9 +37,16 @@ def _realm(realm_id: str) -> SandboxRealm:
 
 
 def record_payment(
-    *, realm_id: str, invoice_id: str, amount: Decimal | str | None = None, txn_date: str | None = None
+    *,
+    realm_id: str,
+    invoice_id: str,
+    amount: Decimal | str | None = None,
+    txn_date: str | None = None,
+    method: dict | None = None,
+    reference: str = "",
 ) -> dict:
-    """A payment received in QuickBooks: the whole open balance, or `amount` of it."""
+    """A payment received in QuickBooks: the whole open balance, or `amount` of it; `method` is a
+    PaymentMethodRef (`{"value", "name"?}`), `reference` the PaymentRefNum (check number)."""
     with transaction.atomic():
         realm = _realm(realm_id)
         invoice = services.get_row(realm=realm, entity="Invoice", qbo_id=invoice_id, for_update=True)
@@ -52,6 +59,10 @@ def record_payment(
         }
         if txn_date:
             payload["TxnDate"] = txn_date
+        if method:
+            payload["PaymentMethodRef"] = method
+        if reference:
+            payload["PaymentRefNum"] = reference
         return services.create(realm=realm, spec=services.SPECS["payment"], payload=payload)
 
 

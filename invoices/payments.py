@@ -1,0 +1,111 @@
+"""Payments and credit applied to our invoices, from QuickBooks Payment objects (money loop, item 2).
+
+Fed by the same paths as the invoices (`sync.changes_apply` for webhooks, `connection_cdc_sync`): every
+Payment read there is stored here, per invoice line it pays. A Payment's lines link Invoices (what it
+pays) and CreditMemos (credit used): QuickBooks applies a credit memo to an invoice through a Payment
+whose invoice lines add up to its cash total plus its credit lines. The credit is spread over the
+payment's invoice lines in proportion to their amounts.
+https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/payment
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.utils.dateparse import parse_date, parse_datetime
+
+from integration.quickbooks.models import QuickBooksConnection
+from invoices.models import Invoice, InvoicePayment
+
+CENT = Decimal("0.01")
+
+
+def _dec(value) -> Decimal:
+    try:
+        return Decimal(str(value or 0))
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def _links(line: dict, txn_type: str) -> list[str]:
+    return [
+        str(linked.get("TxnId"))
+        for linked in line.get("LinkedTxn") or []
+        if isinstance(linked, dict) and linked.get("TxnType") == txn_type and linked.get("TxnId")
+    ]
+
+
+def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
+    """Replace what this Payment applied to our invoices (an older copy than ours is ignored).
+    Returns the rows written. Must run inside the connection's company scope."""
+    payment_id = str(data.get("Id") or "")
+    if not payment_id:
+        return 0
+    updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
+    lines = [line for line in data.get("Line") or [] if isinstance(line, dict)]
+    invoice_lines = [(ids, _dec(line.get("Amount"))) for line in lines if (ids := _links(line, "Invoice"))]
+    credit = sum((_dec(line.get("Amount")) for line in lines if _links(line, "CreditMemo")), Decimal(0))
+    invoiced = sum((amount for _ids, amount in invoice_lines), Decimal(0))
+    method_ref = data.get("PaymentMethodRef") or {}
+    with transaction.atomic():
+        existing = InvoicePayment.objects.select_for_update().filter(connection=connection, payment_qbo_id=payment_id)
+        newest = max((row.qbo_updated_at for row in existing if row.qbo_updated_at), default=None)
+        if updated and newest and updated < newest:
+            return 0  # events arrive out of order: keep the newer copy
+        existing.delete()
+        if data.get("status") == "Deleted" or data.get("TxnStatus") == "Voided":
+            return 0
+        wanted = [qbo_id for ids, _amount in invoice_lines for qbo_id in ids]
+        invoices = {i.qbo_id: i for i in Invoice.objects.filter(connection=connection, qbo_id__in=wanted)}
+        rows: dict[int, InvoicePayment] = {}
+        for ids, amount in invoice_lines:
+            share = (credit * amount / invoiced).quantize(CENT, rounding=ROUND_HALF_UP) if invoiced else Decimal(0)
+            for qbo_id in ids:
+                invoice = invoices.get(qbo_id)
+                if invoice is None:
+                    continue  # an invoice we do not know (not made or linked here)
+                row = rows.get(invoice.pk) or InvoicePayment(
+                    company=connection.company,
+                    connection=connection,
+                    invoice=invoice,
+                    payment_qbo_id=payment_id,
+                    txn_date=parse_date(str(data.get("TxnDate") or "")) if data.get("TxnDate") else None,
+                    currency=str((data.get("CurrencyRef") or {}).get("value") or invoice.currency),
+                    method=str(method_ref.get("name") or method_ref.get("value") or "")[:100],
+                    reference=str(data.get("PaymentRefNum") or "")[:100],
+                    qbo_updated_at=updated,
+                )
+                row.amount += amount - share
+                row.credit_applied += share
+                rows[invoice.pk] = row
+        InvoicePayment.objects.bulk_create(rows.values())
+    return len(rows)
+
+
+def payments_store(*, connection: QuickBooksConnection, payments: Iterable[dict]) -> int:
+    return sum(payment_store(connection=connection, data=payment) for payment in payments)
+
+
+def payments_forget(*, connection: QuickBooksConnection, payment_ids: Iterable[str]) -> int:
+    """A Payment deleted in QuickBooks: it paid nothing any more."""
+    deleted, _count = InvoicePayment.objects.filter(
+        connection=connection, payment_qbo_id__in=[str(i) for i in payment_ids]
+    ).delete()
+    return deleted
+
+
+def payments_of(invoice: Invoice) -> list[dict]:
+    """The panel's `payments` of an invoice (uses the prefetched `payments` when present)."""
+    return [
+        {
+            "date": row.txn_date.isoformat() if row.txn_date else None,
+            "amount": str(row.amount.quantize(CENT)),
+            "credit_applied": str(row.credit_applied.quantize(CENT)),
+            "currency": row.currency or invoice.currency,
+            "method": row.method,
+            "reference": row.reference,
+        }
+        for row in invoice.payments.all()
+    ]
