@@ -58,7 +58,7 @@ def figures_on_deal(personas, deal_id: int = DEAL) -> dict:
 
 
 def create_invoice(connected, personas, deal_id: int = DEAL, customer_id: str = "") -> Invoice:
-    draft = a_draft(deal_id=deal_id, due_date="2099-12-31")
+    draft = a_draft(deal_id=deal_id, due_date="2030-12-31")
     draft.customer.qbo_customer_id = customer_id  # a second invoice goes to the customer the first made
     with company_scope(connected.company):
         return services.invoice_create(
