@@ -1,7 +1,15 @@
 """Test settings: the real settings plus small, test-only overrides."""
 
-from config.settings import *  # noqa: F403
-from config.settings import INSTALLED_APPS
+import os
+
+# Hermetic: the default PUBLIC_BASE_URL (http://127.0.0.1:8000) is where `make run` serves the demo,
+# so tests would talk to it whenever it runs. "testserver" is the Django test client's host: it
+# resolves nowhere, so a call that escapes a test's live server fails the same way on every machine,
+# whatever listens on any port. Tests that need real HTTP use the live server (sandbox_base_url).
+os.environ["PUBLIC_BASE_URL"] = "http://testserver"
+
+from config.settings import *  # noqa: E402, F403
+from config.settings import INSTALLED_APPS  # noqa: E402
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
