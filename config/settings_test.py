@@ -8,8 +8,8 @@ import os
 # whatever listens on any port. Tests that need real HTTP use the live server (sandbox_base_url).
 os.environ["PUBLIC_BASE_URL"] = "http://testserver"
 
-from config.settings import *  # noqa: E402, F403
-from config.settings import INSTALLED_APPS  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -17,6 +17,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run inline in tests unless a test starts a real worker on the configured broker.
 CELERY_TASK_ALWAYS_EAGER = True
 SANDBOXES_ENABLED = True
+HEAL_ON_WORKER_START = False  # a test's worker runs only the tasks the test sends
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
