@@ -427,6 +427,9 @@ def invoice_submit(*, invoice_id: int, checked: Checked | None = None, claimed: 
         draft = Draft.from_dict(invoice.payload["draft"])
         if checked is None:
             checked = preflight(connection=connection, draft=draft, client=client)
+            # An earlier attempt may have created the new customer before it died: the customer
+            # create replays that answer (same requestid), so its name being taken is no problem.
+            checked.problems = [p for p in checked.problems if p.code != "display_name_taken"]
             if checked.problems:
                 raise PermanentError("; ".join(p.message for p in checked.problems))
         _fault("before_send")
@@ -480,6 +483,7 @@ def _store_identity(*, invoice_id: int, created: dict, error: Exception) -> Invo
         invoice.sync_token = str(created.get("SyncToken") or "")[:16]
         invoice.state = Invoice.State.CREATED
         invoice.status = Invoice.Status.OPEN
+        invoice.balance = invoice.total  # the expected total, until the next sync reads QBO's facts
         invoice.attempts += 1
         invoice.claimed_until = None
         invoice.next_attempt_at = None
