@@ -15,7 +15,8 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run inline in tests unless a test starts a real worker on the configured broker.
-CELERY_TASK_ALWAYS_EAGER = True
+# (A test's worker subprocess sets CELERY_TASK_ALWAYS_EAGER=false: it sends tasks like production.)
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "true").lower() != "false"
 SANDBOXES_ENABLED = True
 HEAL_ON_WORKER_START = False  # a test's worker runs only the tasks the test sends
 STORAGES = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -329,8 +330,17 @@ def _claimed(invoice: Invoice) -> bool:
 
 
 def _fault(step: str) -> None:
-    """A named step of the create's state machine. Does nothing; the fault-injection tests and
-    `make chaos` replace it to raise or kill the process at that step."""
+    """A named step of the create's state machine, where tests inject faults. In-process tests
+    replace this function; process-kill tests and `make chaos` set INVOICE_FAULT="<step>:<file>"
+    and the process dies (exit 137, like kill -9) at that step while the file exists (once: the
+    file is removed). Honoured only where the sandboxes are (never in production)."""
+    spec = os.environ.get("INVOICE_FAULT", "")
+    if not spec or not settings.SANDBOXES_ENABLED:
+        return
+    wanted, _sep, marker = spec.partition(":")
+    if step == wanted and marker and os.path.exists(marker):
+        os.remove(marker)
+        os._exit(137)
 
 
 TRANSIENT, PERMANENT, UNEXPECTED = "transient", "permanent", "unexpected"

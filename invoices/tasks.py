@@ -75,9 +75,18 @@ def overdue_sweep() -> int:
 @with_company_scope
 def submit_invoice(*, company_id: int, invoice_id: int) -> str:
     """Retry a pending create with its original requestid (scheduled with backoff and jitter)."""
+    from invoices.models import Invoice
     from invoices.services import invoice_submit
 
-    return invoice_submit(invoice_id=invoice_id).state
+    invoice = invoice_submit(invoice_id=invoice_id)
+    now = timezone.now()
+    held = invoice.claimed_until is not None and invoice.claimed_until > now
+    if invoice.state == Invoice.State.PENDING and held and not settings.CELERY_TASK_ALWAYS_EAGER:
+        # Claimed by someone else: maybe a process that died (this task may be its redelivery after
+        # a worker was killed). Look again when that claim runs out rather than wait for the sweeper.
+        delay = (invoice.claimed_until - now).total_seconds() + 1
+        submit_invoice.apply_async(kwargs={"company_id": company_id, "invoice_id": invoice_id}, countdown=delay)
+    return invoice.state
 
 
 # A scheduled retry normally runs on time; the sweeper only takes those this late (lost task).
