@@ -643,8 +643,8 @@ def _schedule_retry(*, company_id: int, invoice_id: int, delay: float) -> None:
         return
     try:
         tasks.submit_invoice.apply_async(kwargs={"company_id": company_id, "invoice_id": invoice_id}, countdown=delay)
-    except Exception:
-        logger.warning("broker unavailable: invoice %s waits for the sweeper", invoice_id, exc_info=True)
+    except Exception as exc:
+        logger.warning("broker unavailable (%s): invoice %s waits for the sweeper", exc, invoice_id)
 
 
 def _record_attempt(*, invoice_id: int, error: Exception, kind: str) -> Invoice:

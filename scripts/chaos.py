@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project is importable
 PY = sys.executable
 DEADLINE = time.monotonic() + float(os.environ.get("CHAOS_MAX_SECONDS", "600"))
 procs: dict[str, subprocess.Popen] = {}
