@@ -411,3 +411,24 @@ def test_identity_only_store_still_counts_the_expected_amount(qbo, connected, pe
     assert invoice.state == "created"
     invoice.refresh_from_db()
     assert (invoice.total, invoice.balance) == (Decimal("222.00"), Decimal("222.00"))
+
+
+def test_a_webhook_while_our_database_is_down_answers_503_json(db, client, settings, monkeypatch):
+    """Nothing could be stored, so Intuit must deliver again: a 503 it retries, never an HTML 500."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def down(**kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(sync, "webhook_record", down)
+    body = json.dumps({"eventNotifications": []}).encode()
+    token = settings.QBO_WEBHOOK_VERIFIER_TOKEN.encode()
+    signature = base64.b64encode(hmac.new(token, body, hashlib.sha256).digest()).decode()
+    response = client.post(
+        "/webhooks/quickbooks", body, content_type="application/json", headers={"intuit-signature": signature}
+    )
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response.json() == {"error": "temporarily unavailable"}
