@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench clean venv check-deploy check-image vendor-sdk chromium
+.PHONY: run test lint fmt migrate seed bench chaos clean venv check-deploy check-image vendor-sdk chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ fmt: venv
 ## bench: QuickBooks client+sandbox round trips and the per-realm limiter under load (numbers printed)
 bench: venv
 	LOG_LEVEL=WARNING $(BIN)/python -m pytest bench -q -s -p no:cacheprovider -o python_files="bench_*.py" -o python_functions="bench_*"
+
+## chaos: issue 17's fault experiments (worker kill -9, Redis down, 429s) on gunicorn + Celery + beat,
+## PostgreSQL and a private Redis, loopback only, bounded in time; prints numbers
+chaos: venv
+	$(BIN)/python scripts/chaos.py
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput

@@ -7,7 +7,8 @@ import os
 
 bind = f"{os.environ.get('GUNICORN_HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104 (inside a container)
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
-timeout = 30
+# Above every wait of the app (limiter 2 s in a request, QBO calls bounded by HTTP_TIMEOUT_SECONDS).
+timeout = 90
 accesslog = "-"
 # The panel's `?token=<JWT>` and OAuth `code`/`state` never reach the access log (config/redaction.py).
 logger_class = "config.redaction.RedactingGunicornLogger"

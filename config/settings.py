@@ -141,11 +141,21 @@ CELERY_BEAT_SCHEDULE = {
     # Change data capture heals missed webhooks: one call per active connection per cycle.
     "cdc-sweep": {"task": "invoices.cdc_sweep", "schedule": env.int("CDC_SWEEP_SECONDS", default=900)},
     "overdue-sweep": {"task": "invoices.overdue_sweep", "schedule": 24 * 3600},
-    # Pending creates whose retry task was lost (worker or broker restart) are sent again.
-    "resubmit-stuck-invoices": {"task": "invoices.resubmit_stuck", "schedule": 300},
     # Deal figures (Invoiced/Paid/Outstanding) still dirty after an outage or a lost task.
     "deal-figures-sweep": {"task": "invoices.deal_figures_sweep", "schedule": 60},
+    # Healing: pending creates nobody works on, stored webhooks no task processed, and a catch-up
+    # CDC after an outage; short, so everything resumes within a minute of a fault ending.
+    "heal": {"task": "invoices.heal", "schedule": env.int("HEAL_SECONDS", default=15)},
+    "prune-logs": {"task": "invoices.prune_logs", "schedule": 3600},
 }
+HEAL_SECONDS = env.int("HEAL_SECONDS", default=15)
+# How long the support logs are kept (days); the audit log of support actions is kept for good.
+RETENTION_API_CALLS_DAYS = env.int("RETENTION_API_CALLS_DAYS", default=30)
+RETENTION_WEBHOOKS_DAYS = env.int("RETENTION_WEBHOOKS_DAYS", default=30)
+RETENTION_SUPPORT_JOB_RESULTS_DAYS = env.int("RETENTION_SUPPORT_JOB_RESULTS_DAYS", default=90)
+INVOICE_RETRY_MAX_SECONDS = env.int("INVOICE_RETRY_MAX_SECONDS", default=300)
+# Publishing a task gives up quickly when the broker is down: the row is stored, a sweeper sends it.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 # SECRETS ENCRYPTION
 # Newest key first; older keys only decrypt. Rotate with `manage.py rotate_encryption_keys`.
@@ -311,7 +321,10 @@ QBO_SANDBOX_WEBHOOK_TIMEOUT = env.float("QBO_SANDBOX_WEBHOOK_TIMEOUT", default=3
 # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
 QBO_RATE_LIMIT_PER_MINUTE = env.int("QBO_RATE_LIMIT_PER_MINUTE", default=450)
 QBO_MAX_IN_FLIGHT = env.int("QBO_MAX_IN_FLIGHT", default=4)
-QBO_LIMITER_MAX_WAIT_SECONDS = env.float("QBO_LIMITER_MAX_WAIT_SECONDS", default=30.0)
+# A web request waits this long for a slot, then answers 503 + Retry-After (or 202, intent stored);
+# background tasks wait longer. Both stay under gunicorn's --timeout.
+QBO_LIMITER_MAX_WAIT_SECONDS = env.float("QBO_LIMITER_MAX_WAIT_SECONDS", default=2.0)
+QBO_LIMITER_BACKGROUND_WAIT_SECONDS = env.float("QBO_LIMITER_BACKGROUND_WAIT_SECONDS", default=30.0)
 
 # Pipedrive: https://pipedrive.readme.io/docs/marketplace-oauth-authorization
 PIPEDRIVE_CLIENT_ID = env.str("PIPEDRIVE_CLIENT_ID", default="sandbox-pipedrive-client-id" if SANDBOXES_ENABLED else "")

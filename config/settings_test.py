@@ -1,5 +1,13 @@
 """Test settings: the real settings plus small, test-only overrides."""
 
+import os
+
+# Hermetic: the default PUBLIC_BASE_URL (http://127.0.0.1:8000) is where `make run` serves the demo,
+# so tests would talk to it whenever it runs. "testserver" is the Django test client's host: it
+# resolves nowhere, so a call that escapes a test's live server fails the same way on every machine,
+# whatever listens on any port. Tests that need real HTTP use the live server (sandbox_base_url).
+os.environ["PUBLIC_BASE_URL"] = "http://testserver"
+
 from config.settings import *  # noqa: F403
 from config.settings import INSTALLED_APPS, SANDBOX_APPS
 
@@ -8,8 +16,10 @@ INSTALLED_APPS = [*INSTALLED_APPS, *(app for app in SANDBOX_APPS if app not in I
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run inline in tests unless a test starts a real worker on the configured broker.
-CELERY_TASK_ALWAYS_EAGER = True
+# (A test's worker subprocess sets CELERY_TASK_ALWAYS_EAGER=false: it sends tasks like production.)
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "true").lower() != "false"
 SANDBOXES_ENABLED = True
+HEAL_ON_WORKER_START = False  # a test's worker runs only the tasks the test sends
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -36,8 +37,13 @@ from tenants.models import Company, Membership
 logger = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 30
-RETRY_MAX_SECONDS = 3600
-MAX_ATTEMPTS = 12
+# An accepted create is never given up while QuickBooks is only unavailable or throttling: it keeps
+# retrying with capped, jittered backoff. Only a permanent refusal (or a person) ends it.
+RETRY_MAX_SECONDS = 300
+# An error we cannot classify (a bug, bad data) is retried this often, then the create fails visibly.
+MAX_UNEXPECTED_ATTEMPTS = 5
+# From this attempt on the user is told the create is delayed, not just pending.
+DELAYED_AFTER_ATTEMPTS = 3
 
 
 class InvoiceError(Exception):
@@ -279,35 +285,91 @@ def invoice_create(
     for _attempt in range(3):
         existing = Invoice.objects.filter(connection=connection, request_id=key).first()
         if existing is not None:
-            outcome = _wait_for(existing)
-            if outcome is not None and outcome.state == Invoice.State.PENDING:
-                return invoice_submit(invoice_id=outcome.pk)  # nobody is on it: the user's retry sends it now
-            if outcome is not None:
-                return outcome
-            continue  # that request was refused by pre-flight; check this one ourselves
+            return _answer_for_existing(existing)
         invoice = _record_intent(connection=connection, draft=draft, actor=actor, key=key)
         if invoice is None:
-            continue  # the same key, submitted concurrently: wait for that request
+            continue  # the same key, submitted concurrently: answer with that request's intent
         break
     else:
         raise InvoiceError(_("This invoice is already being created; refresh in a moment."), code="busy")
 
     client = client_for(connection=connection)
     try:
+        _fault("after_intent")
         checked = preflight(connection=connection, draft=draft, client=client)
-    except TransientError as exc:
-        return _record_attempt(invoice_id=invoice.pk, error=exc, transient=True)  # the retry checks again
-    except Exception:
-        invoice.delete()  # nothing went to QBO: no intent is left behind, the caller gets the error
+        if not checked.problems:
+            Invoice.objects.filter(pk=invoice.pk).update(
+                total=checked.expected_total,
+                customer_name=((checked.customer or {}).get("DisplayName") or draft.customer.name)[:500],
+            )
+    except Exception as exc:
+        if _is_transient(exc):
+            return _record_attempt(invoice_id=invoice.pk, error=exc, kind=TRANSIENT)  # the retry checks again
+        _drop_intent(invoice)  # nothing went to QBO: no intent is left behind, the caller gets the error
         raise
     if checked.problems:
-        invoice.delete()  # nothing was sent; the user fixes the draft and submits again
+        _drop_intent(invoice)  # nothing was sent; the user fixes the draft and submits again
         raise InvoiceError(_("The invoice cannot be created yet."), code="preflight_failed", problems=checked.problems)
-    Invoice.objects.filter(pk=invoice.pk).update(
-        total=checked.expected_total,
-        customer_name=(checked.customer or {}).get("DisplayName") or draft.customer.name,
-    )
-    return invoice_submit(invoice_id=invoice.pk, checked=checked, claimed=True)
+    return _raise_if_failed(invoice_submit(invoice_id=invoice.pk, checked=checked, claimed=True))
+
+
+def _answer_for_existing(existing: Invoice) -> Invoice:
+    """A repeated key: its outcome, at once (never a wait). Pending and held by another request or
+    worker: the pending intent (the client polls). Pending and abandoned: send it now."""
+    if existing.state == Invoice.State.PENDING and not _claimed(existing):
+        return _raise_if_failed(invoice_submit(invoice_id=existing.pk))
+    return _raise_if_failed(existing)
+
+
+def _raise_if_failed(invoice: Invoice) -> Invoice:
+    """A failed create is answered as the failure it is, to the first request and to every resubmit."""
+    if invoice.state == Invoice.State.FAILED:
+        raise InvoiceError(
+            _("QuickBooks did not create this invoice: %(reason)s") % {"reason": invoice.last_error or _("unknown")},
+            code="create_failed",
+        )
+    return invoice
+
+
+def _drop_intent(invoice: Invoice) -> None:
+    try:
+        invoice.delete()
+    except Exception:  # the database went away too: the sweeper sends the intent (same requestid)
+        logger.exception("could not drop the intent of invoice %s", invoice.pk)
+
+
+def _claimed(invoice: Invoice) -> bool:
+    return invoice.claimed_until is not None and invoice.claimed_until > timezone.now()
+
+
+def _fault(step: str) -> None:
+    """A named step of the create's state machine, where tests inject faults. In-process tests
+    replace this function; process-kill tests and `make chaos` set INVOICE_FAULT="<step>:<file>"
+    and the process dies (exit 137, like kill -9) at that step while the file exists (once: the
+    file is removed). Honoured only where the sandboxes are (never in production)."""
+    spec = os.environ.get("INVOICE_FAULT", "")
+    if not spec or not settings.SANDBOXES_ENABLED:
+        return
+    wanted, _sep, marker = spec.partition(":")
+    if step == wanted and marker and os.path.exists(marker):
+        os.remove(marker)
+        os._exit(137)
+
+
+TRANSIENT, PERMANENT, UNEXPECTED = "transient", "permanent", "unexpected"
+
+
+def _is_transient(exc: BaseException) -> bool:
+    """Worth retrying as is: QuickBooks unavailable or throttling, our database or Redis away."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, TransientError | OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    try:
+        import redis
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
 
 
 def _record_intent(*, connection: QuickBooksConnection, draft: Draft, actor: Membership, key: uuid.UUID):
@@ -342,30 +404,16 @@ def _record_intent(*, connection: QuickBooksConnection, draft: Draft, actor: Mem
                 InvoiceDeal.objects.create(
                     company=connection.company, invoice=invoice, deal_id=draft.deal_id, linked_by=actor
                 )
+            _fault("before_intent_commit")
     except IntegrityError:
         return None
     return invoice
 
 
-CLAIM_SECONDS = 120
-WAIT_POLL_SECONDS = 0.2
-
-
-def _wait_for(invoice: Invoice, *, timeout: float = 30.0) -> Invoice | None:
-    """The outcome of another request for the same key: wait while it talks to QBO.
-    None when that request was refused (its intent is gone)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            invoice.refresh_from_db()
-        except Invoice.DoesNotExist:
-            return None
-        claimed = invoice.claimed_until is not None and invoice.claimed_until > timezone.now()
-        if invoice.state != Invoice.State.PENDING or not claimed or time.monotonic() > deadline:
-            return invoice
-        time.sleep(WAIT_POLL_SECONDS)
+# How long one submit attempt holds a pending invoice. Short, so the intent of a killed process is
+# sent again soon (by the sweeper); a slow attempt that outlives it is harmless: a second sender
+# replays the same requestid and the store is guarded by a row lock and the state.
+CLAIM_SECONDS = 30
 
 
 def _claim(invoice_id: int) -> bool:
@@ -380,15 +428,21 @@ def _claim(invoice_id: int) -> bool:
 
 
 def _backoff(attempts: int) -> float:
-    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
+    cap = getattr(settings, "INVOICE_RETRY_MAX_SECONDS", RETRY_MAX_SECONDS)
+    return min(cap, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)  # noqa: S311
 
 
 def invoice_submit(*, invoice_id: int, checked: Checked | None = None, claimed: bool = False) -> Invoice:
-    """Send a pending invoice to QBO (first try or a retry), with its original requestid."""
+    """Send a pending invoice to QBO (first try or a retry), with its original requestid.
+
+    Every step ends in a recorded state: created; pending with the next attempt scheduled (QBO or
+    our database unavailable); or failed with the reason. A process killed anywhere leaves a
+    pending intent whose claim expires within CLAIM_SECONDS, and the sweeper sends it again.
+    """
     from integration.quickbooks.services import client_for
 
     if not claimed and not _claim(invoice_id):
-        return _wait_for(Invoice.objects.get(pk=invoice_id)) or Invoice.objects.get(pk=invoice_id)
+        return Invoice.objects.get(pk=invoice_id)  # another request or worker is on it: answer now
     invoice = Invoice.objects.select_related("connection", "created_by").get(pk=invoice_id)
     try:
         connection = invoice.connection
@@ -396,28 +450,100 @@ def invoice_submit(*, invoice_id: int, checked: Checked | None = None, claimed: 
         draft = Draft.from_dict(invoice.payload["draft"])
         if checked is None:
             checked = preflight(connection=connection, draft=draft, client=client)
+            # An earlier attempt may have created the new customer before it died: the customer
+            # create replays that answer (same requestid), so its name being taken is no problem.
+            checked.problems = [p for p in checked.problems if p.code != "display_name_taken"]
             if checked.problems:
                 raise PermanentError("; ".join(p.message for p in checked.problems))
+        _fault("before_send")
         customer, created, lines = _send_to_qbo(invoice=invoice, draft=draft, checked=checked, client=client)
-    except TransientError as exc:
-        return _record_attempt(invoice_id=invoice_id, error=exc, transient=True)
+        _fault("after_qbo")
     except PermanentError as exc:
-        return _record_attempt(invoice_id=invoice_id, error=exc, transient=False)
+        return _record_attempt(invoice_id=invoice_id, error=exc, kind=PERMANENT)
     except Exception as exc:
-        # Whether QBO wrote it is unknown: the retry replays the same requestid, so retrying is safe.
-        logger.exception("submitting invoice %s failed unexpectedly", invoice_id)
-        return _record_attempt(invoice_id=invoice_id, error=exc, transient=True)
-    with transaction.atomic():
-        invoice = (
-            Invoice.objects.select_for_update(of=("self",))
-            .select_related("connection", "created_by")
-            .get(pk=invoice_id)
-        )
-        if invoice.state == Invoice.State.PENDING:  # else another worker stored the same answer first
-            _store_created(
-                invoice=invoice, draft=draft, checked=checked, customer=customer, created=created, lines=lines
+        # Whether QBO wrote it may be unknown: the retry replays the same requestid, so retrying is safe.
+        if not _is_transient(exc):
+            logger.exception("submitting invoice %s failed unexpectedly", invoice_id)
+        return _record_attempt(invoice_id=invoice_id, error=exc, kind=TRANSIENT if _is_transient(exc) else UNEXPECTED)
+    return _store_answer(
+        invoice_id=invoice_id, draft=draft, checked=checked, customer=customer, created=created, lines=lines
+    )
+
+
+def _store_answer(*, invoice_id: int, draft: Draft, checked: Checked, customer: dict, created: dict, lines) -> Invoice:
+    """QBO has the invoice: store it. If the full record cannot be written (a value our columns
+    cannot hold, a bug), store what identifies it, so the intent still ends created, once."""
+    try:
+        with transaction.atomic():
+            invoice = (
+                Invoice.objects.select_for_update(of=("self",))
+                .select_related("connection", "created_by")
+                .get(pk=invoice_id)
             )
+            if invoice.state == Invoice.State.PENDING:  # else another worker stored the same answer first
+                _store_created(
+                    invoice=invoice, draft=draft, checked=checked, customer=customer, created=created, lines=lines
+                )
+        return invoice
+    except Exception as exc:
+        if _is_transient(exc):
+            # Our database is away: the claim expires, the sweeper replays the requestid and stores then.
+            raise
+        logger.exception("storing QuickBooks' answer for invoice %s failed; storing its identity only", invoice_id)
+        return _store_identity(invoice_id=invoice_id, created=created, error=exc)
+
+
+def _store_identity(*, invoice_id: int, created: dict, error: Exception) -> Invoice:
+    """The fallback of `_store_answer`: the QBO id, number and status, no amounts or lines."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("connection").get(pk=invoice_id)
+        if invoice.state != Invoice.State.PENDING:
+            return invoice
+        qbo_id = str(created.get("Id") or "")[:32]
+        _fold_twin(invoice=invoice, qbo_id=qbo_id)
+        invoice.qbo_id = qbo_id
+        invoice.doc_number = str(created.get("DocNumber") or "")[:21]
+        invoice.sync_token = str(created.get("SyncToken") or "")[:16]
+        invoice.state = Invoice.State.CREATED
+        invoice.status = Invoice.Status.OPEN
+        invoice.balance = invoice.total  # the expected total, until the next sync reads QBO's facts
+        invoice.attempts += 1
+        invoice.claimed_until = None
+        invoice.next_attempt_at = None
+        invoice.last_synced_at = timezone.now()
+        invoice.last_error = (
+            _("Created in QuickBooks, but its details could not be stored here (%(error)s). Open it in QuickBooks.")
+            % {"error": error.__class__.__name__}
+        )[:1000]
+        invoice.save()
+        InvoiceEvent.objects.create(
+            company=invoice.company,
+            invoice=invoice,
+            kind=InvoiceEvent.Kind.CREATED,
+            actor=invoice.created_by,
+            message=(_("Created in QuickBooks as %(number)s") % {"number": invoice.doc_number or invoice.qbo_id})[:500],
+            data={"stored": "identity_only", "error": str(error)[:300]},
+        )
     return invoice
+
+
+def _fold_twin(*, invoice: Invoice, qbo_id: str) -> None:
+    """QBO's webhook for this very invoice can beat us here, and the sync then filed it as
+    "found in QuickBooks". Ours is the same invoice: fold that copy into it."""
+    twin = (
+        Invoice.objects.select_for_update()
+        .filter(connection_id=invoice.connection_id, qbo_id=qbo_id)
+        .exclude(pk=invoice.pk)
+        .first()
+    )
+    if twin is not None:
+        for link in InvoiceDeal.objects.filter(invoice=twin):
+            InvoiceDeal.objects.get_or_create(
+                invoice=invoice,
+                deal_id=link.deal_id,
+                defaults={"company": invoice.company, "linked_by": link.linked_by},
+            )
+        twin.delete()
 
 
 def _send_to_qbo(*, invoice: Invoice, draft: Draft, checked: Checked, client):
@@ -442,22 +568,7 @@ def _send_to_qbo(*, invoice: Invoice, draft: Draft, checked: Checked, client):
 
 def _store_created(*, invoice: Invoice, draft: Draft, checked: Checked, customer: dict, created: dict, lines) -> None:
     connection = invoice.connection
-    # QBO's webhook for this very invoice can beat us here, and the sync then filed it as
-    # "found in QuickBooks". Ours is the same invoice: fold that copy into it.
-    twin = (
-        Invoice.objects.select_for_update()
-        .filter(connection=connection, qbo_id=str(created.get("Id")))
-        .exclude(pk=invoice.pk)
-        .first()
-    )
-    if twin is not None:
-        for link in InvoiceDeal.objects.filter(invoice=twin):
-            InvoiceDeal.objects.get_or_create(
-                invoice=invoice,
-                deal_id=link.deal_id,
-                defaults={"company": invoice.company, "linked_by": link.linked_by},
-            )
-        twin.delete()
+    _fold_twin(invoice=invoice, qbo_id=str(created.get("Id")))
     sync.copy_qbo_fields(invoice=invoice, connection=connection, data=created)
     invoice.attempts += 1
     invoice.last_error = ""
@@ -470,6 +581,9 @@ def _store_created(*, invoice: Invoice, draft: Draft, checked: Checked, customer
             "deal": checked.expected_total,
         }
     invoice.save()
+    _fault("during_write")
+    # An import may have attached QBO's lines to the intent already (sync.pending_intent_adopt).
+    InvoiceLine.objects.filter(invoice=invoice).delete()
     InvoiceLine.objects.bulk_create(
         [
             InvoiceLine(
@@ -534,37 +648,56 @@ def _send_after_create(*, invoice_id: int, actor_id: int | None) -> None:
 
 def _schedule_retry(*, company_id: int, invoice_id: int, delay: float) -> None:
     """Retry later on a worker. With in-process tasks (the embedded demo) a task would run at once,
-    ignoring the delay, so there the panel's Refresh and the sweeper retry instead."""
+    ignoring the delay, so there the panel's Refresh and the sweeper retry instead. With the broker
+    down the retry is not lost: `next_attempt_at` is stored and the sweeper sends it."""
     from invoices import tasks
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    tasks.submit_invoice.apply_async(kwargs={"company_id": company_id, "invoice_id": invoice_id}, countdown=delay)
+    try:
+        tasks.submit_invoice.apply_async(kwargs={"company_id": company_id, "invoice_id": invoice_id}, countdown=delay)
+    except Exception as exc:
+        logger.warning("broker unavailable (%s): invoice %s waits for the sweeper", exc, invoice_id)
 
 
-def _record_attempt(*, invoice_id: int, error: Exception, transient: bool) -> Invoice:
+def _record_attempt(*, invoice_id: int, error: Exception, kind: str) -> Invoice:
+    """Record a failed attempt: retry later (transient, or unexpected within its budget) or fail."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
         invoice.attempts += 1
         invoice.claimed_until = None
-        invoice.last_error = str(getattr(error, "message", error))[:1000]
-        if transient and invoice.attempts < MAX_ATTEMPTS:
-            delay = getattr(error, "retry_after", None) or _backoff(invoice.attempts)
+        reason = str(getattr(error, "message", "") or error or error.__class__.__name__)
+        retry = kind == TRANSIENT or (kind == UNEXPECTED and invoice.attempts < MAX_UNEXPECTED_ATTEMPTS)
+        if retry:
+            delay = _backoff(invoice.attempts)
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after:
+                delay = max(delay, float(retry_after))  # a throttle backs off, never retries sooner
             invoice.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
-            kind, message = InvoiceEvent.Kind.CREATE_PENDING, _("QuickBooks is unavailable; retrying automatically.")
+            if invoice.attempts >= DELAYED_AFTER_ATTEMPTS:
+                message = _(
+                    "Delayed: QuickBooks is not accepting it yet (attempt %(n)s: %(reason)s). "
+                    "It is retried automatically."
+                ) % {"n": invoice.attempts, "reason": reason}
+            else:
+                message = _("QuickBooks is unavailable; retrying automatically.")
+            invoice.last_error = message[:1000]
+            event_kind = InvoiceEvent.Kind.CREATE_PENDING
             company_id, pk = invoice.company_id, invoice.pk
             transaction.on_commit(lambda: _schedule_retry(company_id=company_id, invoice_id=pk, delay=delay))
         else:
             invoice.state = Invoice.State.FAILED
             invoice.next_attempt_at = None
-            kind, message = InvoiceEvent.Kind.CREATE_FAILED, invoice.last_error
+            invoice.last_error = reason[:1000]
+            message = invoice.last_error
+            event_kind = InvoiceEvent.Kind.CREATE_FAILED
         invoice.save()
         InvoiceEvent.objects.create(
             company=invoice.company,
             invoice=invoice,
-            kind=kind,
+            kind=event_kind,
             message=message[:500],
-            data={"attempt": invoice.attempts},
+            data={"attempt": invoice.attempts, "error": reason[:300], "kind": kind},
         )
     return invoice
 

@@ -107,11 +107,16 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
                 return Invoice(
                     connection=connection, qbo_id=qbo_id, status=Status.DELETED
                 )  # never seen: nothing to show
+            intent = pending_intent_for(connection=connection, data=data)
+            if intent is not None:
+                return _adopt(intent=intent, connection=connection, data=data)
             invoice = Invoice(company=connection.company, connection=connection, qbo_id=qbo_id)
         elif updated and invoice.qbo_updated_at and updated < invoice.qbo_updated_at and not deleted:
             return invoice  # an older copy than the one we hold (events arrive out of order)
-        old_status, old_total = invoice.status, invoice.total
+        old_status, old_total, old_state = invoice.status, invoice.total, invoice.state
         status = copy_qbo_fields(invoice=invoice, connection=connection, data=data, deleted=deleted)
+        if not created and old_state == Invoice.State.PENDING and status != Status.DELETED:
+            invoice.state = old_state  # an adopted intent: its create finishes it (lines, links, email)
         invoice.save()
         if created:
             InvoiceEvent.objects.create(
@@ -131,6 +136,78 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
                 data={"from": str(old_total), "to": str(invoice.total)},
             )
     return invoice
+
+
+ADOPT_WINDOW = dt.timedelta(days=2)
+
+
+def pending_intent_for(*, connection: QuickBooksConnection, data: dict) -> Invoice | None:
+    """The pending create this QBO invoice (new to us) came from, if any: a create whose process
+    died after QBO wrote the invoice, or whose answer is still on its way. Matched on what the
+    intent sent: customer, issue date, total and number; the oldest such intent wins.
+
+    Must run in a transaction (the intent is locked)."""
+    customer = data.get("CustomerRef") or {}
+    try:
+        total = Decimal(str(data.get("TotalAmt")))
+        txn_date = _date(data.get("TxnDate"))
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    if txn_date is None or not total.is_finite():
+        return None
+    candidates = (
+        Invoice.objects.select_for_update()
+        .filter(
+            connection=connection,
+            state=Invoice.State.PENDING,
+            qbo_id="",
+            txn_date=txn_date,
+            created_at__gte=timezone.now() - ADOPT_WINDOW,
+        )
+        .order_by("created_at", "id")
+    )
+    doc_number = str(data.get("DocNumber") or "")
+    for intent in candidates[:50]:
+        if not money_equal(intent.total, total):
+            continue
+        if intent.customer_qbo_id:
+            if intent.customer_qbo_id != str(customer.get("value") or ""):
+                continue
+        elif intent.customer_name.strip() != str(customer.get("name") or "").strip():
+            continue
+        wanted_number = str(((intent.payload or {}).get("draft") or {}).get("doc_number") or "")
+        if wanted_number and wanted_number != doc_number:
+            continue
+        return intent
+    return None
+
+
+def money_equal(a, b) -> bool:
+    try:
+        return Decimal(a).quantize(Decimal("0.01")) == Decimal(b).quantize(Decimal("0.01"))
+    except ArithmeticError:
+        return False
+
+
+def _adopt(*, intent: Invoice, connection: QuickBooksConnection, data: dict) -> Invoice:
+    """Attach the QBO invoice to its pending intent instead of importing a second row. The intent
+    stays pending, due now: its own create (or the sweeper, replaying the requestid) finishes it."""
+    copy_qbo_fields(invoice=intent, connection=connection, data=data)
+    intent.state = Invoice.State.PENDING
+    intent.save()
+    if intent.claimed_until and intent.claimed_until > timezone.now():
+        return intent  # its create is storing the answer right now: nothing to tell
+    intent.next_attempt_at = timezone.now()
+    intent.save(update_fields=["next_attempt_at"])
+    InvoiceEvent.objects.create(
+        company=intent.company,
+        invoice=intent,
+        kind=InvoiceEvent.Kind.SYNCED,
+        message=_("In QuickBooks as %(number)s; finishing the creation here.")
+        % {"number": intent.doc_number or intent.qbo_id},
+        data={"adopted": True},
+    )
+    return intent
 
 
 def invoice_mark_deleted(*, connection: QuickBooksConnection, qbo_id: str) -> Invoice | None:
@@ -298,32 +375,64 @@ def webhook_process(*, delivery_id: int) -> int:
     return len(events)
 
 
-def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
-    """One change-data-capture call for invoices and payments since the cursor; heals missed webhooks.
+CDC_MAX_OBJECTS = 1000  # "Server responses can handle a maximum of 1,000 objects" (Intuit's CDC page)
+CDC_ENTITIES = ("Invoice", "Payment")
 
-    Runs in the connection's company scope. Returns the number of invoices applied.
+
+def _cdc_changes(client, since: dt.datetime) -> tuple[dict[str, list[dict]], str]:
+    """Every Invoice and Payment changed since `since`, and QBO's time of the first answer.
+
+    A CDC answer holds at most 1,000 objects and does not say which it left out, so an answer at
+    the cap is not trusted: each entity is asked alone, and one still at the cap is read with a
+    paged query on MetaData.LastUpdatedTime instead (the deletions CDC returned are kept).
+    Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
+    """
+    from integration.quickbooks.client import quote
+
+    result = client.cdc(list(CDC_ENTITIES), changed_since=since)
+    changes = {name: list(result.changes.get(name, [])) for name in CDC_ENTITIES}
+    if sum(len(rows) for rows in changes.values()) < CDC_MAX_OBJECTS:
+        return changes, result.time
+    for name in CDC_ENTITIES:
+        alone = client.cdc([name], changed_since=since).changes.get(name, [])
+        if len(alone) < CDC_MAX_OBJECTS:
+            changes[name] = list(alone)
+            continue
+        logger.warning("CDC for %s hit the %s-object cap: reading the changes page by page", name, CDC_MAX_OBJECTS)
+        since_text = quote(since.astimezone(dt.UTC).isoformat(timespec="seconds"))
+        sql = f"SELECT * FROM {name} WHERE MetaData.LastUpdatedTime >= {since_text}"  # noqa: S608 (QBO query)
+        deleted = [row for row in alone if row.get("status") == "Deleted"]
+        changes[name] = [*client.query_all(sql), *deleted]
+    return changes, result.time
+
+
+def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
+    """Change data capture for invoices and payments since the cursor; heals missed webhooks.
+
+    Runs in the connection's company scope. Returns the number of invoices applied. The cursor
+    moves only past changes that were all read (see `_cdc_changes`).
     """
     from integration.quickbooks.services import client_for, connection_mark_synced
 
     now = timezone.now()
     since = max(connection.cdc_cursor or (now - CDC_LOOKBACK), now - CDC_LOOKBACK)
     client = client_for(connection=connection)
-    result = client.cdc(["Invoice", "Payment"], changed_since=since)
+    changes, qbo_time = _cdc_changes(client, since)
     applied = 0
-    for row in result.changes.get("Invoice", []):
+    for row in changes["Invoice"]:
         if row.get("status") == "Deleted":
             applied += invoice_mark_deleted(connection=connection, qbo_id=str(row.get("Id"))) is not None
         else:
             invoice_apply_qbo(connection=connection, data=row)
             applied += 1
-    changed_payments = result.changes.get("Payment", [])
+    changed_payments = changes["Payment"]
     live_payments = [p for p in changed_payments if p.get("status") != "Deleted"]
     applied += len(invoices_refetch(connection=connection, qbo_ids=_linked_invoices(live_payments)))
     gone = [str(p.get("Id")) for p in changed_payments if p.get("status") == "Deleted"]
     payments.payments_forget(connection=connection, payment_ids=gone)
     payments.payments_store(connection=connection, payments=live_payments)
     # The next sweep starts where QBO's clock said this one looked, minus a minute of overlap.
-    cursor = parse_datetime(result.time) if result.time else None
+    cursor = parse_datetime(qbo_time) if qbo_time else None
     connection_mark_synced(connection=connection, cursor=(cursor or now) - dt.timedelta(minutes=1))
     return applied
 

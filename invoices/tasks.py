@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import sync
 from tenants.scoping import with_company_scope
+
+logger = logging.getLogger(__name__)
 
 RETRY = {
     "autoretry_for": (Exception,),
@@ -67,25 +75,40 @@ def overdue_sweep() -> int:
 @with_company_scope
 def submit_invoice(*, company_id: int, invoice_id: int) -> str:
     """Retry a pending create with its original requestid (scheduled with backoff and jitter)."""
+    from invoices.models import Invoice
     from invoices.services import invoice_submit
 
-    return invoice_submit(invoice_id=invoice_id).state
+    invoice = invoice_submit(invoice_id=invoice_id)
+    now = timezone.now()
+    held = invoice.claimed_until is not None and invoice.claimed_until > now
+    if invoice.state == Invoice.State.PENDING and held and not settings.CELERY_TASK_ALWAYS_EAGER:
+        # Claimed by someone else: maybe a process that died (this task may be its redelivery after
+        # a worker was killed). Look again when that claim runs out rather than wait for the sweeper.
+        delay = (invoice.claimed_until - now).total_seconds() + 1
+        submit_invoice.apply_async(kwargs={"company_id": company_id, "invoice_id": invoice_id}, countdown=delay)
+    return invoice.state
+
+
+# A scheduled retry normally runs on time; the sweeper only takes those this late (lost task).
+RESUBMIT_GRACE = dt.timedelta(seconds=20)
 
 
 @shared_task(name="invoices.resubmit_stuck")
 def resubmit_stuck() -> int:
-    """Beat: re-enqueue pending creates whose retry is overdue (a lost task or a restarted broker)."""
-    from django.db.models import Q
-    from django.utils import timezone
-
+    """Beat: re-enqueue pending creates nobody is working on: a retry that is overdue (lost task,
+    restarted broker), an intent whose claim expired (its process died), or one an import matched."""
     from invoices.models import Invoice
 
-    cutoff = timezone.now() - timezone.timedelta(minutes=5)
-    # Overdue retries, and intents nobody holds any more (a crash between claim and answer).
+    now = timezone.now()
     stuck = (
         Invoice.all_companies.filter(state=Invoice.State.PENDING)
-        .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, updated_at__lt=cutoff))
-        .exclude(claimed_until__gt=timezone.now())
+        .filter(
+            Q(next_attempt_at__lt=now - RESUBMIT_GRACE)
+            | Q(next_attempt_at__isnull=True, updated_at__lt=now - RESUBMIT_GRACE)
+            | Q(next_attempt_at__lte=now, qbo_id__gt="")
+        )
+        .exclude(claimed_until__gt=now)
+        .order_by("next_attempt_at")
         .values_list("company_id", "pk")[:500]
     )
     for company_id, invoice_id in stuck:
@@ -146,3 +169,81 @@ def process_pipedrive_webhook(*, company_id: int, delivery_id: int) -> str:
         raise
     WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), last_error="")
     return won.state if won else "ignored"
+
+
+# Stored webhook deliveries no task finished (the broker was down when they arrived, or the task
+# was lost) are processed again after this long; a delivery failing this often is left to support.
+WEBHOOK_GRACE = dt.timedelta(seconds=20)
+WEBHOOK_MAX_SWEEPS = 50
+
+
+@shared_task(name="invoices.process_stale_webhooks")
+def process_stale_webhooks() -> int:
+    """Beat: process stored QuickBooks deliveries that no task picked up."""
+    from integration.models import WebhookDelivery
+
+    stale = list(
+        WebhookDelivery.objects.filter(
+            service="quickbooks",
+            processed_at__isnull=True,
+            received_at__lt=timezone.now() - WEBHOOK_GRACE,
+            attempts__lt=WEBHOOK_MAX_SWEEPS,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:200]
+    )
+    done = 0
+    for delivery_id in stale:
+        try:
+            sync.webhook_process(delivery_id=delivery_id)  # idempotent: events are marked as processed
+            done += 1
+        except Exception:  # recorded on the delivery; the next sweep tries again
+            logger.warning("stored webhook %s still fails", delivery_id, exc_info=True)
+    return done
+
+
+HEAL_KEY = "invoices:heal:last-tick"
+
+
+@shared_task(name="invoices.heal")
+def heal() -> dict:
+    """Beat, every few seconds: the sweeps above, plus a catch-up CDC sync when the previous tick
+    is missing or old (the database, Redis or the workers were away: QuickBooks changes made
+    meanwhile are read now instead of at the next regular CDC sweep)."""
+    from django.core.cache import cache
+
+    period = settings.HEAL_SECONDS
+    now = timezone.now().timestamp()
+    last = cache.get(HEAL_KEY)
+    outcome = {"resubmitted": resubmit_stuck(), "webhooks": process_stale_webhooks(), "catch_up": 0}
+    if last is None or now - float(last) > 3 * period:
+        outcome["catch_up"] = cdc_sweep()
+    cache.set(HEAL_KEY, now, timeout=None)
+    return outcome
+
+
+@shared_task(name="invoices.prune_logs")
+def prune_logs() -> dict:
+    """Beat, hourly: the logs said to be bounded are. Outbound API calls and processed webhooks
+    after their retention; a finished support job keeps its audit row (who, what, when, outcome,
+    counts) but drops its per-target results. The audit log itself is kept."""
+    from integration.models import ApiCall, WebhookDelivery
+    from tenants.models import AuditLog
+
+    now = timezone.now()
+    calls, _ = ApiCall.objects.filter(
+        created_at__lt=now - dt.timedelta(days=settings.RETENTION_API_CALLS_DAYS)
+    ).delete()
+    # Events go with their delivery; one never processed is kept for support.
+    hooks, _by_model = WebhookDelivery.objects.filter(
+        received_at__lt=now - dt.timedelta(days=settings.RETENTION_WEBHOOKS_DAYS), processed_at__isnull=False
+    ).delete()
+    jobs = (
+        AuditLog.objects.filter(
+            finished_at__lt=now - dt.timedelta(days=settings.RETENTION_SUPPORT_JOB_RESULTS_DAYS),
+            status__in=[AuditLog.Status.DONE, AuditLog.Status.FAILED, AuditLog.Status.REFUSED],
+        )
+        .exclude(results=[])
+        .update(results=[])
+    )
+    return {"api_calls": calls, "webhook_rows": hooks, "support_jobs_trimmed": jobs}

@@ -32,9 +32,19 @@ def quickbooks_webhook(request):
     try:
         with transaction.atomic():
             delivery = sync.webhook_record(body=body, content_type=request.content_type or "")
-            transaction.on_commit(lambda: tasks.process_quickbooks_webhook.delay(delivery.pk))
+            # Stored is enough to answer 200: with the broker down the publish fails (logged) and
+            # the heal sweeper processes the stored delivery (tasks.process_stale_webhooks).
+            transaction.on_commit(lambda: tasks.process_quickbooks_webhook.delay(delivery.pk), robust=True)
     except WebhookPayloadError as exc:
         # Intuit retries whole batches on 4xx; a body we cannot read will not get better.
         logger.error("QuickBooks webhook not understood: %s", exc)
         return JsonResponse({"status": "ignored", "reason": str(exc)})
+    except Exception as exc:
+        from tenants.api import is_outage
+
+        if not is_outage(exc):
+            raise
+        # Our database is away: nothing stored, so Intuit must deliver again (it retries 5xx).
+        logger.error("QuickBooks webhook not stored, database unavailable: %r", exc)
+        return JsonResponse({"error": "temporarily unavailable"}, status=503, headers={"Retry-After": "30"})
     return JsonResponse({"status": "ok", "delivery": delivery.pk})

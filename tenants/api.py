@@ -93,10 +93,36 @@ def _drf_response(exc, *, rollback: bool):
     return Response(data, status=exc.status_code, headers=headers)
 
 
+class TemporarilyUnavailable(exceptions.APIException):
+    status_code = 503
+    default_code = "temporarily_unavailable"
+    wait = 5  # Retry-After (seconds)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Our own database, Redis or broker is unreachable: a 503 to retry, never an HTML 500."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    try:
+        import redis
+        from kombu.exceptions import OperationalError as BrokerError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | BrokerError)
+
+
 def exception_handler(exc, context):
-    """Errors as `{"error": {"code", "message", "fields"}}`; objects of other companies are 404."""
+    """Errors as `{"error": {"code", "message", "fields"}}`; objects of other companies are 404;
+    outages of our own services are 503 with Retry-After."""
     if isinstance(exc, CompanyScopeError):
         exc = Http404()
+    elif is_outage(exc):
+        import logging
+
+        logging.getLogger(__name__).error("service outage answered 503: %r", exc)
+        exc = TemporarilyUnavailable(_("The service is briefly unavailable; try again in a few seconds."))
     response = _drf_response(exc, rollback=not getattr(context.get("view"), "manages_transactions", False))
     if response is None:
         return None
@@ -118,4 +144,6 @@ def exception_handler(exc, context):
             logger.info("API 401 %s: %s (%s)", getattr(request, "path", "?"), code, message)
             code, message = "not_authenticated", _("Not authenticated.")
     response.data = {"error": {"code": code, "message": message, "fields": fields}}
+    if response.status_code == 503 and not response.has_header("Retry-After"):
+        response["Retry-After"] = str(int(getattr(exc, "wait", None) or 5))
     return response

@@ -7,14 +7,23 @@ process by keeping the counters in Redis; without Redis (the embedded default, o
 in-process limiter with the same rules is used.
 
 Both keep two sets per realm: the start times of calls in the last window, and the in-flight
-leases with an expiry, so a worker that dies holding a slot gives it back after the lease.
+leases with an expiry. A lease lasts as long as one call can (the HTTP timeout plus a margin), and
+names its holder (host and pid), so the slot of a process that died is taken back as soon as
+another process on that host finds the slots full, instead of after the lease.
+
+A web request waits for a slot only briefly (QBO_LIMITER_MAX_WAIT_SECONDS) and then answers 503
+with Retry-After or 202 with the intent stored; background work (Celery tasks, marked with
+`background_waits`) waits longer (QBO_LIMITER_BACKGROUND_WAIT_SECONDS).
 """
 
 from __future__ import annotations
 
 import abc
+import contextvars
 import functools
+import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -35,14 +44,51 @@ Sleep = Callable[[float], None]
 # Polling interval while all in-flight slots are taken (seconds, before jitter).
 _INFLIGHT_POLL = 0.01
 
+_background = contextvars.ContextVar("qbo_limiter_background", default=False)
+_HOST = socket.gethostname()[:60].replace(":", "_")
+
+
+def set_background(on: bool) -> contextvars.Token:
+    """Mark the current thread's work as background (long limiter waits) or not."""
+    return _background.set(on)
+
+
+@contextmanager
+def background_waits() -> Iterator[None]:
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
+
+
+def _new_lease() -> str:
+    return f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+
+
+def _holder_dead(lease: str) -> bool:
+    """True when the lease names a process on this host that no longer exists."""
+    host, _sep, rest = lease.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
 
 @dataclass
 class LimiterConfig:
     per_window: int = 450
     window_seconds: float = 60.0
     max_in_flight: int = 4
-    max_wait_seconds: float = 30.0
-    lease_seconds: float = 60.0
+    max_wait_seconds: float = 2.0
+    background_wait_seconds: float = 30.0
+    lease_seconds: float = 25.0
     # A call leaves the window only this long after the minute is over: absorbs clock skew
     # between workers and the gap between taking a slot and the request leaving.
     guard_seconds: float = 1.0
@@ -57,7 +103,9 @@ class LimiterConfig:
             per_window=settings.QBO_RATE_LIMIT_PER_MINUTE,
             max_in_flight=settings.QBO_MAX_IN_FLIGHT,
             max_wait_seconds=settings.QBO_LIMITER_MAX_WAIT_SECONDS,
-            lease_seconds=settings.HTTP_TIMEOUT_SECONDS + 30,
+            background_wait_seconds=getattr(settings, "QBO_LIMITER_BACKGROUND_WAIT_SECONDS", 30.0),
+            # One call: the HTTP timeout (connect and first byte) and a margin for the body.
+            lease_seconds=settings.HTTP_TIMEOUT_SECONDS + 5,
         )
 
 
@@ -82,8 +130,9 @@ class BaseLimiter(abc.ABC):
         """QBO said 429: nobody calls this realm for `seconds` (Intuit asks for 60 s)."""
 
     def acquire(self, key: str) -> str:
-        lease = uuid.uuid4().hex
-        deadline = self.clock() + self.config.max_wait_seconds
+        lease = _new_lease()
+        wait_limit = self.config.background_wait_seconds if _background.get() else self.config.max_wait_seconds
+        deadline = self.clock() + wait_limit
         while True:
             wait = self.try_acquire(key, lease)
             if wait <= 0:
@@ -240,8 +289,17 @@ class RedisLimiter(BaseLimiter):
         if result == 0:
             return 0.0
         if result < 0:
+            if self.reclaim_dead(key):
+                return self.try_acquire(key, lease)
             return _INFLIGHT_POLL
         return result / 1000.0
+
+    def reclaim_dead(self, key: str) -> int:
+        """Give back the slots of processes on this host that died holding them (kill -9, OOM)."""
+        inflight = self.keys(key)[1]
+        members = (v.decode() if isinstance(v, bytes) else v for v in self.client.zrange(inflight, 0, -1))
+        dead = [m for m in members if _holder_dead(m)]
+        return int(self.client.zrem(inflight, *dead)) if dead else 0
 
     def release(self, key: str, lease: str) -> None:
         self.client.zrem(self.keys(key)[1], lease)
@@ -263,7 +321,14 @@ def get_limiter() -> BaseLimiter:
 
 
 def _reset(*, setting: str, **kwargs) -> None:
-    if setting in {"REDIS_URL", "QBO_RATE_LIMIT_PER_MINUTE", "QBO_MAX_IN_FLIGHT", "QBO_LIMITER_MAX_WAIT_SECONDS"}:
+    if setting in {
+        "REDIS_URL",
+        "QBO_RATE_LIMIT_PER_MINUTE",
+        "QBO_MAX_IN_FLIGHT",
+        "QBO_LIMITER_MAX_WAIT_SECONDS",
+        "QBO_LIMITER_BACKGROUND_WAIT_SECONDS",
+        "HTTP_TIMEOUT_SECONDS",
+    }:
         _default_limiter.cache_clear()
     elif setting == "QBO_API_BASE_URL":
         # Another QBO (tests point each one at a fresh sandbox): the old counters and pauses

@@ -89,6 +89,17 @@ class ExtensionView(View):
             return errors.from_integration_error(error).response()
         except (Http404, ObjectDoesNotExist, CompanyScopeError):
             return errors.not_found().response()
+        except Exception as error:
+            from tenants.api import is_outage
+
+            if not is_outage(error):
+                raise
+            logger.error("service outage answered 503: %r", error)
+            response = ExtensionError(
+                503, "temporarily_unavailable", _("The service is briefly unavailable; try again in a few seconds.")
+            ).response()
+            response["Retry-After"] = "5"
+            return response
 
     @staticmethod
     def body(request: HttpRequest):
