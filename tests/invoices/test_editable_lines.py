@@ -44,9 +44,8 @@ def _preflight(client, deal_id: int, draft: dict) -> dict:
 
 
 def _create(client, deal_id: int, draft: dict, key: str | None = None):
-    return client.post(
-        f"/api/v1/deals/{deal_id}/invoices", {"draft": draft, "idempotency_key": key or str(uuid.uuid4())}, format="json"
-    )
+    body = {"draft": draft, "idempotency_key": key or str(uuid.uuid4())}
+    return client.post(f"/api/v1/deals/{deal_id}/invoices", body, format="json")
 
 
 def _qbo_lines(connection, invoice_id: int) -> list[dict]:
