@@ -23,6 +23,16 @@ def _deal_value(deal_id: int) -> Decimal:
     return Decimal(str(deal.data["value"])).quantize(Decimal("0.01"))
 
 
+def _install_and_connect(page, base: str) -> None:
+    page.goto(f"{base}/pipedrive/install")
+    page.select_option("#user_id", "11")
+    page.get_by_role("button", name="Allow and install").click()
+    page.get_by_role("button", name="Connect to QuickBooks").click()
+    page.check(f'input[name=realm_id][value="{qbo_seed.US_REALM_ID}"]')
+    page.get_by_role("button", name="Connect", exact=True).click()
+    expect(page.get_by_text("The invoicing app is connected.")).to_be_visible()
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_edit_remove_and_add_lines_then_create(sandbox_base_url, monkeypatch):
@@ -40,13 +50,7 @@ def test_edit_remove_and_add_lines_then_create(sandbox_base_url, monkeypatch):
                 "console",
                 lambda m: console_errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None,
             )
-            page.goto(f"{base}/pipedrive/install")
-            page.select_option("#user_id", "11")
-            page.get_by_role("button", name="Allow and install").click()
-            page.get_by_role("button", name="Connect to QuickBooks").click()
-            page.check(f'input[name=realm_id][value="{qbo_seed.US_REALM_ID}"]')
-            page.get_by_role("button", name="Connect", exact=True).click()
-            expect(page.get_by_text("The invoicing app is connected.")).to_be_visible()
+            _install_and_connect(page, base)
 
             page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
             panel = page.frame_locator("#pd-panel")
@@ -114,3 +118,43 @@ def test_edit_remove_and_add_lines_then_create(sandbox_base_url, monkeypatch):
             browser.close()
     # Only the browser's favicon probe may fail.
     assert not [e for e in console_errors if not e[1].split("#")[0].endswith("/favicon.ico")], console_errors
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_deal_without_products_is_invoiced_from_added_lines(sandbox_base_url, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    base = sandbox_base_url
+    seed()
+    controls.reset()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.set_default_timeout(TIMEOUT)
+            _install_and_connect(page, base)
+            page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/4?user_id=11")  # Hooli pilot: no products
+            panel = page.frame_locator("#pd-panel")
+            panel.get_by_role("button", name="+ Invoice").click()
+            modal = page.frame_locator("#pd-modal-frame")
+            expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
+            expect(modal.locator("#lines tr")).to_have_count(0)
+            expect(modal.locator("#no-lines")).to_be_visible()
+            expect(modal.locator('[data-field="lines"] .problem')).to_have_attribute("data-code", "no_lines")
+
+            modal.locator("#add-item-q").fill("Hours")
+            modal.locator("#add-item-results [role=option]").first.click()
+            row = modal.locator("#lines tr").first
+            expect(row.locator('[data-line-field="item_price"]')).to_have_value("50")
+            row.locator('[data-line-field="quantity"]').fill("10")
+            expect(modal.locator("#total")).to_have_text("$500.00", timeout=TIMEOUT)
+            difference = Decimal("500.00") - _deal_value(4)
+            expect(modal.locator("#difference")).to_have_attribute("data-difference", str(difference))
+            expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
+            modal.get_by_role("button", name="Create invoice").click()
+            expect(page.locator("#pd-snackbar-text")).to_contain_text("created", timeout=TIMEOUT)
+            invoice = Invoice.all_companies.get(deal_links__deal_id=4)
+            assert (invoice.state, invoice.total) == ("created", Decimal("500.00"))
+            expect(panel.locator(f'li[data-invoice-id="{invoice.pk}"]')).to_contain_text("500.00")
+        finally:
+            browser.close()
