@@ -34,7 +34,7 @@ ZERO = Decimal("0")
 # bound keeps that inside Decimal(18, 7) too, and 750 lines inside the invoice's Decimal(18, 2).
 MAX_QUANTITY = Decimal("1000000")
 MAX_PRICE = Decimal("1000000000")
-MAX_LINE_AMOUNT = Decimal("9999999999.99")
+MAX_LINE_AMOUNT = Decimal("99999999999.99")
 MAX_TAX_RATE = Decimal("100")
 
 
