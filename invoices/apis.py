@@ -20,7 +20,7 @@ from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
 from invoices import selectors, services, validation
-from invoices.drafts import Draft, DraftError, draft_from_deal
+from invoices.drafts import Draft, DraftError, draft_from_deal, priced
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
     DraftInputSerializer,
@@ -218,9 +218,14 @@ class DealInvoicesApi(PanelApi):
                     "Install the app in Pipedrive for your own user: Pipedrive data is read with your own access."
                 ),
             )
-        if installation is not None:
-            # The money rule: the invoice bills what the deal's products total in Pipedrive now.
-            services.draft_matches_deal(installation=installation, draft=draft)
+        # The money rule: the invoice bills the lines the user confirmed, at the total they saw.
+        services.draft_as_confirmed(
+            connection=self.connection,
+            installation=installation,
+            draft=draft,
+            idempotency_key=str(data.validated_data["idempotency_key"]),
+            confirmed_total=data.validated_data["draft"].get("total"),
+        )
         invoice = services.invoice_create(
             connection=self.connection,
             draft=draft,
@@ -265,7 +270,8 @@ class DealPreflightApi(PanelApi):
         data.is_valid(raise_exception=True)
         draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
         problems = services.invoice_preflight(connection=self.connection, draft=draft)
-        return Response({"ok": not problems, "problems": [p.as_dict() for p in problems]})
+        # The lines priced as confirmed, their total and its difference from the deal's value.
+        return Response({"ok": not problems, "problems": [p.as_dict() for p in problems], **priced(draft)})
 
 
 class DealRefreshApi(PanelApi):
@@ -463,7 +469,9 @@ class QboSearchApi(PanelApi):
                     "id": str(r["Id"]),
                     "name": r.get("Name", ""),
                     "type": r.get("Type", ""),
-                    "unit_price": r.get("UnitPrice"),
+                    # Prefill a line added from the search (QBO Item: UnitPrice, Description).
+                    "unit_price": None if r.get("UnitPrice") is None else str(r.get("UnitPrice")),
+                    "description": r.get("Description", ""),
                 }
                 for r in rows
             ]

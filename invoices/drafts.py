@@ -87,7 +87,10 @@ class DraftLine:
     total: str = ""
     error: str = ""
 
-    def deal_line(self) -> money.DealLine:
+    def deal_line(self, *, check_pipedrive_sum: bool = False) -> money.DealLine:
+        """The line as the user confirmed it. Pipedrive's own `sum` is checked only while the draft
+        is built from the deal: a client sends it back too, so it proves nothing, and an edited
+        line no longer has one."""
         return money.DealLine(
             name=self.name,
             item_price=money.to_decimal(self.item_price, field="item_price"),
@@ -96,7 +99,9 @@ class DraftLine:
             discount_type=self.discount_type,
             tax=money.to_decimal(self.tax or 0, field="tax"),
             tax_method=self.tax_method,
-            pipedrive_sum=money.to_decimal(self.pipedrive_sum, field="sum") if self.pipedrive_sum else None,
+            pipedrive_sum=money.to_decimal(self.pipedrive_sum, field="sum")
+            if self.pipedrive_sum and check_pipedrive_sum
+            else None,
         )
 
 
@@ -112,7 +117,10 @@ class Draft:
     doc_number: str = ""
     tax_mode: str = "exclusive"  # exclusive | inclusive | none
     send_email: bool = False
-    total: str = "0.00"
+    total: str = "0.00"  # what the modal showed the user; a create that sends it must bill exactly that
+    deal_value: str = ""  # the deal's value in Pipedrive, for the difference shown before create
+    deal_currency: str = ""
+    difference: str = ""  # total − deal_value, when both are in the same currency (output only)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -140,6 +148,45 @@ class Draft:
             ),
             lines=[DraftLine(**_coerce(DraftLine, line, prefix=f"lines[{i}].")) for i, line in enumerate(lines)],
         )
+
+
+def priced(draft: Draft) -> dict:
+    """The confirmed lines priced one by one (the money rule, invoices/money.py), their total, and
+    the difference from the deal's value: what the modal shows before create. A line that cannot
+    be priced carries its error and its field instead, and the total is then unknown ("")."""
+    lines: list[dict] = []
+    total = money.ZERO
+    complete = True
+    for index, line in enumerate(draft.lines):
+        try:
+            result = money.price_line(line.deal_line())
+        except money.MoneyError as exc:
+            lines.append({"error": exc.message, "field": f"lines[{index}].{exc.field or 'amount'}"})
+            complete = False
+            continue
+        lines.append({"net": str(result.net), "tax_amount": str(result.tax), "total": str(result.total)})
+        total += result.total
+    total_text = str(money.round2(total)) if complete else ""
+    return {
+        "lines": lines,
+        "total": total_text,
+        "deal_value": draft.deal_value,
+        "deal_currency": draft.deal_currency,
+        "difference": difference_from_deal(draft, total_text),
+    }
+
+
+def difference_from_deal(draft: Draft, total: str) -> str:
+    """Invoice total minus the deal's value ("" when either is unknown or the currencies differ)."""
+    if not total or not draft.deal_value:
+        return ""
+    if (draft.deal_currency or "").upper() != (draft.currency or "").upper():
+        return ""
+    try:
+        value = money.round2(money.to_decimal(draft.deal_value, field="deal_value"))
+        return str(money.round2(money.to_decimal(total)) - value)
+    except (money.MoneyError, ArithmeticError):
+        return ""
 
 
 class DraftError(ValueError):
@@ -345,9 +392,9 @@ def draft_from_deal(
             qbo_item_name=link.item_name if link else "",
         )
         try:
-            priced = money.price_line(line.deal_line())
-            line.net, line.tax_amount, line.total = str(priced.net), str(priced.tax), str(priced.total)
-            total += priced.total
+            result = money.price_line(line.deal_line(check_pipedrive_sum=True))
+            line.net, line.tax_amount, line.total = str(result.net), str(result.tax), str(result.total)
+            total += result.total
         except money.MoneyError as exc:
             line.error = exc.message
         tax_methods.add(line.tax_method)
@@ -362,10 +409,15 @@ def draft_from_deal(
 
     today = company_today(connection)
     tax_mode = tax_methods.pop() if len(tax_methods) == 1 else mapping.default_tax_mode
-    return Draft(
+    currency = str(deal.get("currency") or mapping.default_currency or connection.home_currency or "")
+    try:
+        deal_value = str(money.round2(money.to_decimal(deal.get("value") or 0, field="value")))
+    except money.MoneyError:
+        deal_value = ""
+    draft = Draft(
         deal_id=int(deal_id),
         deal_title=str(deal.get("title") or ""),
-        currency=str(deal.get("currency") or mapping.default_currency or connection.home_currency or ""),
+        currency=currency,
         customer=customer,
         lines=lines,
         issue_date=today.isoformat(),
@@ -373,4 +425,8 @@ def draft_from_deal(
         tax_mode=tax_mode,
         send_email=mapping.send_after_create,
         total=str(money.round2(total)),
+        deal_value=deal_value,
+        deal_currency=str(deal.get("currency") or ""),
     )
+    draft.difference = difference_from_deal(draft, draft.total)
+    return draft

@@ -10,8 +10,13 @@ Pipedrive deal product → our line:
              = 0                                 tax_method "none"
     total    = net + tax (exclusive) or net (inclusive, none)
 Disabled products (`is_enabled` false) are not invoiced. When Pipedrive reports its own
-`sum` for a line, it must agree with our total to the cent, or the line is refused: we never
-invoice an amount the user did not see in Pipedrive.
+`sum` for a line, it must agree with our total to the cent, or the line is refused: the draft
+never shows an amount Pipedrive would not.
+
+The user may edit every line in the create window (quantity, price, discount, tax) and add lines:
+the invoice bills the lines as confirmed, priced by the same formula. Every value is bounded so
+that it fits our columns (Decimal(18, 7) quantity and unit price, Decimal(18, 2) amounts) and
+QBO's: see MAX_QUANTITY, MAX_PRICE, MAX_LINE_AMOUNT, MAX_TAX_RATE.
 """
 
 from __future__ import annotations
@@ -25,6 +30,12 @@ from django.utils.translation import gettext as _
 CENT = Decimal("0.01")
 QBO_PRICE_PLACES = Decimal("0.0000001")  # QBO keeps UnitPrice and Qty to 7 decimal places
 ZERO = Decimal("0")
+# Bounds of one line. A collapsed line sends its whole amount as UnitPrice (Qty 1): the amount
+# bound keeps that inside Decimal(18, 7) too, and 750 lines inside the invoice's Decimal(18, 2).
+MAX_QUANTITY = Decimal("1000000")
+MAX_PRICE = Decimal("1000000000")
+MAX_LINE_AMOUNT = Decimal("99999999999.99")
+MAX_TAX_RATE = Decimal("100")
 
 
 class MoneyError(ValueError):
@@ -117,7 +128,14 @@ def price_line(line: DealLine) -> PricedLine:
         )
     if line.tax < 0:
         raise MoneyError(_("“%(name)s” has a negative tax rate.") % {"name": line.name}, field="tax")
+    _check_bounds(line)
     gross = line.item_price * line.quantity
+    if gross > MAX_LINE_AMOUNT:
+        raise MoneyError(
+            _("“%(name)s” comes to more than %(max)s; split it into several lines.")
+            % {"name": line.name, "max": MAX_LINE_AMOUNT},
+            field="quantity",
+        )
     if line.discount_type == "percentage":
         if line.discount > 100:
             raise MoneyError(_("“%(name)s” has a discount above 100%%.") % {"name": line.name}, field="discount")
@@ -144,6 +162,29 @@ def price_line(line: DealLine) -> PricedLine:
             field="sum",
         )
     return PricedLine(line=line, net=net, tax=tax, total=total)
+
+
+def _check_bounds(line: DealLine) -> None:
+    """Refuse values our columns or QBO cannot hold, before any arithmetic on them."""
+    for field_name, value, highest, message in (
+        ("quantity", line.quantity, MAX_QUANTITY, _("“%(name)s” has a quantity above %(max)s.")),
+        ("item_price", line.item_price, MAX_PRICE, _("“%(name)s” has a price above %(max)s.")),
+        ("tax", line.tax, MAX_TAX_RATE, _("“%(name)s” has a tax rate above %(max)s%%.")),
+        (
+            "discount",
+            line.discount if line.discount_type == "amount" else ZERO,
+            MAX_LINE_AMOUNT,
+            _("“%(name)s” has a discount above %(max)s."),
+        ),
+    ):
+        if value > highest:
+            raise MoneyError(message % {"name": line.name, "max": highest}, field=field_name)
+    if line.quantity < QBO_PRICE_PLACES:
+        # QBO keeps 7 decimals: a smaller quantity would reach it as zero.
+        raise MoneyError(
+            _("“%(name)s” has a quantity below %(min)s.") % {"name": line.name, "min": "0.0000001"},
+            field="quantity",
+        )
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
                     checked.add(
                         f"{prefix}.tax_code",
                         "tax_rate_mismatch",
-                        _("Tax code “%(code)s” is %(rate)s%% but “%(name)s” has %(tax)s%% in Pipedrive.")
+                        _("Tax code “%(code)s” is %(rate)s%% but “%(name)s” has %(tax)s%%.")
                         % {
                             "code": checked.tax_codes[line.tax_code].get("Name"),
                             "rate": rate,

@@ -9,7 +9,7 @@ the same key.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -222,28 +222,44 @@ def invoice_preflight(*, connection: QuickBooksConnection, draft: Draft) -> list
     return preflight(connection=connection, draft=draft, client=client_for(connection=connection)).problems
 
 
-def draft_matches_deal(*, installation, draft: Draft) -> None:
-    """Refuse a draft whose lines no longer total what the deal's products total in Pipedrive
-    (the deal changed after the form opened, or the form was tampered with)."""
+def draft_as_confirmed(
+    *, connection: QuickBooksConnection, installation, draft: Draft, idempotency_key: str, confirmed_total: str | None
+) -> None:
+    """The money rule of a create: the invoice bills exactly the lines the user confirmed.
+
+    The lines may differ from the deal's products (edited, removed, added; a deal without
+    products): that difference is shown in the modal, not refused. What is refused is a create
+    whose lines do not total what the modal showed (`confirmed_total`, the draft's `total`),
+    so nobody is billed an amount they did not see. A retry of a key already used returns that
+    invoice whatever lines it sends, so it is not checked again. With the member's Pipedrive
+    access the deal is read, so nobody invoices a deal they cannot see."""
     from integration.pipedrive import client as pipedrive
 
-    products = pipedrive.deal_products_list(installation=installation, deal_id=draft.deal_id)
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        if Invoice.objects.filter(connection=connection, request_id=uuid.UUID(str(idempotency_key))).exists():
+            return
+    if installation is not None and draft.deal_id:
+        pipedrive.deal_get(installation=installation, deal_id=draft.deal_id)  # NotFound: a 404 to the user
+    if confirmed_total is None:
+        return
     try:
-        in_pipedrive = money.deal_total(money.DealLine.from_pipedrive(p) for p in products)
-        # The draft's own `pipedrive_sum` came from the client too: price its lines without it.
-        in_draft = money.deal_total(dataclasses.replace(line.deal_line(), pipedrive_sum=None) for line in draft.lines)
+        total = money.deal_total(line.deal_line() for line in draft.lines)
     except money.MoneyError:
-        return  # pre-flight names the line that cannot be priced
-    if in_pipedrive != in_draft:
+        return  # pre-flight names every line that cannot be priced, with the other problems
+    try:
+        confirmed = money.round2(money.to_decimal(confirmed_total, field="total"))
+    except (money.MoneyError, ArithmeticError) as exc:
         raise InvoiceError(
-            _(
-                "The deal's products total %(deal)s in Pipedrive but this invoice totals %(draft)s. "
-                "Reopen the invoice form to start from the deal as it is now."
-            )
-            % {"deal": in_pipedrive, "draft": in_draft},
-            code="deal_changed",
-            problems=[Problem("lines", "deal_changed", _("The lines differ from the deal's products."))],
-        )
+            _("The total is not a number."),
+            code="invalid",
+            problems=[Problem("total", "invalid", _("The total is not a number."))],
+        ) from exc
+    if confirmed != money.round2(total):
+        message = _("These lines total %(lines)s, not the %(shown)s shown. Check the lines and create again.") % {
+            "lines": money.round2(total),
+            "shown": confirmed,
+        }
+        raise InvoiceError(message, code="total_changed", problems=[Problem("total", "total_changed", message)])
 
 
 def _validate_key(idempotency_key: str) -> uuid.UUID:

@@ -153,28 +153,125 @@
     return cell;
   }
 
+  // Every edit drops the line's Pipedrive sum and amounts: the server prices the lines as
+  // confirmed (pre-flight answers with each line's amount, the total and the difference).
+  function edited(line) {
+    line.pipedrive_sum = null;
+    line.error = "";
+    line.total = "";
+    draft.total = "";
+    showAmounts();
+    schedulePreflight();
+  }
+
+  function lineInput(line, key, label, index, extra) {
+    var attrs = { value: line[key] == null ? "" : String(line[key]), "aria-label": label,
+      "data-line-field": key, oninput: function (event) { line[key] = event.target.value.trim(); edited(line); } };
+    Object.keys(extra || {}).forEach(function (name) { attrs[name] = extra[name]; });
+    return el("input", attrs);
+  }
+
+  function numberInput(line, key, label, index) {
+    return lineInput(line, key, label, index, { className: "num-input", inputmode: "decimal", autocomplete: "off" });
+  }
+
+  function removeLine(index) {
+    var removed = draft.lines.splice(index, 1)[0];
+    draft.total = "";
+    renderLines();
+    P.announce(t("line_removed", { line: removed.name }));
+    schedulePreflight();
+  }
+
   function renderLines() {
     var body = $("lines");
     body.textContent = "";
     var taxCodes = showTaxCodes();
     root.classList.toggle("with-tax-codes", taxCodes);
     draft.lines.forEach(function (line, index) {
-      var discount = Number(line.discount) ? line.discount + (line.discount_type === "percentage" ? " %" : " " + draft.currency) : "—";
+      var at = "lines[" + index + "].";
       var taxInput = el("input", { className: "tax-code", value: line.tax_code || "", "aria-label": t("tax_code", { line: line.name }), size: "4",
         oninput: function (event) { line.tax_code = event.target.value.trim(); schedulePreflight(); } });
+      var discountType = el("select", { "aria-label": t("line_discount_type", { line: line.name }), "data-line-field": "discount_type",
+        onchange: function (event) { line.discount_type = event.target.value; edited(line); } }, [
+        el("option", { value: "percentage", text: t("percent_off") }),
+        el("option", { value: "amount", text: t("amount_off") })
+      ]);
+      discountType.value = line.discount_type === "amount" ? "amount" : "percentage";
       body.appendChild(el("tr", { "data-line": index }, [
-        el("td", { "data-field": "lines[" + index + "].description" }, [el("span", { text: line.name }), line.error ? el("p", { className: "error", text: line.error }) : null]),
+        el("td", { "data-field": at + "description" }, [
+          el("span", { className: "line-name", text: line.name }),
+          lineInput(line, "description", t("line_description", { line: line.name }), index, { className: "description", maxlength: "4000" }),
+          line.error ? el("p", { className: "error", text: line.error }) : null
+        ]),
         itemCell(line, index),
-        el("td", { className: "num", text: line.quantity }),
-        el("td", { className: "num", text: line.item_price }),
-        el("td", { className: "num", text: discount }),
-        el("td", { className: "num", text: Number(line.tax) ? line.tax + " %" : "—" }),
-        el("td", { className: "tax-code-col", "data-field": "lines[" + index + "].tax_code" }, [taxCodes ? taxInput : null]),
-        el("td", { className: "num", text: line.total ? P.money(line.total, draft.currency || "USD") : "—" })
+        el("td", { className: "num", "data-field": at + "quantity" }, [numberInput(line, "quantity", t("line_quantity", { line: line.name }), index)]),
+        el("td", { className: "num", "data-field": at + "item_price" }, [numberInput(line, "item_price", t("line_price", { line: line.name }), index)]),
+        el("td", { className: "num", "data-field": at + "discount" }, [el("div", { className: "discount" }, [
+          numberInput(line, "discount", t("line_discount", { line: line.name }), index), discountType])]),
+        el("td", { className: "num", "data-field": at + "tax" }, [numberInput(line, "tax", t("line_tax", { line: line.name }), index)]),
+        el("td", { className: "tax-code-col", "data-field": at + "tax_code" }, [taxCodes ? taxInput : null]),
+        el("td", { className: "num amount", "data-field": at + "amount" }),
+        el("td", {}, [el("button", { type: "button", className: "ghost small remove-line", text: "×",
+          "aria-label": t("remove_line", { line: line.name }), title: t("remove"),
+          onclick: function () { removeLine(index); } })])
       ]));
     });
-    $("total").textContent = P.money(draft.total, draft.currency || "USD");
+    $("no-lines").hidden = draft.lines.length > 0;
+    showAmounts();
+  }
+
+  function showAmounts() {
+    var currency = draft.currency || "USD";
+    Array.prototype.forEach.call($("lines").querySelectorAll("tr[data-line]"), function (row) {
+      var line = draft.lines[Number(row.dataset.line)];
+      row.querySelector(".amount").textContent = line && line.total ? P.money(line.total, currency) : t("pricing");
+    });
+    $("total").textContent = draft.total ? P.money(draft.total, currency) : t("pricing");
+    // The deal's value and the difference, shown (never refused) when both are in one currency.
+    var compare = Boolean(draft.deal_value) && String(draft.deal_currency || currency).toUpperCase() === String(currency).toUpperCase();
+    Array.prototype.forEach.call(document.querySelectorAll(".deal-compare"), function (row) { row.hidden = !compare; });
+    if (compare) {
+      $("deal-value").textContent = P.money(draft.deal_value, currency);
+      var known = Boolean(draft.total) && draft.difference !== "" && draft.difference != null;
+      var difference = known ? Number(draft.difference) : null;
+      $("difference").textContent = !known ? t("pricing") : difference === 0 ? t("same_as_deal")
+        : (difference > 0 ? "+" : "") + P.money(draft.difference, currency);
+      $("difference").dataset.difference = known ? draft.difference : "";
+    }
     P.fit();
+  }
+
+  // Pre-flight's pricing of the confirmed lines: each line's amount, the total, the difference.
+  function applyPricing(answer) {
+    (answer.lines || []).forEach(function (priced, index) {
+      var line = draft.lines[index];
+      if (!line) { return; }
+      line.total = priced.total || "";
+      line.net = priced.net || "";
+      line.tax_amount = priced.tax_amount || "";
+    });
+    draft.total = answer.total || "";
+    draft.difference = answer.difference || "";
+    showAmounts();
+  }
+
+  function addLine(item) {
+    var taxMode = $("i-tax-mode").value;
+    var line = {
+      name: item.name, description: item.description || item.name, quantity: "1",
+      item_price: item.unit_price != null ? String(item.unit_price) : "0",
+      discount: "0", discount_type: "percentage", tax: "0", tax_method: taxMode,
+      pipedrive_product_id: null, pipedrive_sum: null, qbo_item_id: item.id, qbo_item_name: item.name,
+      tax_code: "", net: "", tax_amount: "", total: "", error: ""
+    };
+    draft.lines.push(line);
+    draft.total = "";
+    renderLines();
+    P.announce(t("line_added", { line: item.name }));
+    var row = $("lines").querySelector('tr[data-line="' + (draft.lines.length - 1) + '"] [data-line-field="quantity"]');
+    if (row) { row.focus(); }
+    schedulePreflight();
   }
 
   // -- problems ---------------------------------------------------------------------------------
@@ -204,11 +301,23 @@
     P.fit();
   }
 
+  // Resolves with the answer when it is the latest check, null otherwise (or when it failed).
   function preflight() {
     var seq = ++preflightSeq;
+    window.clearTimeout(preflightTimer);
     return P.api("POST", "deals/" + dealId + "/preflight", { draft: readForm() }).then(function (answer) {
-      if (seq === preflightSeq) { showProblems(answer.data.problems); }
-    }, function (error) { if (seq === preflightSeq) { notice(error.message); } });
+      if (seq !== preflightSeq) { return null; }
+      applyPricing(answer.data);
+      showProblems(answer.data.problems);
+      return answer.data;
+    }, function (error) {
+      if (seq === preflightSeq) {
+        if (error.status === 400 && Object.keys(error.fields || {}).length) {
+          showProblems(Object.keys(error.fields).map(function (f) { return { field: f, code: "invalid", message: error.fields[f].join(" ") }; }));
+        } else { notice(error.message); }
+      }
+      return null;
+    });
   }
 
   function schedulePreflight() {
@@ -227,7 +336,11 @@
     button.disabled = true;
     button.textContent = t("creating");
     setState("submitting");
-    P.api("POST", "deals/" + dealId + "/invoices", { draft: readForm(), idempotency_key: idempotencyKey }).then(function (answer) {
+    // Price the lines as they are now: the create bills them at the total the user sees here.
+    preflight().then(function (checked) {
+      if (!checked || !checked.ok) { return Promise.reject({ checked: true }); }
+      return P.api("POST", "deals/" + dealId + "/invoices", { draft: readForm(), idempotency_key: idempotencyKey });
+    }).then(function (answer) {
       var invoice = answer.data;
       var message = answer.status === 202 ? t("pending") : t("created", { number: invoice.doc_number || invoice.qbo_id });
       setState("created");
@@ -235,7 +348,9 @@
         return P.sdk().execute(P.SDK.Command.CLOSE_MODAL);
       });
     }, function (error) {
-      if (error.status === 400) {
+      if (error.checked) {
+        // pre-flight found problems (now shown next to their fields): nothing was sent
+      } else if (error.status === 400) {
         idempotencyKey = null; // refused before QuickBooks was asked: a corrected draft is a new submit
         showProblems(error.problems.length ? error.problems : Object.keys(error.fields).map(function (f) {
           return { field: f, code: "invalid", message: error.fields[f].join(" ") };
@@ -289,7 +404,18 @@
     schedulePreflight();
   });
   form.addEventListener("input", function (event) { if (event.target.name) { schedulePreflight(); } });
-  form.addEventListener("change", function (event) { if (event.target.name) { schedulePreflight(); } });
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "tax_mode") {
+      // One tax treatment for the whole invoice, as Pipedrive has one per deal.
+      draft.lines.forEach(function (line) { line.tax_method = event.target.value; line.pipedrive_sum = null; });
+      draft.total = "";
+      showAmounts();
+    }
+    if (event.target.name) { schedulePreflight(); }
+  });
+  searchBox($("add-item-q"), $("add-item-results"), "quickbooks/items", function (r) {
+    return r.unit_price != null ? P.money(r.unit_price, draft.currency || "USD") + (r.description ? " · " + r.description : "") : r.type;
+  }, addLine);
   form.addEventListener("submit", submit);
   $("cancel").addEventListener("click", function () { P.sdk().execute(P.SDK.Command.CLOSE_MODAL); });
 

@@ -104,7 +104,7 @@ def test_a_qbo_customer_is_suggested_by_email_then_by_name(installed, connected,
     assert controls.call_count(realm_id=connected.realm_id) > 0
 
 
-def test_a_draft_that_no_longer_matches_the_deal_is_refused(installed, connected, personas):
+def test_a_draft_whose_lines_do_not_total_what_was_shown_is_refused(installed, connected, personas):
     import uuid
 
     from rest_framework.test import APIClient
@@ -117,7 +117,8 @@ def test_a_draft_that_no_longer_matches_the_deal_is_refused(installed, connected
     for line, item in zip(draft["lines"], ("2", "3"), strict=True):
         line["qbo_item_id"] = item
     draft["customer"]["qbo_customer_id"], draft["customer"]["name"] = "3", ""
-    # a lower price, with the line's Pipedrive sum dropped so that only the deal itself can tell
+    # a lower price, while the total shown (and confirmed) is still the deal's: lines may differ from
+    # the deal's products, but the invoice never bills a total the user did not see
     tampered = {
         **draft,
         "lines": [{**draft["lines"][0], "item_price": "1", "pipedrive_sum": None}, *draft["lines"][1:]],
@@ -127,7 +128,7 @@ def test_a_draft_that_no_longer_matches_the_deal_is_refused(installed, connected
     )
     assert refused.status_code == 400
     error = refused.json()["error"]
-    assert error["code"] == "deal_changed" and draft["total"] in error["message"]
+    assert error["code"] == "total_changed" and draft["total"] in error["message"]
     assert not Invoice.all_companies.exists()
     created = client.post(
         "/api/v1/deals/1/invoices", {"draft": draft, "idempotency_key": str(uuid.uuid4())}, format="json"

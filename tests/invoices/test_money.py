@@ -172,3 +172,100 @@ def test_from_pipedrive_reads_the_v2_deal_product():
     assert DealLine.from_pipedrive({**product, "is_enabled": False}).is_enabled is False
     with pytest.raises(MoneyError, match="not a number"):
         DealLine.from_pipedrive({**product, "item_price": "ninety"})
+
+
+# -- edited lines (issue 13): the user types any value in the create window --------------------
+
+DB_MAX = Decimal("1e11")  # Decimal(18, 7): quantity and unit price; Decimal(18, 2) amounts hold more
+LINE_FIELDS = {"quantity", "item_price", "discount", "discount_type", "tax", "tax_method", "amount"}
+typed = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-10, max_value=Decimal("1e13")),
+    st.decimals(min_value=0, max_value=1000, places=7),
+    st.sampled_from(["1e-8", "1e400", "-0", "0.0000001", "999999999999", "1000000", "1000000000"]).map(Decimal),
+)
+
+
+@st.composite
+def edited_lines(draw):
+    return DealLine(
+        name="Edited",
+        item_price=draw(typed),
+        quantity=draw(typed),
+        discount=draw(typed),
+        discount_type=draw(st.sampled_from(["percentage", "amount"])),
+        tax=draw(st.one_of(tax_rates, typed)),
+        tax_method=draw(st.sampled_from(["exclusive", "inclusive", "none"])),
+    )
+
+
+@settings(max_examples=1500, deadline=None)
+@given(edited_lines())
+def test_an_edited_line_is_billed_exactly_or_refused_by_field(line):
+    """Whatever the user types, a line is either refused naming its field, or billed with
+    Amount == round2(Qty × UnitPrice), values that fit our columns, and the half-up formula."""
+    try:
+        priced = price_line(line)
+    except MoneyError as refused:
+        assert refused.field in LINE_FIELDS
+        return
+    assert Decimal("0.0000001") <= line.quantity <= Decimal("1000000")
+    assert 0 <= line.item_price <= Decimal("1000000000") and 0 <= line.tax <= 100
+    amounts = qbo_amounts(quantity=line.quantity, amount=priced.net)
+    assert amounts.amount == round2(amounts.qty * amounts.unit_price) == priced.net
+    assert 0 < amounts.qty < DB_MAX and 0 <= amounts.unit_price < DB_MAX
+    assert amounts.unit_price == amounts.unit_price.quantize(Decimal("0.0000001"))
+    gross = line.item_price * line.quantity
+    off = gross * line.discount / 100 if line.discount_type == "percentage" else line.discount
+    assert priced.net == round2(gross - off) >= 0
+    assert priced.total == priced.net + (priced.tax if line.tax_method == "exclusive" else 0)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(deal_lines(), min_size=1, max_size=8), st.data())
+def test_the_draft_total_is_what_the_create_bills_and_an_edit_moves_only_its_line(lines, data):
+    """The modal's total (drafts.priced) is the sum of the confirmed lines the create bills; editing
+    one line's quantity or price changes the total by that line's change alone, and the
+    difference from the deal's value is exactly total − value."""
+    from invoices.drafts import Draft, DraftCustomer, DraftLine, priced
+
+    def draft_line(line: DealLine) -> DraftLine:
+        return DraftLine(
+            name=line.name,
+            quantity=str(line.quantity),
+            item_price=str(line.item_price),
+            discount=str(line.discount),
+            discount_type=line.discount_type,
+            tax=str(line.tax),
+            tax_method=line.tax_method,
+        )
+
+    value = data.draw(prices)
+
+    def draft_of(rows: list[DraftLine]) -> Draft:
+        return Draft(
+            deal_id=1,
+            deal_title="",
+            currency="USD",
+            customer=DraftCustomer(),
+            lines=rows,
+            issue_date="2026-11-30",
+            due_date="2026-12-30",
+            deal_value=str(value),
+            deal_currency="USD",
+        )
+
+    rows = [draft_line(line) for line in lines if line.is_enabled] or [draft_line(lines[0])]
+    before = priced(draft_of(rows))
+    billed = deal_total(row.deal_line() for row in rows)
+    assert Decimal(before["total"]) == billed == sum((Decimal(r["total"]) for r in before["lines"]), Decimal(0))
+    assert Decimal(before["difference"]) == billed - round2(value)
+
+    index = data.draw(st.integers(min_value=0, max_value=len(rows) - 1))
+    edited = DraftLine(**{**rows[index].__dict__})
+    edited.quantity = str(data.draw(quantities))
+    edited.item_price = str(data.draw(prices))
+    if edited.discount_type == "amount":
+        edited.discount = "0"  # an amount discount could now exceed the line: that is refused (above)
+    after = priced(draft_of([*rows[:index], edited, *rows[index + 1 :]]))
+    change = Decimal(after["lines"][index]["total"]) - Decimal(before["lines"][index]["total"])
+    assert Decimal(after["total"]) - Decimal(before["total"]) == change
