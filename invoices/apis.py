@@ -19,7 +19,7 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
-from invoices import selectors, services
+from invoices import panel_reads, selectors, services
 from invoices.drafts import Draft, DraftError, draft_from_deal
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
@@ -158,20 +158,11 @@ class PanelApi(CompanyScopedApi):
 
 
 class DealInvoicesApi(PanelApi):
-    @extend_schema(
-        summary="The deal's invoices, their history, and a summary per currency", responses=OpenApiTypes.OBJECT
+    @panel_reads.read_schema(
+        panel_reads.DealInvoices, summary="The deal's invoices, their history, and a summary per currency"
     )
     def get(self, request, deal_id: int):
-        self.require_viewer()
-        invoices = selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id)
-        today = company_today(self.connection)
-        return Response(
-            {
-                "connection": self.connection_info(),
-                "invoices": self.serialize(list(invoices), many=True),
-                "summary": selectors.summary(invoices, today=today),
-            }
-        )
+        return panel_reads.deal_invoices(self, request, deal_id)
 
     @extend_schema(
         request=DraftInputSerializer,
@@ -319,10 +310,10 @@ class ContactInvoicesApi(PanelApi):
             )
         return link
 
-    @extend_schema(
-        parameters=[RangeSerializer],
+    @panel_reads.read_schema(
+        panel_reads.ContactInvoices,
         summary="Invoices of the deal's contact in a date range",
-        responses=OpenApiTypes.OBJECT,
+        parameters=[RangeSerializer],
     )
     def get(self, request):
         self.require_viewer()
@@ -337,19 +328,12 @@ class ContactInvoicesApi(PanelApi):
                 date_from=query.validated_data.get("date_from"),
                 date_to=query.validated_data.get("date_to"),
             )
-        invoices = selectors.invoices_of_customer(
-            company=self.company,
-            connection=self.connection,
+        return panel_reads.contact_invoices(
+            self,
+            request,
             customer_qbo_id=customer,
             date_from=query.validated_data.get("date_from"),
             date_to=query.validated_data.get("date_to"),
-        )
-        return Response(
-            {
-                "customer_qbo_id": customer,
-                "invoices": self.serialize(list(invoices), many=True),
-                "summary": selectors.summary(invoices, today=company_today(self.connection)),
-            }
         )
 
 

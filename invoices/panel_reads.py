@@ -1,0 +1,370 @@
+"""The panel's two hot reads, lean: GET /api/v1/deals/{id}/invoices and GET /api/v1/contact-invoices.
+
+A sales rep's panel reloads on every deal page, so these are the requests we serve most (issue 12).
+They answer in a fixed number of queries straight from `values()` (no model instances, no encrypted
+connection fields decrypted per row, no DRF serializer or renderer), render with orjson, and carry
+an ETag: a revalidation that finds nothing new gets 304 after one aggregate query, with nothing
+serialized.
+
+The ETag hashes what the body depends on: count, sum of `panel_version` and sum of ids of the
+invoices shown (triggers give an invoice a fresh version on every write to it, its deal links or
+its events; migration invoices 0003), the company's "today" (overdue is computed at read time), the
+member and their rights, the connection's displayed facts and the language. The JSON shape is the
+one `InvoiceSerializer` documents (tests compare them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from decimal import Decimal
+from types import SimpleNamespace
+
+import orjson
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpResponse
+from django.utils import translation
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+
+from invoices import services
+from invoices.models import Invoice, InvoiceDeal, InvoiceEvent
+from invoices.selectors import HISTORY_LIMIT, LIVE
+from invoices.serializers import InvoiceSerializer
+from invoices.status import LABELS, Status, allowed_actions, effective_status, pipedrive_status
+from invoices.sync import company_today
+
+# Bump when the response shape changes, so no client keeps a body of the old shape.
+SHAPE = "1"
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+CACHE_CONTROL = "private, no-cache"  # always revalidate; the ETag makes that a 304
+FIELDS = (
+    "id",
+    "qbo_id",
+    "doc_number",
+    "state",
+    "status",
+    "customer_name",
+    "customer_qbo_id",
+    "bill_email",
+    "currency",
+    "total",
+    "balance",
+    "tax_total",
+    "txn_date",
+    "due_date",
+    "sent",
+    "last_error",
+    "panel_version",
+)
+
+
+def deal_invoices_queryset(view, deal_id: int):
+    return Invoice.objects.filter(company=view.company, connection=view.connection, deal_links__deal_id=deal_id)
+
+
+def customer_invoices_queryset(view, *, customer_qbo_id: str, date_from: dt.date | None, date_to: dt.date | None):
+    queryset = Invoice.objects.filter(
+        company=view.company,
+        connection=view.connection,
+        customer_qbo_id=customer_qbo_id,
+        state=Invoice.State.CREATED,
+    )
+    if date_from:
+        queryset = queryset.filter(txn_date__gte=date_from)
+    if date_to:
+        queryset = queryset.filter(txn_date__lte=date_to)
+    return queryset
+
+
+class Reader:
+    """Renders one request's invoices; the per-member facts are worked out once, not per row."""
+
+    def __init__(self, view):
+        self.view = view
+        self.company = view.company
+        self.membership = view.membership
+        self.connection = view.connection
+        self.today = company_today(self.connection)
+        self.may_void = services.can_void_or_delete(membership=self.membership, connection=self.connection)
+        self._labels: dict = {}
+        self._pipedrive: dict = {}
+
+    # -- ETag --------------------------------------------------------------------------------
+
+    def context_key(self) -> str:
+        """Everything besides the invoices that the body depends on."""
+        info = self.view.connection_info()
+        return "|".join(
+            str(part)
+            for part in (
+                SHAPE,
+                self.today.isoformat(),
+                self.membership.pk,
+                self.membership.is_admin,
+                self.company.invoice_visibility,
+                self.connection.pk,
+                self.connection.owner_id,
+                *(info[k] for k in sorted(info)),
+                translation.get_language(),
+            )
+        )
+
+    def etag(self, *, count: int, versions: int, ids: int, extra: str = "") -> str:
+        digest = hashlib.blake2b(
+            f"{self.context_key()}|{extra}|{count}|{versions}|{ids}".encode(), digest_size=16
+        ).hexdigest()
+        return f'"{digest}"'
+
+    def etag_of_queryset(self, queryset, *, extra: str = "") -> str:
+        """One aggregate query: what a revalidation costs."""
+        row = queryset.order_by().aggregate(count=Count("id"), versions=Sum("panel_version"), ids=Sum("id"))
+        return self.etag(count=row["count"], versions=row["versions"] or 0, ids=row["ids"] or 0, extra=extra)
+
+    def etag_of_rows(self, rows: list[dict], *, extra: str = "") -> str:
+        """The same ETag as etag_of_queryset, from rows already read (no extra query on a 200)."""
+        return self.etag(
+            count=len(rows),
+            versions=sum(r["panel_version"] for r in rows),
+            ids=sum(r["id"] for r in rows),
+            extra=extra,
+        )
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def rows(self, queryset) -> list[dict]:
+        """The invoices, their deal ids and last events: three queries whatever their number."""
+        rows = list(queryset.order_by("-txn_date", "-id").values(*FIELDS))
+        if not rows:
+            return rows
+        ids = [r["id"] for r in rows]
+        deals: dict[int, list[int]] = defaultdict(list)
+        for invoice_id, deal_id in (
+            InvoiceDeal.objects.filter(company=self.company, invoice_id__in=ids)
+            .order_by("deal_id")
+            .values_list("invoice_id", "deal_id")
+        ):
+            deals[invoice_id].append(deal_id)
+        history: dict[int, list[dict]] = defaultdict(list)
+        events = (
+            InvoiceEvent.objects.filter(company=self.company, invoice_id__in=ids)
+            .annotate(
+                rank=Window(
+                    RowNumber(), partition_by=[F("invoice_id")], order_by=[F("created_at").desc(), F("id").desc()]
+                )
+            )
+            .filter(rank__lte=HISTORY_LIMIT)
+            .order_by("invoice_id", "-created_at", "-id")
+            .values_list(
+                "invoice_id", "kind", "message", "actor_id", "actor__user__name", "actor__user__email", "created_at"
+            )
+        )
+        for invoice_id, kind, message, actor_id, name, email, created_at in events:
+            history[invoice_id].append(
+                {
+                    "kind": kind,
+                    "message": message,
+                    "actor": (name or email) if actor_id else "",
+                    "created_at": created_at.isoformat().replace("+00:00", "Z"),
+                }
+            )
+        for row in rows:
+            row["deal_ids"] = deals.get(row["id"], [])
+            row["history"] = history.get(row["id"], [])
+        return rows
+
+    def _label(self, status: Status) -> str:
+        if status not in self._labels:
+            self._labels[status] = str(LABELS[status])
+        return self._labels[status]
+
+    def _pipedrive_status(self, status: Status, sent: bool) -> dict:
+        key = (status, sent)
+        if key not in self._pipedrive:
+            mapped = pipedrive_status(status, sent=sent)
+            self._pipedrive[key] = {"code": mapped.code, "label": str(mapped.label)}
+        return self._pipedrive[key]
+
+    def invoice(self, row: dict) -> dict:
+        """One invoice as InvoiceSerializer renders it."""
+        status = effective_status(status=row["status"], due_date=row["due_date"], today=self.today)
+        if row["state"] == Invoice.State.CREATED:
+            actions = list(allowed_actions(Status(row["status"])))
+            if not self.may_void:
+                actions = [a for a in actions if a not in {"void", "delete"}]
+        else:
+            actions = []
+        qbo_id = row["qbo_id"]
+        return {
+            "id": row["id"],
+            "qbo_id": qbo_id,
+            "doc_number": row["doc_number"],
+            "state": row["state"],
+            "status": status.value,
+            "status_label": self._label(status),
+            "pipedrive_status": self._pipedrive_status(status, row["sent"]),
+            "customer_name": row["customer_name"],
+            "customer_qbo_id": row["customer_qbo_id"],
+            "bill_email": row["bill_email"],
+            "currency": row["currency"],
+            "total": str(Decimal(row["total"]).quantize(CENT)),
+            "balance": str(Decimal(row["balance"]).quantize(CENT)),
+            "tax_total": str(Decimal(row["tax_total"]).quantize(CENT)),
+            "txn_date": row["txn_date"].isoformat() if row["txn_date"] else None,
+            "due_date": row["due_date"].isoformat() if row["due_date"] else None,
+            "sent": row["sent"],
+            "last_error": row["last_error"],
+            "actions": actions,
+            "quickbooks_url": services.invoice_deep_link(invoice=SimpleNamespace(qbo_id=qbo_id))
+            if qbo_id and row["status"] != Status.DELETED
+            else "",
+            "deal_ids": row["deal_ids"],
+            "history": row["history"],
+        }
+
+    def summary(self, rows: list[dict]) -> list[dict]:
+        """selectors.summary computed from the rows already read (no query)."""
+        sums: dict[str, list[Decimal]] = {}
+        for row in rows:
+            if row["state"] != Invoice.State.CREATED or row["status"] not in LIVE:
+                continue
+            total, balance = Decimal(row["total"]), Decimal(row["balance"])
+            acc = sums.setdefault(row["currency"], [ZERO, ZERO, ZERO, ZERO])
+            acc[0] += balance
+            if balance > 0 and row["due_date"] is not None and row["due_date"] < self.today:
+                acc[1] += balance
+            acc[2] += total - balance
+            acc[3] += total
+        return [
+            {
+                "currency": currency,
+                **{
+                    key: str(value.quantize(CENT))
+                    for key, value in zip(("outstanding", "overdue", "paid", "total"), sums[currency], strict=True)
+                },
+            }
+            for currency in sorted(sums)
+        ]
+
+
+def _matches(request, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    if not header or request.method != "GET":
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in candidates or "*" in candidates
+
+
+def not_modified(etag: str) -> HttpResponse:
+    response = HttpResponse(status=304)
+    response["ETag"] = etag
+    response["Cache-Control"] = CACHE_CONTROL
+    response["Vary"] = "Authorization, Accept-Language"
+    return response
+
+
+def json_response(payload: dict, *, etag: str | None = None, status: int = 200) -> HttpResponse:
+    response = HttpResponse(orjson.dumps(payload), content_type="application/json", status=status)
+    if etag:
+        response["ETag"] = etag
+        response["Cache-Control"] = CACHE_CONTROL
+        response["Vary"] = "Authorization, Accept-Language"
+    return response
+
+
+def conditional_read(request, reader: Reader, queryset, build, *, extra: str = "") -> HttpResponse:
+    """304 after one aggregate query when If-None-Match still matches; otherwise the body."""
+    if request.headers.get("If-None-Match") and request.method == "GET":
+        etag = reader.etag_of_queryset(queryset, extra=extra)
+        if _matches(request, etag):
+            return not_modified(etag)
+    rows = reader.rows(queryset)
+    return json_response(build(rows), etag=reader.etag_of_rows(rows, extra=extra))
+
+
+def deal_invoices(view, request, deal_id: int) -> HttpResponse:
+    """GET /api/v1/deals/{deal_id}/invoices (and the answer of POST .../refresh)."""
+    view.require_viewer()
+    reader = Reader(view)
+
+    def build(rows):
+        return {
+            "connection": view.connection_info(),
+            "invoices": [reader.invoice(row) for row in rows],
+            "summary": reader.summary(rows),
+        }
+
+    return conditional_read(request, reader, deal_invoices_queryset(view, deal_id), build)
+
+
+def contact_invoices(view, request, *, customer_qbo_id: str, date_from, date_to) -> HttpResponse:
+    """GET /api/v1/contact-invoices, once the customer is known and any pull from QBO is done."""
+    reader = Reader(view)
+    queryset = customer_invoices_queryset(view, customer_qbo_id=customer_qbo_id, date_from=date_from, date_to=date_to)
+
+    def build(rows):
+        return {
+            "customer_qbo_id": customer_qbo_id,
+            "invoices": [reader.invoice(row) for row in rows],
+            "summary": reader.summary(rows),
+        }
+
+    return conditional_read(request, reader, queryset, build, extra=customer_qbo_id)
+
+
+# -- OpenAPI: the shapes above, documented (never used to render) -------------------------------
+
+
+class CurrencySummary(serializers.Serializer):
+    currency = serializers.CharField()
+    outstanding = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+    overdue = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+    paid = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+
+
+class ConnectionInfo(serializers.Serializer):
+    status = serializers.CharField()
+    company_name = serializers.CharField(required=False)
+    home_currency = serializers.CharField(required=False)
+    owner = serializers.CharField(required=False)
+
+
+class DealInvoices(serializers.Serializer):
+    connection = ConnectionInfo()
+    invoices = InvoiceSerializer(many=True)
+    summary = CurrencySummary(many=True)
+
+
+class ContactInvoices(serializers.Serializer):
+    customer_qbo_id = serializers.CharField()
+    invoices = InvoiceSerializer(many=True)
+    summary = CurrencySummary(many=True)
+
+
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of the body you hold: 304 with no body when nothing changed.",
+)
+NOT_MODIFIED = OpenApiResponse(description="Nothing changed since the ETag sent in If-None-Match.")
+
+
+def read_schema(body, *, summary: str, parameters=()):
+    """extend_schema for a conditional panel read: 200 with ETag, or 304."""
+    return extend_schema(
+        summary=summary,
+        parameters=[*parameters, IF_NONE_MATCH],
+        responses={
+            200: OpenApiResponse(
+                response=body,
+                description="The body, with `ETag` and `Cache-Control: private, no-cache`.",
+            ),
+            304: NOT_MODIFIED,
+        },
+    )
