@@ -157,7 +157,7 @@ class PanelApi(CompanyScopedApi):
         }
 
 
-class DealInvoicesApi(PanelApi):
+class DealInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
     @panel_reads.read_schema(
         panel_reads.DealInvoices, summary="The deal's invoices, their history, and a summary per currency"
     )
@@ -292,7 +292,7 @@ class InvoiceDealLinkApi(PanelApi):
         return Response(self.serialize(self.invoice(invoice_id)))
 
 
-class ContactInvoicesApi(PanelApi):
+class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
     """All invoices of the deal's QBO customer in a date range, made here or in QuickBooks."""
 
     def _customer(self, deal_id: int) -> str:
@@ -316,6 +316,7 @@ class ContactInvoicesApi(PanelApi):
         parameters=[RangeSerializer],
     )
     def get(self, request):
+        panel_reads.check_seat(self, request)
         self.require_viewer()
         query = RangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -17,24 +17,42 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
 
 import orjson
-from django.db.models import Count, F, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, OuterRef, Subquery, Sum, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 
+from integration.pipedrive.jwt import (
+    PanelAuth,
+    PanelTokenError,
+    PipedrivePanelAuthentication,
+    PipedrivePanelAuthenticationScheme,
+    membership_for_claims,
+    token_from_request,
+    verify_panel_token,
+)
+from integration.quickbooks import selectors as qbo_selectors
+from integration.quickbooks.models import QuickBooksConnection
 from invoices import services
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent
 from invoices.selectors import HISTORY_LIMIT, LIVE
 from invoices.serializers import InvoiceSerializer
 from invoices.status import LABELS, Status, allowed_actions, effective_status, pipedrive_status
 from invoices.sync import company_today
+from tenants.api import CompanyScopedApi
+from tenants.models import Membership
+from tenants.scoping import enter_company_scope, exit_company_scope
 
 # Bump when the response shape changes, so no client keeps a body of the old shape.
 SHAPE = "1"
@@ -275,10 +293,13 @@ def json_response(payload: dict, *, etag: str | None = None, status: int = 200) 
     return response
 
 
-def conditional_read(request, reader: Reader, queryset, build, *, extra: str = "") -> HttpResponse:
-    """304 after one aggregate query when If-None-Match still matches; otherwise the body."""
+def conditional_read(
+    request, reader: Reader, queryset, build, *, extra: str = "", known: dict | None = None
+) -> HttpResponse:
+    """304 when If-None-Match still matches (`known`: the aggregates check_seat already read, else
+    one aggregate query); otherwise the body."""
     if request.headers.get("If-None-Match") and request.method == "GET":
-        etag = reader.etag_of_queryset(queryset, extra=extra)
+        etag = reader.etag(**known, extra=extra) if known else reader.etag_of_queryset(queryset, extra=extra)
         if _matches(request, etag):
             return not_modified(etag)
     rows = reader.rows(queryset)
@@ -287,6 +308,7 @@ def conditional_read(request, reader: Reader, queryset, build, *, extra: str = "
 
 def deal_invoices(view, request, deal_id: int) -> HttpResponse:
     """GET /api/v1/deals/{deal_id}/invoices (and the answer of POST .../refresh)."""
+    known = check_seat(view, request, deal_invoices_queryset(view, deal_id))
     view.require_viewer()
     reader = Reader(view)
 
@@ -297,11 +319,12 @@ def deal_invoices(view, request, deal_id: int) -> HttpResponse:
             "summary": reader.summary(rows),
         }
 
-    return conditional_read(request, reader, deal_invoices_queryset(view, deal_id), build)
+    return conditional_read(request, reader, deal_invoices_queryset(view, deal_id), build, known=known)
 
 
 def contact_invoices(view, request, *, customer_qbo_id: str, date_from, date_to) -> HttpResponse:
-    """GET /api/v1/contact-invoices, once the customer is known and any pull from QBO is done."""
+    """GET /api/v1/contact-invoices, once the customer is known and any pull from QBO is done
+    (the view called check_seat() first)."""
     reader = Reader(view)
     queryset = customer_invoices_queryset(view, customer_qbo_id=customer_qbo_id, date_from=date_from, date_to=date_to)
 
@@ -313,6 +336,215 @@ def contact_invoices(view, request, *, customer_qbo_id: str, date_from, date_to)
         }
 
     return conditional_read(request, reader, queryset, build, extra=customer_qbo_id)
+
+
+# -- the member and the connection, remembered per process -------------------------------------
+#
+# A panel read needs the member (from the token's claims) and the company's live connection: two
+# queries before any invoice is read. Each process remembers them per (Pipedrive company, user) for
+# SEAT_SECONDS. The token itself is verified on every request (signature, lifetime, claims), and a
+# remembered seat is re-checked against the database on every request, in the same single query
+# that computes the ETag: if the company was uninstalled, the member removed or deactivated, their
+# rights or the company's visibility changed, or the connection was disconnected, replaced or
+# changed, the seat is dropped and the request authenticates from scratch (401 when it must). So
+# nothing is served on stale rights, and no code elsewhere has to remember to invalidate anything.
+
+SEAT_SECONDS = 30.0
+SEAT_LIMIT = 10_000  # entries per process; cleared when full (a cache, not a store)
+
+
+@dataclass(frozen=True)
+class Seat:
+    membership: Membership
+    connection: QuickBooksConnection | None
+    fingerprint: tuple
+    expires: float
+
+
+_seats: dict[tuple[int, int], Seat] = {}
+_seats_lock = threading.Lock()
+
+
+def forget_seats() -> None:
+    with _seats_lock:
+        _seats.clear()
+
+
+def fingerprint(membership: Membership, connection: QuickBooksConnection | None) -> tuple:
+    """What a read's rights and body depend on, besides the invoices (compared with seat_check())."""
+    company = membership.company
+    owner = connection.owner if connection is not None and connection.owner_id else None
+    return (
+        membership.pk,
+        membership.pipedrive_user_id,
+        membership.is_admin,
+        membership.user.is_active,
+        company.pk,
+        company.pipedrive_company_id,
+        company.status,
+        company.invoice_visibility,
+        *(
+            (
+                connection.pk,
+                connection.status,
+                connection.owner_id,
+                connection.company_name,
+                connection.home_currency,
+                connection.timezone,
+                owner.user.name if owner else None,
+                owner.user.email if owner else None,
+            )
+            if connection is not None
+            else (None,) * 8
+        ),
+    )
+
+
+def seat_check(seat: Seat, invoices=None) -> tuple[tuple, dict]:
+    """One query: the seat's fingerprint as the database has it now, and the ETag aggregates of
+    `invoices` (a queryset), if given."""
+    live = QuickBooksConnection.all_companies.filter(
+        company=OuterRef("company"), status__in=QuickBooksConnection.LIVE_STATUSES
+    ).order_by("pk")
+    connection_columns = (
+        "pk",
+        "status",
+        "owner_id",
+        "company_name",
+        "home_currency",
+        "timezone",
+        "owner__user__name",
+        "owner__user__email",
+    )
+    aggregates = {}
+    if invoices is not None:
+        numbers = invoices.order_by().values("company")
+        aggregates = {
+            "count": numbers.annotate(x=Count("id")).values("x"),
+            "versions": numbers.annotate(x=Sum("panel_version")).values("x"),
+            "ids": numbers.annotate(x=Sum("id")).values("x"),
+        }
+    row = (
+        Membership.all_companies.filter(pk=seat.membership.pk)
+        .annotate(
+            **{f"c{i}": Subquery(live.values(column)[:1]) for i, column in enumerate(connection_columns)},
+            **{f"e_{name}": Coalesce(Subquery(query[:1]), Value(0)) for name, query in aggregates.items()},
+        )
+        .values_list(
+            "pk",
+            "pipedrive_user_id",
+            "is_admin",
+            "user__is_active",
+            "company_id",
+            "company__pipedrive_company_id",
+            "company__status",
+            "company__invoice_visibility",
+            *(f"c{i}" for i in range(len(connection_columns))),
+            *(f"e_{name}" for name in aggregates),
+        )
+        .first()
+    )
+    if row is None:
+        return (), {}
+    split = len(row) - len(aggregates)
+    return tuple(row[:split]), dict(zip(aggregates, row[split:], strict=True))
+
+
+def check_seat(view, request, invoices=None) -> dict | None:
+    """Re-check a remembered seat before anything is decided on it (one query, which also returns
+    the ETag aggregates of `invoices` when given); a changed seat is reloaded from scratch."""
+    seat = getattr(request, "panel_seat", None)
+    if seat is None:
+        return None
+    now, numbers = seat_check(seat, invoices)
+    if now == seat.fingerprint:
+        return numbers or None
+    view.reload_seat(request)
+    return None
+
+
+class SeatAuthentication(PipedrivePanelAuthentication):
+    # (the OpenAPI security scheme is PipedrivePanelAuthentication's: see SeatAuthenticationScheme)
+    """The panel JWT, verified on every request; the seat it names may come from this process's
+    memory (GET only), in which case the view re-checks it (seat_check) before answering."""
+
+    def authenticate(self, request):
+        if request.method != "GET":
+            return super().authenticate(request)
+        token = token_from_request(request)
+        if token is None:
+            return None
+        try:
+            claims = verify_panel_token(
+                token=token,
+                company_id=request.query_params.get("companyId"),
+                user_id=request.query_params.get("userId"),
+            )
+            seat = _seats.get((claims.company_id, claims.user_id))
+            if seat is not None and seat.expires > time.monotonic():
+                request.panel_seat = seat
+                membership = seat.membership
+            else:
+                membership = membership_for_claims(claims=claims)
+        except PanelTokenError as exc:
+            raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+        return membership.user, PanelAuth(membership=membership, claims=claims)
+
+
+class SeatCachedReads:
+    """Mixin for the panel read views (before PanelApi): GETs use SeatAuthentication and take the
+    connection from the remembered seat; every other method works exactly as PanelApi does."""
+
+    authentication_classes = [SeatAuthentication]
+
+    def initial(self, request, *args, **kwargs):
+        self.perform_authentication(request)  # DRF authenticates lazily: the seat is known after this
+        seat = getattr(request, "panel_seat", None) if request.method == "GET" else None
+        if seat is None:
+            super().initial(request, *args, **kwargs)
+            if request.method == "GET" and self.membership is not None:
+                remember_seat(request.auth.claims, self.membership, self.connection)
+            return
+        # PanelApi.initial without its connection query: the seat's connection is re-checked later.
+        CompanyScopedApi.initial(self, request, *args, **kwargs)
+        self.connection = seat.connection
+
+    def reload_seat(self, request) -> None:
+        """The remembered seat no longer matches the database: authenticate from scratch."""
+        claims = request.auth.claims
+        with _seats_lock:
+            _seats.pop((claims.company_id, claims.user_id), None)
+        try:
+            membership = membership_for_claims(claims=claims)
+        except PanelTokenError as exc:
+            raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+        if getattr(self, "_scope_token", None) is not None:
+            exit_company_scope(self._scope_token)
+        self.membership, self.company = membership, membership.company
+        self._scope_token = enter_company_scope(self.company)
+        request.user, request.auth = membership.user, PanelAuth(membership=membership, claims=claims)
+        self.connection = qbo_selectors.connection_live(company=self.company)
+        request.panel_seat = None
+        remember_seat(claims, membership, self.connection)
+
+
+class SeatAuthenticationScheme(PipedrivePanelAuthenticationScheme):
+    """Documents SeatAuthentication as the same Pipedrive panel JWT."""
+
+    target_class = "invoices.panel_reads.SeatAuthentication"
+
+
+def remember_seat(claims, membership: Membership, connection: QuickBooksConnection | None) -> None:
+    seat = Seat(
+        membership=membership,
+        connection=connection,
+        fingerprint=fingerprint(membership, connection),
+        expires=time.monotonic() + SEAT_SECONDS,
+    )
+    with _seats_lock:
+        if len(_seats) >= SEAT_LIMIT:
+            _seats.clear()
+        _seats[(claims.company_id, claims.user_id)] = seat
 
 
 # -- OpenAPI: the shapes above, documented (never used to render) -------------------------------

@@ -19,6 +19,13 @@ from tests.personas import add_invoices
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_seats():
+    panel_reads.forget_seats()
+    yield
+    panel_reads.forget_seats()
+
+
 def _copies(personas, n: int, *, deal_id: int | None = None) -> list[Invoice]:
     made = []
     for i in range(n):
@@ -86,11 +93,15 @@ def test_queries_are_the_same_for_one_and_thirty_invoices(personas):
             response = alice.get(_deal_url(personas))
         return len(response.json()["invoices"]), len(queries)
 
+    panel_reads.forget_seats()
     one = count()
     _copies(personas, 29)
+    panel_reads.forget_seats()
     thirty = count()
     assert (one[0], thirty[0]) == (1, 30)
-    assert one[1] == thirty[1]
+    assert one[1] == thirty[1] == 5  # member, connection, invoices, their deal links, their history
+    # With the seat remembered: one query re-checks it, then the same three reads.
+    assert count() == (30, 4)
 
 
 def test_a_matching_etag_answers_304_without_serializing(personas, monkeypatch):
@@ -110,8 +121,8 @@ def test_a_matching_etag_answers_304_without_serializing(personas, monkeypatch):
     with CaptureQueriesContext(db_connection) as queries:
         again = alice.get(_deal_url(personas), HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
-    # The member, the connection, and one aggregate over the deal's invoices.
-    assert len(queries) == 3, [q["sql"] for q in queries.captured_queries]
+    # One query: the remembered member and connection re-checked, with the deal's ETag aggregates.
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
 
 
 def _etag(personas, membership=None) -> str:
@@ -183,3 +194,57 @@ def test_another_company_never_gets_a_304_from_a_copied_etag(personas):
     charlie = panel(personas.charlie_membership)
     response = charlie.get(f"/api/v1/deals/{personas.deal_a}/invoices", HTTP_IF_NONE_MATCH=tag)
     assert response.status_code == 200 and response.json()["invoices"] == []
+
+
+def _warm(personas, membership=None):
+    client = panel(membership or personas.alice_membership)
+    assert client.get(_deal_url(personas)).status_code in (200, 403)
+    assert panel_reads._seats, "the seat is remembered"
+    return client
+
+
+def test_a_remembered_seat_never_outlives_an_uninstall(personas):
+    add_invoices(personas)
+    alice = _warm(personas)
+    Company.objects.filter(pk=personas.company_a.pk).update(status=Company.Status.UNINSTALLED)
+    assert alice.get(_deal_url(personas)).status_code == 401
+    url = f"/api/v1/contact-invoices?deal_id={personas.deal_a}"
+    assert alice.get(url).status_code == 401
+
+
+def test_a_remembered_seat_never_outlives_a_disconnect(personas):
+    from integration.quickbooks.models import QuickBooksConnection
+
+    add_invoices(personas)
+    alice = _warm(personas)
+    QuickBooksConnection.all_companies.filter(pk=personas.connection_a.pk).update(status="disconnected")
+    response = alice.get(_deal_url(personas))
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_connected"
+
+
+def test_a_removed_or_deactivated_member_is_refused_at_once(personas):
+    from tenants.models import Membership, User
+
+    add_invoices(personas)
+    Company.objects.filter(pk=personas.company_a.pk).update(invoice_visibility=Company.InvoiceVisibility.TEAM)
+    bob = _warm(personas, personas.bob_membership)
+    User.objects.filter(pk=personas.bob.pk).update(is_active=False)
+    assert bob.get(_deal_url(personas)).status_code == 401
+    User.objects.filter(pk=personas.bob.pk).update(is_active=True)
+    assert bob.get(_deal_url(personas)).status_code == 200
+    Membership.all_companies.filter(pk=personas.bob_membership.pk).delete()
+    assert bob.get(_deal_url(personas)).status_code == 401
+
+
+def test_changed_rights_apply_to_the_next_read(personas):
+    from tenants.models import Membership
+
+    add_invoices(personas)
+    bob = _warm(personas, personas.bob_membership)
+    assert bob.get(_deal_url(personas)).status_code == 403  # owner-only company: Bob sees nothing
+    Company.objects.filter(pk=personas.company_a.pk).update(invoice_visibility=Company.InvoiceVisibility.TEAM)
+    [row] = bob.get(_deal_url(personas)).json()["invoices"]
+    assert "void" not in row["actions"]
+    Membership.all_companies.filter(pk=personas.bob_membership.pk).update(is_admin=True)
+    [row] = bob.get(_deal_url(personas)).json()["invoices"]
+    assert "void" in row["actions"]
