@@ -36,8 +36,6 @@ from rest_framework import exceptions, serializers
 from integration.pipedrive.jwt import (
     PanelAuth,
     PanelTokenError,
-    PipedrivePanelAuthentication,
-    PipedrivePanelAuthenticationScheme,
     membership_for_claims,
     token_from_request,
     verify_panel_token,
@@ -463,43 +461,35 @@ def check_seat(view, request, invoices=None) -> dict | None:
     return None
 
 
-class SeatAuthentication(PipedrivePanelAuthentication):
-    # (the OpenAPI security scheme is PipedrivePanelAuthentication's: see SeatAuthenticationScheme)
-    """The panel JWT, verified on every request; the seat it names may come from this process's
-    memory (GET only), in which case the view re-checks it (seat_check) before answering."""
-
-    def authenticate(self, request):
-        if request.method != "GET":
-            return super().authenticate(request)
-        token = token_from_request(request)
-        if token is None:
-            return None
-        try:
-            claims = verify_panel_token(
-                token=token,
-                company_id=request.query_params.get("companyId"),
-                user_id=request.query_params.get("userId"),
-            )
-            seat = _seats.get((claims.company_id, claims.user_id))
-            if seat is not None and seat.expires > time.monotonic():
-                request.panel_seat = seat
-                membership = seat.membership
-            else:
-                membership = membership_for_claims(claims=claims)
-        except PanelTokenError as exc:
-            raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
-        return membership.user, PanelAuth(membership=membership, claims=claims)
+def _remembered_seat(request) -> Seat | None:
+    """The seat of a GET's panel JWT if this process remembers it. The token is verified first
+    (signature, lifetime, claims), exactly as PipedrivePanelAuthentication does."""
+    token = token_from_request(request)
+    if token is None:
+        return None
+    try:
+        claims = verify_panel_token(
+            token=token,
+            company_id=request.query_params.get("companyId"),
+            user_id=request.query_params.get("userId"),
+        )
+    except PanelTokenError as exc:
+        raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+    seat = _seats.get((claims.company_id, claims.user_id))
+    if seat is None or seat.expires <= time.monotonic():
+        return None
+    request.user, request.auth = seat.membership.user, PanelAuth(membership=seat.membership, claims=claims)
+    return seat
 
 
 class SeatCachedReads:
-    """Mixin for the panel read views (before PanelApi): GETs use SeatAuthentication and take the
-    connection from the remembered seat; every other method works exactly as PanelApi does."""
-
-    authentication_classes = [SeatAuthentication]
+    """Mixin for the panel read views (before PanelApi): a GET whose seat this process remembers
+    skips the two authentication queries (the view re-checks the seat with check_seat); every
+    other request authenticates exactly as PanelApi does."""
 
     def initial(self, request, *args, **kwargs):
-        self.perform_authentication(request)  # DRF authenticates lazily: the seat is known after this
-        seat = getattr(request, "panel_seat", None) if request.method == "GET" else None
+        seat = _remembered_seat(request) if request.method == "GET" else None
+        request.panel_seat = seat
         if seat is None:
             super().initial(request, *args, **kwargs)
             if request.method == "GET" and self.membership is not None:
@@ -526,12 +516,6 @@ class SeatCachedReads:
         self.connection = qbo_selectors.connection_live(company=self.company)
         request.panel_seat = None
         remember_seat(claims, membership, self.connection)
-
-
-class SeatAuthenticationScheme(PipedrivePanelAuthenticationScheme):
-    """Documents SeatAuthentication as the same Pipedrive panel JWT."""
-
-    target_class = "invoices.panel_reads.SeatAuthentication"
 
 
 def remember_seat(claims, membership: Membership, connection: QuickBooksConnection | None) -> None:
