@@ -1,10 +1,9 @@
 """The panel's two hot reads, lean: GET /api/v1/deals/{id}/invoices and GET /api/v1/contact-invoices.
 
 A sales rep's panel reloads on every deal page, so these are the requests we serve most (issue 12).
-They answer in a fixed number of queries straight from `values()` (no model instances, no encrypted
-connection fields decrypted per row, no DRF serializer or renderer), render with orjson, and carry
-an ETag: a revalidation that finds nothing new gets 304 after one aggregate query, with nothing
-serialized.
+They answer in a fixed number of hand-written queries (no model instances, no encrypted connection
+fields decrypted per row, no ORM compile, no DRF serializer or renderer), render with orjson, and
+carry an ETag: a revalidation that finds nothing new gets 304 with nothing read or serialized.
 
 The ETag hashes what the body depends on: count, sum of `panel_version` and sum of ids of the
 invoices shown (triggers give an invoice a fresh version on every write to it, its deal links or
