@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench chaos clean venv check-deploy check-image vendor-sdk chromium
+.PHONY: run test lint fmt migrate seed bench chaos clean venv check-deploy check-image vendor-sdk chromium wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ chromium:
 	@[ -x /usr/bin/chromium ] || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+## wrk: Debian's HTTP load generator for `make bench` (the panel API against the bare view)
+wrk:
+	@[ -x /usr/bin/wrk ] || (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+
 ## test: the whole test suite (SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set)
 test: venv chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -39,8 +44,9 @@ fmt: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: QuickBooks client+sandbox round trips and the per-realm limiter under load (numbers printed)
-bench: venv
+## bench: QuickBooks client+sandbox round trips, the limiter under load, the panel API against the
+## bare view (wrk, gunicorn, PostgreSQL: set DATABASE_URL) and time to "panel ready" in Chromium
+bench: venv chromium wrk
 	LOG_LEVEL=WARNING $(BIN)/python -m pytest bench -q -s -p no:cacheprovider -o python_files="bench_*.py" -o python_functions="bench_*"
 
 ## chaos: issue 17's fault experiments (worker kill -9, Redis down, 429s) on gunicorn + Celery + beat,

@@ -19,7 +19,7 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
-from invoices import selectors, services, validation
+from invoices import panel_reads, selectors, services, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal, priced
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
@@ -174,22 +174,12 @@ class PanelApi(CompanyScopedApi):
         }
 
 
-class DealInvoicesApi(PanelApi):
-    @extend_schema(
-        summary="The deal's invoices, their history, and a summary per currency", responses=OpenApiTypes.OBJECT
+class DealInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
+    @panel_reads.read_schema(
+        panel_reads.DealInvoices, summary="The deal's invoices, their history, and a summary per currency"
     )
     def get(self, request, deal_id: int):
-        self.require_viewer()
-        invoices = selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id)
-        today = company_today(self.connection)
-        return Response(
-            {
-                "connection": self.connection_info(),
-                "invoices": self.serialize(list(invoices), many=True),
-                "summary": selectors.summary(invoices, today=today),
-                "won": won_flag(deal_id=deal_id),  # money loop: "Won, not invoiced: 2 problems"
-            }
-        )
+        return panel_reads.deal_invoices(self, request, deal_id)
 
     @extend_schema(
         request=DraftInputSerializer,
@@ -349,7 +339,7 @@ class InvoiceDealLinkApi(PanelApi):
         return Response(self.serialize(self.invoice(invoice_id)))
 
 
-class ContactInvoicesApi(PanelApi):
+class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
     """All invoices of the deal's QBO customer in a date range, made here or in QuickBooks."""
 
     def _customer(self, deal_id: int) -> str:
@@ -385,12 +375,13 @@ class ContactInvoicesApi(PanelApi):
         except IntegrationError:
             return ""  # Pipedrive or QuickBooks unavailable: the panel says there is no customer yet
 
-    @extend_schema(
-        parameters=[RangeSerializer],
+    @panel_reads.read_schema(
+        panel_reads.ContactInvoices,
         summary="Invoices of the deal's contact in a date range",
-        responses=OpenApiTypes.OBJECT,
+        parameters=[RangeSerializer],
     )
     def get(self, request):
+        panel_reads.check_seat(self, request)
         self.require_viewer()
         query = RangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -403,19 +394,12 @@ class ContactInvoicesApi(PanelApi):
                 date_from=query.validated_data.get("date_from"),
                 date_to=query.validated_data.get("date_to"),
             )
-        invoices = selectors.invoices_of_customer(
-            company=self.company,
-            connection=self.connection,
+        return panel_reads.contact_invoices(
+            self,
+            request,
             customer_qbo_id=customer,
             date_from=query.validated_data.get("date_from"),
             date_to=query.validated_data.get("date_to"),
-        )
-        return Response(
-            {
-                "customer_qbo_id": customer,
-                "invoices": self.serialize(list(invoices), many=True),
-                "summary": selectors.summary(invoices, today=company_today(self.connection)),
-            }
         )
 
 

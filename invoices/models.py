@@ -60,6 +60,10 @@ class Invoice(TenantModel):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Stamped by database triggers (migration 0003) from a counter on every write to this invoice,
+    # its deal links or its events, in the same transaction, whatever the code path (save, update(),
+    # bulk, cascade). The panel's ETags are built from it; never set it from Python.
+    panel_version = models.BigIntegerField(default=0, editable=False)
 
     class Meta(TenantModel.Meta):
         constraints = [

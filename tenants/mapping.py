@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from integration.errors import IntegrationError
-from integration.pipedrive import client as pipedrive
+from integration.pipedrive import lists as pipedrive_lists
 from integration.pipedrive.selectors import installation_for, installations_of_company
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
@@ -91,13 +91,13 @@ def _pipedrive_options(options: MappingOptions, *, company: Company, membership:
         for entity in ENTITIES:
             options.fields[entity] = [
                 (choice_value(entity, d["field_code"]), str(d.get("field_name") or d["field_code"]))
-                for d in pipedrive.fields_list(installation=installation, entity=entity)
+                for d in pipedrive_lists.fields(installation=installation, entity=entity)
                 if d.get("field_code") and d.get("field_type") in TEXT_TYPES
             ]
         options.currencies = sorted(
-            {str(c["code"]) for c in pipedrive.currencies_list(installation=installation) if c.get("code")}
+            {str(c["code"]) for c in pipedrive_lists.currencies(installation=installation) if c.get("code")}
         )
-        rates = {_rate(p.get("tax")) for p in pipedrive.products_list(installation=installation)}
+        rates = {_rate(tax) for tax in pipedrive_lists.product_taxes(installation=installation)}
         options.tax_rates = sorted(r for r in rates if r is not None)
     except IntegrationError as exc:
         logger.warning("settings: Pipedrive fields unavailable for company %s: %s", company.pk, exc)

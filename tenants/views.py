@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from integration.pipedrive import lists as pipedrive_lists
 from integration.quickbooks.selectors import connection_card
 from tenants import mapping as mapping_services
 from tenants import selectors
@@ -28,6 +29,12 @@ def company_settings(request):
     is_admin = bool(membership and membership.is_admin)
     if request.method == "POST" and not is_admin:
         return HttpResponseForbidden(_("Only Pipedrive admins of this company can change its settings."))
+
+    if request.method == "POST" and "refresh_lists" in request.POST:
+        # Re-read Pipedrive's fields, currencies and product tax rates now instead of in a few minutes.
+        pipedrive_lists.forget(company_id=company.pk)
+        messages.success(request, _("Pipedrive fields and products re-read."))
+        return redirect(request.path + "#mapping")
 
     context["quickbooks"] = connection_card(company=company, membership=membership)
     mapping = mapping_services.mapping_get(company=company)

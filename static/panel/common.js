@@ -54,6 +54,15 @@
     return sdk.execute(SDK.Command.GET_SIGNED_TOKEN).then(function (answer) { return answer.token; });
   }
 
+  /* The JWT Pipedrive put on this iframe's URL (the server verified it to render this page): the
+   * first read uses it, so it need not wait for the SDK handshake and a GET_SIGNED_TOKEN round trip. */
+  var pageToken = new URLSearchParams(window.location.search).get("token");
+  function firstToken() {
+    var token = pageToken;
+    pageToken = null;  // once: later calls ask Pipedrive for a fresh one
+    return token ? Promise.resolve(token) : signedToken();
+  }
+
   function ApiError(status, body) {
     var error = (body && body.error) || {};
     this.status = status;
@@ -75,14 +84,40 @@
     return result;
   }
 
+  /* The last body of each GET with its ETag, per Pipedrive company and user, for this tab only:
+   * a deal page reload then revalidates (If-None-Match) and gets a bodiless 304 when nothing changed. */
+  function cacheKey(token, path) {
+    try {
+      var claims = JSON.parse(window.atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return "qbo-panel:" + claims.companyId + ":" + claims.userId + ":" + path;
+    } catch (e) { return null; }
+  }
+
+  function remembered(key) {
+    try { return key ? JSON.parse(window.sessionStorage.getItem(key) || "null") : null; } catch (e) { return null; }
+  }
+
+  function remember(key, etag, data) {
+    if (!key || !etag) { return; }
+    try { window.sessionStorage.setItem(key, JSON.stringify({ etag: etag, data: data })); } catch (e) { /* full or disabled */ }
+  }
+
   function request(method, path, body, options) {
     options = options || {};
-    return signedToken().then(function (token) {
+    var key = null;
+    var held = null;
+    return (options.pageToken ? firstToken() : signedToken()).then(function (token) {
       var init = {
         method: method,
         credentials: "omit",
         headers: { Authorization: "Bearer " + token, Accept: options.raw ? "application/pdf, application/json" : "application/json" }
       };
+      if (method === "GET" && !options.raw) {
+        key = cacheKey(token, path);
+        held = remembered(key);
+        init.cache = "no-store";  // our own copy above is the cache; the browser's would Vary on the token
+        if (held && held.etag) { init.headers["If-None-Match"] = held.etag; }
+      }
       if (body !== undefined && body !== null) {
         init.headers["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
@@ -92,10 +127,12 @@
       });
     }).then(function (response) {
       if (options.raw && response.ok) { return response; }
+      if (response.status === 304 && held) { return { status: 200, data: held.data, revalidated: true }; }
       return response.text().then(function (raw) {
         var data = null;
         try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
         if (!response.ok) { throw new ApiError(response.status, data); }
+        if (key) { remember(key, response.headers.get("ETag"), data); }
         return { status: response.status, data: data };
       });
     });

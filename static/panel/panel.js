@@ -15,6 +15,8 @@
     root.setAttribute("aria-busy", name === "loading" ? "true" : "false");
     $("loading").hidden = name !== "loading";
     window.setTimeout(P.fit, 0);
+    // "panel-<state>" in the Performance timeline: make bench reads the time to "panel ready" from it.
+    if (window.performance && performance.mark) { performance.mark("panel-" + name); }
   }
 
   function notice(message, link) {
@@ -306,8 +308,14 @@
   $("contact").addEventListener("toggle", function () { if ($("contact").open) { loadContact(); } else { P.fit(); } });
   if (window.ResizeObserver) { new ResizeObserver(function () { P.fit(); }).observe(document.body); }
 
+  // The first read runs alongside the SDK handshake (with the page's own token); it renders once both are done.
+  var first = P.api("GET", "deals/" + dealId + "/invoices", null, { pageToken: true });
+  first.catch(function () {});  // handled below, after initialize
   P.init({ height: 180 }).then(function (sdk) {
     sdk.listen(P.SDK.Event.CLOSE_CUSTOM_MODAL, function () { load(); });
-    return load();
+    return first.then(function (answer) { render(answer.data); }, function (error) {
+      // The page token expired or was refused: read again with a fresh one from Pipedrive.
+      return error.status === 401 ? load() : failed(error);
+    });
   }).catch(function (error) { notice(t("error", { message: error.message || String(error) })); });
 })();

@@ -229,3 +229,32 @@ def test_non_us_company_maps_tax_rates_to_tax_codes(installed_uk, personas, web_
         )
     by_rate = {Decimal(line.tax): line.tax_code for line in draft.lines}
     assert by_rate.get(Decimal("19")) == "2"
+
+
+def test_pipedrive_lists_are_cached_per_company_until_refresh(installed, personas, web_as):
+    """The settings page does not re-read Pipedrive's fields and product catalogue on every visit."""
+    from django.core.cache import cache
+
+    from integration.sandbox.pipedrive.models import SandboxCompany, SandboxField
+
+    cache.clear()
+    alice = web_as("alice")
+    assert "Invoice notes" not in alice.get("/settings/").content.decode()
+    sandbox = SandboxCompany.objects.get(id=personas.company_a.pipedrive_company_id)
+    SandboxField.objects.create(
+        company=sandbox,
+        entity="deal",
+        order=999,
+        field_code="f" * 40,
+        data={"field_name": "Invoice notes", "field_code": "f" * 40, "field_type": "text", "is_custom_field": True},
+    )
+    page = alice.get("/settings/").content.decode()
+    assert "Invoice notes" not in page  # served from the cache: Pipedrive was not asked again
+    assert "Refresh from Pipedrive" in page
+    refreshed = web_as("alice").post("/settings/", {"refresh_lists": "1"})
+    assert refreshed.status_code == 302
+    assert "Invoice notes" in web_as("alice").get("/settings/").content.decode()
+    # Company B's page never sees company A's cached lists.
+    assert "Invoice notes" not in web_as("charlie").get("/settings/").content.decode()
+    # Members who are not admins cannot make us re-read Pipedrive.
+    assert web_as("bob").post("/settings/", {"refresh_lists": "1"}).status_code == 403

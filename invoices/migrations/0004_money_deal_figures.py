@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0002_taxcodemapping'),
+        ('invoices', '0003_invoice_panel_version'),
         ('tenants', '0002_auditlog'),
     ]
 

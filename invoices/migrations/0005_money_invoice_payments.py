@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0003_money_deal_figures'),
+        ('invoices', '0004_money_deal_figures'),
         ('quickbooks', '0001_initial'),
         ('tenants', '0002_auditlog'),
     ]

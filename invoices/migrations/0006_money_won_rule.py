@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoices', '0004_money_invoice_payments'),
+        ('invoices', '0005_money_invoice_payments'),
         ('tenants', '0002_auditlog'),
     ]
 
