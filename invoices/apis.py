@@ -30,7 +30,6 @@ from invoices.serializers import (
     SendSerializer,
 )
 from invoices.sync import company_today
-from invoices.won import won_flag
 from tenants.api import CompanyScopedApi
 from tenants.models import FieldMapping
 

@@ -99,9 +99,10 @@ def test_queries_are_the_same_for_one_and_thirty_invoices(personas):
     panel_reads.forget_seats()
     thirty = count()
     assert (one[0], thirty[0]) == (1, 30)
-    assert one[1] == thirty[1] == 5  # member, connection, invoices, their deal links, their history
-    # With the seat remembered: one query re-checks it, then the same three reads.
-    assert count() == (30, 4)
+    # member, connection, invoices, their deal links, their history, their payments, the deal's won flag
+    assert one[1] == thirty[1] == 7
+    # With the seat remembered: one query re-checks it, then the same five reads.
+    assert count() == (30, 6)
 
 
 def test_a_matching_etag_answers_304_without_serializing(personas, monkeypatch):

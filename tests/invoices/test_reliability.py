@@ -284,12 +284,13 @@ def test_a_web_request_waits_briefly_for_a_limiter_slot_then_gets_503(settings):
 
 
 def test_an_outage_of_our_database_answers_503_json(qbo, connected, personas, monkeypatch):
+    from invoices import panel_reads
     from tests.invoices.test_panel_api import panel
 
-    def down(**kwargs):
+    def down(*args, **kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(selectors, "invoices_of_deal", down)
+    monkeypatch.setattr(panel_reads.Reader, "rows", down)
     response = panel(personas.alice_membership).get("/api/v1/deals/501/invoices")
     assert response.status_code == 503 and response["Retry-After"]
     assert response.json()["error"]["code"] == "temporarily_unavailable"
