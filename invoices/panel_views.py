@@ -69,6 +69,10 @@ TEXT = {
     "open_in_quickbooks": gettext_lazy("Open in QuickBooks"),
     "confirm_void_title": gettext_lazy("Void invoice %(number)s?"),
     "confirm_void": gettext_lazy("The invoice stays in QuickBooks with a zero amount. This cannot be undone."),
+    "confirm_void_paid": gettext_lazy(
+        "The invoice stays in QuickBooks with a zero amount. The payment of %(amount)s is unlinked from it and "
+        "stays with %(customer)s as unapplied credit in QuickBooks. This cannot be undone."
+    ),
     "confirm_delete_title": gettext_lazy("Delete invoice %(number)s?"),
     "confirm_delete": gettext_lazy("The invoice is removed from QuickBooks. This cannot be undone."),
     "confirm_send_title": gettext_lazy("Send invoice %(number)s?"),

@@ -604,8 +604,19 @@ def invoice_void(*, invoice: Invoice, actor: Membership | None) -> Invoice:
 
     _require(invoice, "void", actor)
     client = client_for(connection=invoice.connection)
-    voided = _with_fresh_sync_token(invoice, lambda token: client.void("Invoice", invoice.qbo_id, token))
-    return _apply_action(invoice, voided, actor=actor)
+    received = {}
+
+    def void(token):
+        # Measured right before the call (after a stale-token re-read): what was paid is what QBO unlinks.
+        received["amount"] = max(invoice.total - invoice.balance, Decimal(0))
+        return client.void("Invoice", invoice.qbo_id, token)
+
+    voided = _with_fresh_sync_token(invoice, void)
+    _apply_action(invoice, voided, actor=actor)
+    from invoices.outcomes import record_action_outcome
+
+    record_action_outcome(invoice=invoice, actor=actor, kind="voided", unapplied=received.get("amount", Decimal(0)))
+    return invoice
 
 
 def invoice_delete(*, invoice: Invoice, actor: Membership | None) -> Invoice:
@@ -615,7 +626,11 @@ def invoice_delete(*, invoice: Invoice, actor: Membership | None) -> Invoice:
     _require(invoice, "delete", actor)
     client = client_for(connection=invoice.connection)
     _with_fresh_sync_token(invoice, lambda token: client.delete("Invoice", invoice.qbo_id, token))
-    return _apply_action(invoice, {"Id": invoice.qbo_id, "status": "Deleted"}, actor=actor, deleted=True)
+    _apply_action(invoice, {"Id": invoice.qbo_id, "status": "Deleted"}, actor=actor, deleted=True)
+    from invoices.outcomes import record_action_outcome
+
+    record_action_outcome(invoice=invoice, actor=actor, kind="deleted")
+    return invoice
 
 
 def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") -> Invoice:

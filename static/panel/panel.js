@@ -218,8 +218,8 @@
       run = download(invoice);
     } else {
       var ask = action === "send"
-        ? P.confirm(t("confirm_send_title", { number: num }), t("confirm_send", { email: invoice.bill_email || "—" }), t("send"))
-        : P.confirm(t("confirm_" + action + "_title", { number: num }), t("confirm_" + action), t(action));
+        ? P.confirm(t("confirm_send_title", { number: num }), t("confirm_send", { email: invoice.bill_email || "—" }), t("send"), "primary")
+        : P.confirm(t("confirm_" + action + "_title", { number: num }), confirmText(invoice, action), t(action));
       run = ask.then(function (confirmed) {
         if (!confirmed) { return null; }
         return P.api("POST", "invoices/" + invoice.id + "/" + action, {}).then(function () {
@@ -229,6 +229,16 @@
       });
     }
     return run.catch(function (error) { notice(t("error", { message: error.message })); P.fit(); });
+  }
+
+  /* Issue 13: voiding a (partly) paid invoice unlinks its payments; QBO keeps them as unapplied
+   * credit on the customer. The confirmation says so before the user agrees. */
+  function confirmText(invoice, action) {
+    var received = Number(invoice.total) - Number(invoice.balance);
+    if (action === "void" && received > 0 && (invoice.status === "paid" || invoice.status === "partially_paid")) {
+      return t("confirm_void_paid", { amount: P.money(received, invoice.currency), customer: invoice.customer_name || "—" });
+    }
+    return t("confirm_" + action);
   }
 
   function loadContact(event) {
