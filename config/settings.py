@@ -142,6 +142,8 @@ CELERY_BEAT_SCHEDULE = {
     "overdue-sweep": {"task": "invoices.overdue_sweep", "schedule": 24 * 3600},
     # Pending creates whose retry task was lost (worker or broker restart) are sent again.
     "resubmit-stuck-invoices": {"task": "invoices.resubmit_stuck", "schedule": 300},
+    # Deal notes (issue 13) whose retry is due or whose task was lost.
+    "deal-notes-sweep": {"task": "invoices.deal_notes_sweep", "schedule": 120},
 }
 
 # SECRETS ENCRYPTION

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class InvoicesConfig(AppConfig):
     name = "invoices"
     verbose_name = "Invoices"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from invoices.deal_notes import on_invoice_event
+        from invoices.models import InvoiceEvent
+
+        # Every history event is written through InvoiceEvent; the deal notes follow from them.
+        post_save.connect(on_invoice_event, sender=InvoiceEvent, dispatch_uid="invoices.deal_notes")

@@ -541,3 +541,23 @@ def invoicing_provider_register(
     if not redirect_url or not isinstance(redirect_url, str):
         raise PermanentError("Pipedrive did not return a redirectUrl", service=SERVICE, code="bad_response")
     return redirect_url
+
+
+def note_create(*, installation: PipedriveInstallation, deal_id: int, content: str) -> dict:
+    """Add a note (HTML `content`) to a deal; returns the note."""
+    # https://developers.pipedrive.com/docs/api/v1/Notes#addNote (POST /v1/notes; deals:full; no v2 notes API)
+    body = call(
+        installation=installation, method="POST", path="/api/v1/notes", json={"deal_id": deal_id, "content": content}
+    )
+    data = body.get("data")
+    if not isinstance(data, dict) or not data.get("id"):
+        raise PermanentError("Pipedrive did not return the note", service=SERVICE, code="bad_response")
+    return data
+
+
+def notes_of_deal(*, installation: PipedriveInstallation, deal_id: int, limit: int = 100) -> list[dict]:
+    """The deal's latest notes (newest first), to find one a lost answer left unconfirmed."""
+    # https://developers.pipedrive.com/docs/api/v1/Notes#getNotes (GET /v1/notes?deal_id=; offset paging)
+    body = _get(installation, "/api/v1/notes", {"deal_id": deal_id, "limit": limit, "sort": "add_time DESC"})
+    data = body.get("data")
+    return [note for note in data if isinstance(note, dict)] if isinstance(data, list) else []

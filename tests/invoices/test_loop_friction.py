@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from django.utils import timezone
+
+from integration.errors import PermanentError
+from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.services import client_for
 from integration.sandbox.quickbooks import controls
-from invoices import services
-from invoices.models import InvoiceEvent
+from invoices import services, tasks
+from invoices.deal_notes import deal_note_write
+from invoices.models import DealNote, InvoiceEvent
 from tenants.scoping import company_scope
-from tests.invoices.test_create import create
+from tests.invoices.test_create import a_draft, create
+from tests.invoices.test_draft import installed  # noqa: F401
 
 
 def test_a_paid_invoice_can_be_voided_and_its_payment_becomes_unapplied_credit(qbo, connected, personas):
@@ -42,3 +49,82 @@ def test_void_and_delete_from_the_panel_name_who_did_it(qbo, connected, personas
         ("voided", personas.alice_membership.pk, True),
         ("deleted", personas.alice_membership.pk, True),
     ]
+
+
+# -- the deal's changelog: a Pipedrive note per invoice event --------------------------------
+
+
+def deal_notes(deal_id: int) -> list[str]:
+    from integration.sandbox.pipedrive.models import SandboxNote
+
+    return list(SandboxNote.objects.filter(deal_id=deal_id).order_by("id").values_list("content", flat=True))
+
+
+def test_created_paid_voided_deleted_each_write_a_note_on_the_deal(qbo, installed, connected, personas):
+    invoice = create(connected, personas, draft=a_draft(deal_id=1))
+    [note] = deal_notes(1)
+    number = invoice.doc_number
+    assert f"QuickBooks invoice {number} created" in note
+    assert "Amount: 222.00 USD" in note and "Status: Open" in note and "Brand New Gardens LLC" in note
+    assert f'href="{services.invoice_deep_link(invoice=invoice)}"' in note
+    controls.record_payment(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id)
+    with company_scope(connected.company):
+        services.invoice_refresh(connection=connected, invoices=[invoice])
+        invoice.refresh_from_db()
+        services.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        services.invoice_delete(invoice=invoice, actor=personas.alice_membership)
+    notes = deal_notes(1)
+    assert [n.split("</b>")[0].rsplit(" ", 1)[-1] for n in notes] == ["created", "paid", "voided", "deleted"]
+    assert "Status: Paid" in notes[1]
+    assert "Amount: 222.00 USD · Status: Voided" in notes[2]  # what it was, not QBO's zero
+    assert set(DealNote.all_companies.values_list("state", flat=True)) == {"written"}
+
+
+def test_the_company_can_turn_deal_notes_off(qbo, installed, connected, personas):
+    personas.company_a.deal_notes = False
+    personas.company_a.save()
+    create(connected, personas, draft=a_draft(deal_id=1))
+    assert deal_notes(1) == []
+    assert not DealNote.all_companies.exists()
+
+
+def test_a_pipedrive_outage_never_breaks_the_create_and_the_note_is_written_later(qbo, installed, connected, personas):
+    api_domain = installed.api_domain
+    PipedriveInstallation.all_companies.filter(pk=installed.pk).update(api_domain="http://127.0.0.1:9")
+    invoice = create(connected, personas, draft=a_draft(deal_id=1))
+    assert invoice.state == "created"
+    note = DealNote.all_companies.get(invoice=invoice)
+    assert (note.state, note.attempts) == ("pending", 1) and note.last_error
+    assert deal_notes(1) == []
+    PipedriveInstallation.all_companies.filter(pk=installed.pk).update(api_domain=api_domain)
+    DealNote.all_companies.filter(pk=note.pk).update(next_attempt_at=timezone.now())  # its backoff is over
+    assert tasks.deal_notes_sweep() == 1
+    note.refresh_from_db()
+    assert (note.state, note.attempts, note.last_error) == ("written", 2, "")
+    assert len(deal_notes(1)) == 1
+
+
+def test_a_retry_after_a_lost_answer_does_not_write_the_note_twice(qbo, installed, connected, personas):
+    invoice = create(connected, personas, draft=a_draft(deal_id=1))
+    note = DealNote.all_companies.get(invoice=invoice)
+    # Pipedrive wrote it but the answer was lost: the row still says pending
+    DealNote.all_companies.filter(pk=note.pk).update(state="pending", next_attempt_at=timezone.now())
+    deal_note_write(note_id=note.pk)
+    note.refresh_from_db()
+    assert note.state == "written"
+    assert len(deal_notes(1)) == 1
+
+
+def test_the_sandbox_validates_notes(qbo, installed):
+    from integration.pipedrive import client
+
+    with company_scope(installed.company):
+        with pytest.raises(PermanentError, match="Content is required"):
+            client.call(installation=installed, method="POST", path="/api/v1/notes", json={"deal_id": 1})
+        with pytest.raises(PermanentError, match="deal_id"):
+            client.call(installation=installed, method="POST", path="/api/v1/notes", json={"content": "<p>x</p>"})
+        with pytest.raises(client.NotFound):
+            client.note_create(installation=installed, deal_id=999999, content="<p>x</p>")
+        made = client.note_create(installation=installed, deal_id=1, content="<p>ok</p><script>alert(1)</script>")
+        assert made["content"] == "<p>ok</p>" and made["deal_id"] == 1
+        assert [n["id"] for n in client.notes_of_deal(installation=installed, deal_id=1)] == [made["id"]]
