@@ -130,7 +130,9 @@ def note_content(*, note: DealNote) -> str:
     if invoice.customer_name:
         parts.append(format_html("<p>{}: {}</p>", _("Customer"), invoice.customer_name))
     if note.kind != DealNote.Kind.DELETED:
-        parts.append(format_html('<p><a href="{}">{}</a></p>', invoice_deep_link(invoice=invoice), _("Open in QuickBooks")))
+        parts.append(
+            format_html('<p><a href="{}">{}</a></p>', invoice_deep_link(invoice=invoice), _("Open in QuickBooks"))
+        )
     return "".join(parts)
 
 
@@ -144,9 +146,8 @@ def _installation(note: DealNote):
         if own is not None:
             return own
     owner = note.invoice.connection.owner_id
-    return (
-        installations_of_company(company=company).filter(membership_id=owner).first()
-        or installation_for(company=company, membership=None)
+    return installations_of_company(company=company).filter(membership_id=owner).first() or installation_for(
+        company=company, membership=None
     )
 
 
@@ -190,11 +191,13 @@ def deal_note_write(*, note_id: int) -> DealNote | None:
             raise PermanentError(_("Nobody in this company has installed the Pipedrive app."), code="not_installed")
         written = _already_written(installation=installation, note=note) if note.attempts > 1 else None
         if written is None:
-            written = client.note_create(installation=installation, deal_id=note.deal_id, content=note_content(note=note))
+            written = client.note_create(
+                installation=installation, deal_id=note.deal_id, content=note_content(note=note)
+            )
     except PermanentError as exc:
         note.state, note.last_error = DealNote.State.FAILED, str(exc.message or exc)[:1000]
         note.next_attempt_at = None
-    except (TransientError, Exception) as exc:  # noqa: BLE001 (any failure is retried, never raised)
+    except Exception as exc:  # any failure but a permanent one is retried, never raised
         if not isinstance(exc, TransientError):
             logger.exception("deal note %s: unexpected failure", note_id)
         note.last_error = str(getattr(exc, "message", "") or exc)[:1000]

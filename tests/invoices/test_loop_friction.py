@@ -15,8 +15,10 @@ from invoices import services, tasks
 from invoices.deal_notes import deal_note_write
 from invoices.models import DealNote, InvoiceEvent
 from tenants.scoping import company_scope
+from tests.invoices import test_draft
 from tests.invoices.test_create import a_draft, create
-from tests.invoices.test_draft import installed  # noqa: F401
+
+installed = test_draft.installed  # Alice installed the app in the Pipedrive sandbox
 
 
 def test_a_paid_invoice_can_be_voided_and_its_payment_becomes_unapplied_credit(qbo, connected, personas):

@@ -197,7 +197,9 @@ def notes_add(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
         raise ApiError(400, error_body("Content is required"))
     if len(content.encode()) > NOTE_MAX_BYTES:
         raise ApiError(400, error_body("Content is too long"))
-    parents = [key for key in ("deal_id", "person_id", "org_id", "lead_id", "project_id", "task_id") if payload.get(key)]
+    parents = [
+        key for key in ("deal_id", "person_id", "org_id", "lead_id", "project_id", "task_id") if payload.get(key)
+    ]
     if not parents:
         raise ApiError(400, error_body("One of deal_id, lead_id, person_id, org_id, project_id or task_id is required"))
     deal_id = payload.get("deal_id")
