@@ -166,7 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "tenants:settings"  # issue 13: signing in lands on Settings
 
 # django-allauth: https://docs.allauth.org/en/latest/account/configuration.html
 ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"

@@ -57,12 +57,15 @@ def _problems_response(error: services.InvoiceError) -> ApiError:
     )
 
 
-def _integration_error(error: IntegrationError) -> ApiError:
+def _integration_error(error: IntegrationError, *, may_reconnect: bool = False) -> ApiError:
     if isinstance(error, AuthRevoked):
         return ApiError(
             status_code=409,
             code="needs_reconnect",
-            message=_("QuickBooks needs reconnecting. Ask the connection owner to reconnect it."),
+            # Issue 13: the owner (or an admin) is not told to ask someone else.
+            message=_("QuickBooks needs reconnecting: reconnect it in Settings.")
+            if may_reconnect
+            else _("QuickBooks needs reconnecting. Ask the connection owner to reconnect it."),
         )
     if isinstance(error, TransientError):
         return ApiError(
@@ -103,7 +106,7 @@ class PanelApi(CompanyScopedApi):
         elif isinstance(exc, services.InvoiceError):
             exc = _problems_response(exc)
         elif isinstance(exc, IntegrationError):
-            exc = _integration_error(exc)
+            exc = _integration_error(exc, may_reconnect=self.may_manage_connection())
         response = super().handle_exception(exc)
         if isinstance(exc, ApiError) and isinstance(response.data, dict) and "error" in response.data:
             response.data["error"]["fields"] = exc.fields
@@ -132,6 +135,14 @@ class PanelApi(CompanyScopedApi):
                 message=_("QuickBooks needs reconnecting before invoices can be changed."),
             )
 
+    def may_manage_connection(self) -> bool:
+        """The connection's owner or a company admin may reconnect or disconnect it."""
+        membership = getattr(self, "membership", None)
+        connection = getattr(self, "connection", None)
+        if membership is None:
+            return False
+        return membership.is_admin or (connection is not None and connection.owner_id == membership.pk)
+
     def _owner_name(self) -> str:
         owner = self.connection.owner if self.connection else None
         return (owner.user.name or owner.user.email) if owner else _("the connection owner")
@@ -154,6 +165,7 @@ class PanelApi(CompanyScopedApi):
             "company_name": self.connection.company_name,
             "home_currency": self.connection.home_currency,
             "owner": self._owner_name(),
+            "may_disconnect": self.may_manage_connection(),
         }
 
 
@@ -450,3 +462,19 @@ class QboCustomerSearchApi(QboSearchApi):
 
 class QboItemSearchApi(QboSearchApi):
     entity = "Item"
+
+
+class ConnectionDisconnectApi(PanelApi):
+    """The panel's "…" menu: disconnect QuickBooks (the connection owner or an admin)."""
+
+    @extend_schema(request=None, summary="Disconnect QuickBooks", responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        from integration.quickbooks import services as qbo_services
+
+        if self.connection is None:
+            raise ApiError(status_code=409, code="not_connected", message=_("QuickBooks is not connected."))
+        try:
+            qbo_services.connection_disconnect(connection=self.connection, actor=self.membership)
+        except qbo_services.DisconnectForbidden as exc:
+            raise ApiError(status_code=403, code="not_allowed", message=str(exc)) from exc
+        return Response({"status": "disconnected"})

@@ -53,6 +53,14 @@ TEXT = {
     "refreshing": gettext_lazy("Refreshing…"),
     "new_invoice": gettext_lazy("+ Invoice"),
     "no_invoices": gettext_lazy("No invoices for this deal yet."),
+    "no_contact_invoices": gettext_lazy("No invoices for this contact in this period."),
+    "confirm_disconnect_title": gettext_lazy("Disconnect QuickBooks?"),
+    "confirm_disconnect": gettext_lazy(
+        "Nobody in this company can create or change invoices until QuickBooks is connected again. "
+        "Invoices already in QuickBooks stay there."
+    ),
+    "disconnect": gettext_lazy("Disconnect"),
+    "disconnected": gettext_lazy("QuickBooks is disconnected."),
     "due": gettext_lazy("Due"),
     "balance": gettext_lazy("Balance"),
     "total": gettext_lazy("Total"),
@@ -75,6 +83,10 @@ TEXT = {
     ),
     "confirm_delete_title": gettext_lazy("Delete invoice %(number)s?"),
     "confirm_delete": gettext_lazy("The invoice is removed from QuickBooks. This cannot be undone."),
+    "send_to": gettext_lazy("Send to another address…"),
+    "send_to_label": gettext_lazy("Send to"),
+    "sent_mark": gettext_lazy("Sent"),
+    "deleted_count": gettext_lazy("Deleted invoices (%(count)s)"),
     "confirm_send_title": gettext_lazy("Send invoice %(number)s?"),
     "confirm_send": gettext_lazy("QuickBooks e-mails it to %(email)s."),
     "keep": gettext_lazy("Cancel"),

@@ -97,7 +97,11 @@ class FieldMappingForm(forms.Form):
 
         for target in TARGETS:
             grouped = [
-                (ENTITY_LABELS[entity], [(v, self._label(v, label)) for v, label in choices])
+                # The selected option shows alone in a closed dropdown: it names its entity (issue 13).
+                (
+                    ENTITY_LABELS[entity],
+                    [(v, self._label(v, f"{ENTITY_LABELS[entity]} › {label}")) for v, label in choices],
+                )
                 for entity, choices in options.fields.items()
                 if choices
             ]

@@ -130,3 +130,126 @@ def test_the_sandbox_validates_notes(qbo, installed):
         made = client.note_create(installation=installed, deal_id=1, content="<p>ok</p><script>alert(1)</script>")
         assert made["content"] == "<p>ok</p>" and made["deal_id"] == 1
         assert [n["id"] for n in client.notes_of_deal(installation=installed, deal_id=1)] == [made["id"]]
+
+
+# -- friction -------------------------------------------------------------------------------
+
+
+def test_a_deal_without_an_organization_is_billed_to_its_person(installed, connected, personas):
+    from integration.pipedrive import client as pipedrive
+    from invoices.drafts import draft_from_deal
+    from tenants.models import FieldMapping
+
+    with company_scope(personas.company_a):
+        mapping = FieldMapping.objects.get()
+        assert mapping.to_entity == "organization"  # the default mapping names the organization
+        deal = pipedrive.deal_get(installation=installed, deal_id=5)
+        assert deal["org_id"] is None
+        person = pipedrive.person_get(installation=installed, person_id=deal["person_id"])
+        draft = draft_from_deal(installation=installed, connection=connected, mapping=mapping, deal_id=5)
+    assert draft.customer.name == person["name"] != ""
+    assert (draft.customer.pipedrive_entity, draft.customer.pipedrive_id) == ("person", person["id"])
+
+
+def test_connecting_quickbooks_ends_on_a_page_with_the_next_step(qbo, personas, web_as, link_calls):
+    from integration.sandbox.pipedrive.seed import seed
+    from tests.integration.quickbooks import helpers
+
+    seed()
+    page = helpers.connect(web_as("alice"), realm_id=qbo.us_realm)
+    assert any("Next: check the invoice settings below" in text for text in helpers.messages_of(page))
+    landing = web_as("alice").get("/sandbox/pipedrive/app/acme-demo/settings/invoicing?linkId=5f7e-link")
+    body = landing.content.decode()
+    assert "linkId=" not in body and "5f7e-link" not in body.replace('data-link-id="5f7e-link"', "")
+    assert 'id="pd-app-settings" href="/settings/"' in body
+
+
+def test_admin_labels_read_as_english():
+    from integration.models import WebhookDelivery
+    from integration.quickbooks.models import OAuthState, QuickBooksConnection
+
+    assert str(WebhookDelivery._meta.verbose_name_plural) == "webhook deliveries"
+    assert str(OAuthState._meta.verbose_name_plural) == "OAuth states"
+    assert str(QuickBooksConnection._meta.verbose_name_plural) == "QuickBooks connections"
+
+
+def test_one_support_target_is_singular():
+    from django.utils.translation import ngettext
+
+    import config.admin
+
+    source = open(config.admin.__file__).read()
+    assert "started as a background job on %(total)s target (audit" in source
+    assert ngettext("%(n)s target", "%(n)s targets", 1) % {"n": 1} == "1 target"
+
+
+def test_password_sign_in_lands_on_settings(client, personas, settings):
+    from django.urls import reverse
+
+    assert reverse(settings.LOGIN_REDIRECT_URL) == reverse("tenants:settings")
+
+
+def test_a_webhook_sync_shows_as_the_last_sync(qbo, connected, personas):
+    from integration.quickbooks.models import QuickBooksConnection
+
+    QuickBooksConnection.all_companies.filter(pk=connected.pk).update(last_sync_at=None)
+    invoice = create(connected, personas)  # QBO's webhook for it is processed on the way
+    controls.record_payment(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id)
+    connected.refresh_from_db()
+    assert connected.last_sync_at is not None
+
+
+def test_a_reconnect_warning_has_no_double_period():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    since = dt.datetime(2026, 11, 30, 0, 29, tzinfo=dt.UTC)
+    c = SimpleNamespace(
+        status="needs_reconnect",
+        needs_reconnect_since=since,
+        get_status_display="Needs reconnecting",
+        company_name="Acme",
+        realm_id="1",
+        owner=None,
+        connected_at=since,
+        home_currency="USD",
+        multicurrency_enabled=False,
+        get_tax_model_display="US",
+        last_sync_at=since,
+        link_registered_at=since,
+    )
+    html = render_to_string("quickbooks/_connection_card.html", {"quickbooks": {"connection": c}})
+    assert "stopped accepting our authorization on" in html
+    assert ".." not in html.replace("...", "")
+
+
+def test_the_owner_is_told_to_reconnect_not_to_ask_the_owner(qbo, connected, personas):
+    from integration.sandbox.quickbooks import controls as qbo_controls
+    from tests.invoices.test_panel_api import panel
+
+    invoice = create(connected, personas)
+    qbo_controls.disconnect(realm_id=qbo.us_realm)
+    qbo_controls.expire_access_tokens(realm_id=qbo.us_realm)
+    answer = panel(personas.alice_membership).post(f"/api/v1/invoices/{invoice.pk}/void", format="json")
+    assert answer.status_code == 409, answer.content
+    message = answer.json()["error"]["message"]
+    assert "Ask the connection owner" not in message and "reconnect it in Settings" in message
+
+
+def test_the_panel_menu_disconnects_for_the_owner_only(qbo, connected, personas):
+    from tests.invoices.test_panel_api import panel
+
+    personas.company_a.invoice_visibility = "team"
+    personas.company_a.save()
+    listing = panel(personas.alice_membership).get("/api/v1/deals/501/invoices").json()
+    assert listing["connection"]["may_disconnect"] is True
+    bob = panel(personas.bob_membership)
+    assert bob.get("/api/v1/deals/501/invoices").json()["connection"]["may_disconnect"] is False
+    refused = bob.post("/api/v1/connection/disconnect", format="json")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_allowed"
+    done = panel(personas.alice_membership).post("/api/v1/connection/disconnect", format="json")
+    assert done.status_code == 200
+    connected.refresh_from_db()
+    assert connected.status == "disconnected"

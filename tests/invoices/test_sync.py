@@ -191,7 +191,12 @@ def test_beat_schedules_every_sweep():
     from django.conf import settings
 
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert tasks == {"invoices.cdc_sweep", "invoices.overdue_sweep", "invoices.resubmit_stuck"}
+    assert tasks == {
+        "invoices.cdc_sweep",
+        "invoices.overdue_sweep",
+        "invoices.resubmit_stuck",
+        "invoices.deal_notes_sweep",
+    }
 
 
 def test_stuck_pending_invoices_are_sent_again(personas, monkeypatch):
