@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -178,7 +179,7 @@ def test_one_support_target_is_singular():
 
     import config.admin
 
-    source = open(config.admin.__file__).read()
+    source = Path(config.admin.__file__).read_text()
     assert "started as a background job on %(total)s target (audit" in source
     assert ngettext("%(n)s target", "%(n)s targets", 1) % {"n": 1} == "1 target"
 
