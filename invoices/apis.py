@@ -259,7 +259,15 @@ class DealPreflightApi(PanelApi):
         data.is_valid(raise_exception=True)
         draft = Draft.from_dict({**data.validated_data["draft"], "deal_id": deal_id})
         problems = services.invoice_preflight(connection=self.connection, draft=draft)
-        return Response({"ok": not problems, "problems": [p.as_dict() for p in problems]})
+        from invoices.duplicates import duplicate_warnings
+
+        return Response(
+            {
+                "ok": not problems,
+                "problems": [p.as_dict() for p in problems],
+                "warnings": duplicate_warnings(connection=self.connection, draft=draft),
+            }
+        )
 
 
 class DealRefreshApi(PanelApi):
@@ -409,12 +417,27 @@ class ProductLinkApi(PanelApi):
         self.require_active()
         data = ProductLinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        from integration.quickbooks.services import client_for
+
+        # The item's name is stored with the link, so a draft shows "Hours", not QBO's id "3" (issue 13);
+        # reading it also proves the item exists (610 → 404 in our envelope).
+        item = client_for(connection=self.connection).read("Item", data.validated_data["qbo_item_id"])
         link, _created = ProductLink.objects.update_or_create(
             connection=self.connection,
             pipedrive_product_id=product_id,
-            defaults={"company": self.company, "qbo_item_id": data.validated_data["qbo_item_id"]},
+            defaults={
+                "company": self.company,
+                "qbo_item_id": data.validated_data["qbo_item_id"],
+                "item_name": str(item.get("Name") or "")[:500],
+            },
         )
-        return Response({"pipedrive_product_id": link.pipedrive_product_id, "qbo_item_id": link.qbo_item_id})
+        return Response(
+            {
+                "pipedrive_product_id": link.pipedrive_product_id,
+                "qbo_item_id": link.qbo_item_id,
+                "qbo_item_name": link.item_name,
+            }
+        )
 
 
 class QboSearchApi(PanelApi):

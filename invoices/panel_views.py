@@ -127,6 +127,9 @@ TEXT = {
     "create": gettext_lazy("Create invoice"),
     "creating": gettext_lazy("Creating…"),
     "cancel": gettext_lazy("Cancel"),
+    "discard_title": gettext_lazy("Discard your changes?"),
+    "discard": gettext_lazy("The invoice was not created. Your changes to it will be lost."),
+    "discard_ok": gettext_lazy("Discard"),
     "fix_problems": gettext_lazy("Fix the problems marked below before creating the invoice."),
     "retry": gettext_lazy("QuickBooks did not answer. Try again: the invoice will not be created twice."),
 }

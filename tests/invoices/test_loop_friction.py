@@ -14,7 +14,7 @@ from integration.quickbooks.services import client_for
 from integration.sandbox.quickbooks import controls
 from invoices import services, tasks
 from invoices.deal_notes import deal_note_write
-from invoices.models import DealNote, InvoiceEvent
+from invoices.models import DealNote, InvoiceEvent, ProductLink
 from tenants.scoping import company_scope
 from tests.invoices import test_draft
 from tests.invoices.test_create import a_draft, create
@@ -254,3 +254,33 @@ def test_the_panel_menu_disconnects_for_the_owner_only(qbo, connected, personas)
     assert done.status_code == 200
     connected.refresh_from_db()
     assert connected.status == "disconnected"
+
+
+def test_a_product_linked_then_abandoned_keeps_the_item_name(qbo, connected, personas):
+    from tests.invoices.test_panel_api import panel
+
+    answer = panel(personas.alice_membership).put("/api/v1/products/9001/item", {"qbo_item_id": "2"}, format="json")
+    assert answer.status_code == 200, answer.content
+    with company_scope(connected.company):
+        name = client_for(connection=connected).read("Item", "2")["Name"]
+    link = ProductLink.all_companies.get(pipedrive_product_id=9001)
+    assert link.item_name == name != "" and answer.json()["qbo_item_name"] == name
+    missing = panel(personas.alice_membership).put("/api/v1/products/9001/item", {"qbo_item_id": "999"}, format="json")
+    assert missing.status_code == 400 or missing.status_code == 404
+
+
+def test_the_same_lines_on_the_same_deal_are_warned_about_not_refused(qbo, connected, personas):
+    from invoices.drafts import Draft
+    from tests.invoices.test_panel_api import panel
+
+    first = create(connected, personas)
+    draft = a_draft().as_dict()
+    answer = panel(personas.alice_membership).post("/api/v1/deals/501/preflight", {"draft": draft}, format="json")
+    assert answer.status_code == 200, answer.content
+    [warning] = answer.json()["warnings"]
+    assert warning["code"] == "same_lines" and warning["invoice_id"] == first.pk
+    assert first.doc_number in warning["message"]
+    assert answer.json()["ok"] is True  # a warning, not a problem: the user may go on
+    other = Draft.from_dict({**draft, "lines": draft["lines"][:1]}).as_dict()
+    answer = panel(personas.alice_membership).post("/api/v1/deals/501/preflight", {"draft": other}, format="json")
+    assert answer.json()["warnings"] == []
