@@ -289,7 +289,7 @@
   /* Issue 13: a "Sent" mark once QuickBooks e-mailed the invoice. */
   function sentMark(invoice) {
     if (!invoice.sent || invoice.status === "deleted" || invoice.status === "voided") { return null; }
-    return el("span", { className: "flag flag-sent", "data-sent": "true", text: t("sent_mark") });
+    return el("span", { className: "sent-mark", "data-sent": "true", text: t("sent_mark") });
   }
 
   /* Issue 13: deleted invoices stay in the history but collapsed under one line. */
