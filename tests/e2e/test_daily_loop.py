@@ -66,6 +66,8 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
             modal = page.frame_locator("#pd-modal-frame")
             expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
             expect(modal.locator("#duplicate-warning")).to_contain_text("already bills this deal for the same lines")
+            modal.locator("#customer-new").click()  # a new customer: nothing to update in QuickBooks
+            expect(modal.locator("#update-customer-row")).to_be_hidden()
             modal.locator("#c-name").fill("Someone else")
             modal.locator("#c-name").press("Escape")
             expect(page.locator("#pd-confirm-title")).to_have_text("Discard your changes?")
@@ -117,5 +119,12 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
             contact.locator(f'li[data-invoice-id="{first.pk}"] button[data-link="link"]').click()
             expect(panel.locator(f'#invoices li[data-invoice-id="{first.pk}"]')).to_have_count(1)
             assert [i.pk for i in _invoices(99)] == [first.pk]
+
+            # Deleted invoices fold away under one line
+            _menu(page, first, "delete")
+            page.locator("#pd-confirm-ok").click()
+            expect(panel.locator("#deleted > summary")).to_have_text("Deleted invoices (1)")
+            expect(panel.locator(f'#deleted li[data-invoice-id="{first.pk}"]')).to_be_hidden()
+            expect(panel.locator("#empty")).to_be_hidden()
         finally:
             browser.close()
