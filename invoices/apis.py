@@ -308,7 +308,12 @@ class InvoiceActionApi(PanelApi):
         elif action == "send":
             data = SendSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            services.invoice_send(invoice=invoice, actor=self.membership, to=data.validated_data.get("to", ""))
+            services.invoice_send(
+                invoice=invoice,
+                actor=self.membership,
+                to=data.validated_data.get("to", ""),
+                cc=data.validated_data.get("cc", ""),
+            )
         else:
             raise exceptions.NotFound()
         return Response(self.serialize(self.invoice(invoice_id)))

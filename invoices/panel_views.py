@@ -85,6 +85,7 @@ TEXT = {
     "confirm_delete": gettext_lazy("The invoice is removed from QuickBooks. This cannot be undone."),
     "send_to": gettext_lazy("Send to another address…"),
     "send_to_label": gettext_lazy("Send to"),
+    "send_cc_label": gettext_lazy("Copy to (optional)"),
     "sent_mark": gettext_lazy("Sent"),
     "deleted_count": gettext_lazy("Deleted invoices (%(count)s)"),
     "confirm_send_title": gettext_lazy("Send invoice %(number)s?"),

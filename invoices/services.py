@@ -633,7 +633,7 @@ def invoice_delete(*, invoice: Invoice, actor: Membership | None) -> Invoice:
     return invoice
 
 
-def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") -> Invoice:
+def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "", cc: str = "") -> Invoice:
     """QBO emails the invoice to `to`, else to its billing email."""
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
@@ -652,7 +652,15 @@ def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") ->
             code="email_invalid",
             problems=[Problem("to", "email_invalid", _("Not an email address."))],
         ) from exc
-    sent = client_for(connection=invoice.connection).send_invoice(invoice.qbo_id, send_to=address)
+    client = client_for(connection=invoice.connection)
+    if cc.strip():
+        # Issue 13: a recipient added in the panel goes in copy (BillEmailCc), set before sending.
+        changes = {"BillEmailCc": {"Address": cc.strip()}}
+        updated = _with_fresh_sync_token(
+            invoice, lambda token: client.sparse_update("Invoice", invoice.qbo_id, token, changes)
+        )
+        invoice.sync_token = str(updated.get("SyncToken") or invoice.sync_token)
+    sent = client.send_invoice(invoice.qbo_id, send_to=address)
     with transaction.atomic():
         _apply_action(invoice, sent, actor=actor)
         invoice.sent = True
@@ -662,7 +670,9 @@ def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") ->
             invoice=invoice,
             kind=InvoiceEvent.Kind.EMAILED,
             actor=actor,
-            message=_("Sent to %(email)s") % {"email": address},
+            message=(_("Sent to %(email)s, copy to %(cc)s") % {"email": address, "cc": cc.strip()})
+            if cc.strip()
+            else _("Sent to %(email)s") % {"email": address},
         )
     return invoice
 

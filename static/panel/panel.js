@@ -309,20 +309,23 @@
     var item = document.querySelector('#invoices li[data-invoice-id="' + invoice.id + '"]');
     if (!item || item.querySelector(".send-form")) { return; }
     var input = el("input", { type: "email", name: "to", required: true, value: invoice.bill_email || "", id: "send-to-" + invoice.id, autocomplete: "email" });
+    var cc = el("input", { type: "email", name: "cc", value: "", id: "send-cc-" + invoice.id, autocomplete: "email" });
     var problem = el("p", { className: "problem", role: "alert" });
     var form = el("form", { className: "send-form range" }, [
       el("label", { for: input.id }, [t("send_to_label"), input]),
+      el("label", { for: cc.id }, [t("send_cc_label"), cc]),
       el("button", { type: "submit", className: "primary small", text: t("send") }),
       el("button", { type: "button", className: "ghost small", text: t("cancel"), onclick: function () { form.remove(); P.fit(); } }),
       problem
     ]);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      P.api("POST", "invoices/" + invoice.id + "/send", { to: input.value.trim() }).then(function () {
+      P.api("POST", "invoices/" + invoice.id + "/send", { to: input.value.trim(), cc: cc.value.trim() }).then(function () {
         P.snackbar(t("sent", { number: number(invoice) }));
         return load();
       }, function (error) {
-        problem.textContent = (error.fields && error.fields.to) ? error.fields.to.join(" ") : error.message;
+        var fields = error.fields || {};
+        problem.textContent = (fields.to || fields.cc) ? (fields.to || []).concat(fields.cc || []).join(" ") : error.message;
         P.fit();
       });
     });

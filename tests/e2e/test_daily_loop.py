@@ -83,10 +83,12 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
             _menu(page, first, "send_to")
             item = panel.locator(f'li[data-invoice-id="{first.pk}"]')
             item.locator("input[name=to]").fill("accounts@initech.example")
+            item.locator("input[name=cc]").fill("boss@initech.example")
             item.locator(".send-form").get_by_role("button", name="Send by email").click()
             expect(item.locator(".sent-mark")).to_have_text("Sent")
             first.refresh_from_db()
             assert (first.sent, first.bill_email) == (True, "accounts@initech.example")
+            assert first.events.filter(message__contains="copy to boss@initech.example").exists()
 
             # Paid in QuickBooks, then voided from the panel: the confirmation and the history say
             # the payment stays as unapplied credit

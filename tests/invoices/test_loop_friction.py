@@ -285,3 +285,24 @@ def test_the_same_lines_on_the_same_deal_are_warned_about_not_refused(qbo, conne
     other = Draft.from_dict({**draft, "lines": draft["lines"][:1]}).as_dict()
     answer = panel(personas.alice_membership).post("/api/v1/deals/501/preflight", {"draft": other}, format="json")
     assert answer.json()["warnings"] == []
+
+
+def test_send_can_change_the_recipient_and_add_one_in_copy(qbo, connected, personas):
+    from tests.invoices.test_panel_api import panel
+
+    invoice = create(connected, personas)
+    alice = panel(personas.alice_membership)
+    bad = alice.post(f"/api/v1/invoices/{invoice.pk}/send", {"to": "a@b.example", "cc": "nope"}, format="json")
+    assert bad.status_code == 400 and "cc" in bad.json()["error"]["fields"]
+    sent = alice.post(
+        f"/api/v1/invoices/{invoice.pk}/send", {"to": "ap@other.example", "cc": "boss@other.example"}, format="json"
+    )
+    assert sent.status_code == 200, sent.content
+    assert sent.json()["sent"] is True
+    with company_scope(connected.company):
+        qbo_invoice = client_for(connection=connected).read("Invoice", invoice.qbo_id)
+    assert qbo_invoice["BillEmail"]["Address"] == "ap@other.example"
+    assert qbo_invoice["BillEmailCc"]["Address"] == "boss@other.example"
+    assert qbo_invoice["EmailStatus"] == "EmailSent"
+    event = InvoiceEvent.all_companies.filter(invoice=invoice, kind="emailed").get()
+    assert event.message == "Sent to ap@other.example, copy to boss@other.example"
