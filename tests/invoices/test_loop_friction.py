@@ -184,10 +184,12 @@ def test_one_support_target_is_singular():
     assert ngettext("%(n)s target", "%(n)s targets", 1) % {"n": 1} == "1 target"
 
 
-def test_password_sign_in_lands_on_settings(client, personas, settings):
-    from django.urls import reverse
-
-    assert reverse(settings.LOGIN_REDIRECT_URL) == reverse("tenants:settings")
+def test_password_sign_in_lands_on_settings(client, personas):
+    personas.alice.set_password("a-long-demo-password-13")
+    personas.alice.save()
+    answer = client.post("/accounts/login/", {"login": personas.alice.email, "password": "a-long-demo-password-13"})
+    assert answer.status_code == 302, answer.content[:300]
+    assert answer["Location"] == "/settings/"
 
 
 def test_a_webhook_sync_shows_as_the_last_sync(qbo, connected, personas):
