@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 def staff_passed_mfa(request) -> bool:
@@ -131,7 +132,11 @@ def support_action(name: str, *, expand=None):
             entry = support_action_start(action=name, actor=request.user, target_ids=target_ids, params=params)
             modeladmin.message_user(
                 request,
-                _("%(action)s: started as a background job on %(total)s targets (audit record #%(id)s).")
+                ngettext(
+                    "%(action)s: started as a background job on %(total)s target (audit record #%(id)s).",
+                    "%(action)s: started as a background job on %(total)s targets (audit record #%(id)s).",
+                    entry.total,
+                )
                 % {"action": spec.label, "total": entry.total, "id": entry.pk},
                 messages.SUCCESS,
             )

@@ -147,6 +147,8 @@ CELERY_BEAT_SCHEDULE = {
     # CDC after an outage; short, so everything resumes within a minute of a fault ending.
     "heal": {"task": "invoices.heal", "schedule": env.int("HEAL_SECONDS", default=15)},
     "prune-logs": {"task": "invoices.prune_logs", "schedule": 3600},
+    # Deal notes (issue 13) whose retry is due or whose task was lost.
+    "deal-notes-sweep": {"task": "invoices.deal_notes_sweep", "schedule": 120},
 }
 HEAL_SECONDS = env.int("HEAL_SECONDS", default=15)
 # How long the support logs are kept (days); the audit log of support actions is kept for good.
@@ -177,7 +179,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "tenants:settings"  # issue 13: signing in lands on Settings
 
 # django-allauth: https://docs.allauth.org/en/latest/account/configuration.html
 ACCOUNT_ADAPTER = "tenants.adapters.AccountAdapter"

@@ -1,6 +1,7 @@
 """Records shared by both integrations."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from tenants.models import Company
 
@@ -51,6 +52,8 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
 
     def __str__(self) -> str:
         return f"{self.service} webhook {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -57,12 +57,15 @@ def _problems_response(error: services.InvoiceError) -> ApiError:
     )
 
 
-def _integration_error(error: IntegrationError) -> ApiError:
+def _integration_error(error: IntegrationError, *, may_reconnect: bool = False) -> ApiError:
     if isinstance(error, AuthRevoked):
         return ApiError(
             status_code=409,
             code="needs_reconnect",
-            message=_("QuickBooks needs reconnecting. Ask the connection owner to reconnect it."),
+            # Issue 13: the owner (or an admin) is not told to ask someone else.
+            message=_("QuickBooks needs reconnecting: reconnect it in Settings.")
+            if may_reconnect
+            else _("QuickBooks needs reconnecting. Ask the connection owner to reconnect it."),
         )
     if isinstance(error, TransientError):
         return ApiError(
@@ -107,7 +110,7 @@ class PanelApi(CompanyScopedApi):
         elif isinstance(exc, services.InvoiceError):
             exc = _problems_response(exc)
         elif isinstance(exc, IntegrationError):
-            exc = _integration_error(exc)
+            exc = _integration_error(exc, may_reconnect=self.may_manage_connection())
         response = super().handle_exception(exc)
         if isinstance(exc, ApiError) and isinstance(response.data, dict) and "error" in response.data:
             response.data["error"]["fields"] = exc.fields
@@ -148,6 +151,14 @@ class PanelApi(CompanyScopedApi):
             services.draft_within_limits(connection=self.connection, draft=draft)
         return draft
 
+    def may_manage_connection(self) -> bool:
+        """The connection's owner or a company admin may reconnect or disconnect it."""
+        membership = getattr(self, "membership", None)
+        connection = getattr(self, "connection", None)
+        if membership is None:
+            return False
+        return membership.is_admin or (connection is not None and connection.owner_id == membership.pk)
+
     def _owner_name(self) -> str:
         owner = self.connection.owner if self.connection else None
         return (owner.user.name or owner.user.email) if owner else _("the connection owner")
@@ -170,6 +181,7 @@ class PanelApi(CompanyScopedApi):
             "company_name": self.connection.company_name,
             "home_currency": self.connection.home_currency,
             "owner": self._owner_name(),
+            "may_disconnect": self.may_manage_connection(),
         }
 
 
@@ -259,8 +271,18 @@ class DealPreflightApi(PanelApi):
         data.is_valid(raise_exception=True)
         draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
         problems = services.invoice_preflight(connection=self.connection, draft=draft)
-        # The lines priced as confirmed, their total and its difference from the deal's value.
-        return Response({"ok": not problems, "problems": [p.as_dict() for p in problems], **priced(draft)})
+        from invoices.duplicates import duplicate_warnings
+
+        # The lines priced as confirmed, their total and its difference from the deal's value; and a
+        # warning (not a problem) when the same deal was already invoiced with the same lines.
+        return Response(
+            {
+                "ok": not problems,
+                "problems": [p.as_dict() for p in problems],
+                "warnings": duplicate_warnings(connection=self.connection, draft=draft),
+                **priced(draft),
+            }
+        )
 
 
 class DealRefreshApi(PanelApi):
@@ -301,7 +323,12 @@ class InvoiceActionApi(PanelApi):
         elif action == "send":
             data = SendSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            services.invoice_send(invoice=invoice, actor=self.membership, to=data.validated_data.get("to", ""))
+            services.invoice_send(
+                invoice=invoice,
+                actor=self.membership,
+                to=data.validated_data.get("to", ""),
+                cc=data.validated_data.get("cc", ""),
+            )
         else:
             raise exceptions.NotFound()
         return Response(self.serialize(self.invoice(invoice_id)))
@@ -412,12 +439,27 @@ class ProductLinkApi(PanelApi):
         self.require_active()
         data = ProductLinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        from integration.quickbooks.services import client_for
+
+        # The item's name is stored with the link, so a draft shows "Hours", not QBO's id "3" (issue 13);
+        # reading it also proves the item exists (610 → 404 in our envelope).
+        item = client_for(connection=self.connection).read("Item", data.validated_data["qbo_item_id"])
         link, _created = ProductLink.objects.update_or_create(
             connection=self.connection,
             pipedrive_product_id=product_id,
-            defaults={"company": self.company, "qbo_item_id": data.validated_data["qbo_item_id"]},
+            defaults={
+                "company": self.company,
+                "qbo_item_id": data.validated_data["qbo_item_id"],
+                "item_name": str(item.get("Name") or "")[:500],
+            },
         )
-        return Response({"pipedrive_product_id": link.pipedrive_product_id, "qbo_item_id": link.qbo_item_id})
+        return Response(
+            {
+                "pipedrive_product_id": link.pipedrive_product_id,
+                "qbo_item_id": link.qbo_item_id,
+                "qbo_item_name": link.item_name,
+            }
+        )
 
 
 class QboSearchApi(PanelApi):
@@ -467,3 +509,19 @@ class QboCustomerSearchApi(QboSearchApi):
 
 class QboItemSearchApi(QboSearchApi):
     entity = "Item"
+
+
+class ConnectionDisconnectApi(PanelApi):
+    """The panel's "…" menu: disconnect QuickBooks (the connection owner or an admin)."""
+
+    @extend_schema(request=None, summary="Disconnect QuickBooks", responses=OpenApiTypes.OBJECT)
+    def post(self, request):
+        from integration.quickbooks import services as qbo_services
+
+        if self.connection is None:
+            raise ApiError(status_code=409, code="not_connected", message=_("QuickBooks is not connected."))
+        try:
+            qbo_services.connection_disconnect(connection=self.connection, actor=self.membership)
+        except qbo_services.DisconnectForbidden as exc:
+            raise ApiError(status_code=403, code="not_allowed", message=str(exc)) from exc
+        return Response({"status": "disconnected"})

@@ -6,5 +6,12 @@ class InvoicesConfig(AppConfig):
     verbose_name = "Invoices"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
         # Signal receivers that keep the deals' invoice figures current (money loop).
         from invoices import deal_figures  # noqa: F401
+        from invoices.deal_notes import on_invoice_event
+        from invoices.models import InvoiceEvent
+
+        # Every history event is written through InvoiceEvent; the deal notes follow from them.
+        post_save.connect(on_invoice_event, sender=InvoiceEvent, dispatch_uid="invoices.deal_notes")

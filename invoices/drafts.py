@@ -300,6 +300,17 @@ def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustome
             return
 
 
+def _customer_name(sources: _Sources, mapping: FieldMapping) -> str:
+    """The mapped name; a deal without an organization falls back to its person's name (issue 13),
+    and the other way round, so the customer is never nameless when the deal has a contact."""
+    name = _text(sources.value(mapping.to_entity, mapping.to_key))
+    for entity in ("person", "organization"):
+        if name.strip():
+            break
+        name = _text(sources.value(entity, "name"))
+    return name.strip()[:500]
+
+
 def deal_customer_id(
     *,
     installation: PipedriveInstallation,
@@ -320,7 +331,7 @@ def deal_customer_id(
                 return link.qbo_customer_id
     sources = _Sources(installation, deal)
     customer = DraftCustomer(
-        name=_text(sources.value(mapping.to_entity, mapping.to_key))[:500],
+        name=_customer_name(sources, mapping),
         email=_text(sources.value(mapping.email_entity, mapping.email_key))[:100],
     )
     suggest_customer(connection=connection, customer=customer)
@@ -339,7 +350,7 @@ def draft_from_deal(
     sources = _Sources(installation, deal)
     address_value = sources.value(mapping.address_entity, mapping.address_key)
     customer = DraftCustomer(
-        name=_text(sources.value(mapping.to_entity, mapping.to_key))[:500],
+        name=_customer_name(sources, mapping),
         email=_text(sources.value(mapping.email_entity, mapping.email_key))[:100],
         tax_id=_text(sources.value(mapping.tax_id_entity, mapping.tax_id_key))[:50],
         address=DraftAddress.from_value(address_value)

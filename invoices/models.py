@@ -316,3 +316,40 @@ class WonDeal(TenantModel):
 
     def __str__(self) -> str:
         return f"won deal {self.deal_id} ({self.state})"
+
+
+class DealNote(TenantModel):
+    """A note to write on a Pipedrive deal for an invoice event (issue 13: the deal's changelog).
+    Stored before it is sent, so a Pipedrive outage never loses it: a worker retries it."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        PAID = "paid", _("Paid")
+        VOIDED = "voided", _("Voided")
+        DELETED = "deleted", _("Deleted")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting to be written")
+        WRITTEN = "written", _("Written")
+        FAILED = "failed", _("Could not be written")
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="deal_notes")
+    deal_id = models.BigIntegerField(_("Pipedrive deal id"))
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(Membership, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True, default="")
+    pipedrive_note_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "deal_id", "kind"], name="dealnote_unique_per_event"),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="dealnote_pending_retry")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} note of {self.invoice_id} on deal {self.deal_id}"

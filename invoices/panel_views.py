@@ -53,6 +53,14 @@ TEXT = {
     "refreshing": gettext_lazy("Refreshing…"),
     "new_invoice": gettext_lazy("+ Invoice"),
     "no_invoices": gettext_lazy("No invoices for this deal yet."),
+    "no_contact_invoices": gettext_lazy("No invoices for this contact in this period."),
+    "confirm_disconnect_title": gettext_lazy("Disconnect QuickBooks?"),
+    "confirm_disconnect": gettext_lazy(
+        "Nobody in this company can create or change invoices until QuickBooks is connected again. "
+        "Invoices already in QuickBooks stay there."
+    ),
+    "disconnect": gettext_lazy("Disconnect"),
+    "disconnected": gettext_lazy("QuickBooks is disconnected."),
     "due": gettext_lazy("Due"),
     "balance": gettext_lazy("Balance"),
     "total": gettext_lazy("Total"),
@@ -72,8 +80,17 @@ TEXT = {
     "open_in_quickbooks": gettext_lazy("Open in QuickBooks"),
     "confirm_void_title": gettext_lazy("Void invoice %(number)s?"),
     "confirm_void": gettext_lazy("The invoice stays in QuickBooks with a zero amount. This cannot be undone."),
+    "confirm_void_paid": gettext_lazy(
+        "The invoice stays in QuickBooks with a zero amount. The payment of %(amount)s is unlinked from it and "
+        "stays with %(customer)s as unapplied credit in QuickBooks. This cannot be undone."
+    ),
     "confirm_delete_title": gettext_lazy("Delete invoice %(number)s?"),
     "confirm_delete": gettext_lazy("The invoice is removed from QuickBooks. This cannot be undone."),
+    "send_to": gettext_lazy("Send to another address…"),
+    "send_to_label": gettext_lazy("Send to"),
+    "send_cc_label": gettext_lazy("Copy to (optional)"),
+    "sent_mark": gettext_lazy("Sent"),
+    "deleted_count": gettext_lazy("Deleted invoices (%(count)s)"),
     "confirm_send_title": gettext_lazy("Send invoice %(number)s?"),
     "confirm_send": gettext_lazy("QuickBooks e-mails it to %(email)s."),
     "keep": gettext_lazy("Cancel"),
@@ -130,6 +147,9 @@ TEXT = {
     "create": gettext_lazy("Create invoice"),
     "creating": gettext_lazy("Creating…"),
     "cancel": gettext_lazy("Cancel"),
+    "discard_title": gettext_lazy("Discard your changes?"),
+    "discard": gettext_lazy("The invoice was not created. Your changes to it will be lost."),
+    "discard_ok": gettext_lazy("Discard"),
     "fix_problems": gettext_lazy("Fix the problems marked below before creating the invoice."),
     "retry": gettext_lazy("QuickBooks did not answer. Try again: the invoice will not be created twice."),
 }

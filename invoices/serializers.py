@@ -175,6 +175,8 @@ class DraftInputSerializer(serializers.Serializer):
 
 class SendSerializer(serializers.Serializer):
     to = serializers.EmailField(required=False, allow_blank=True)
+    # One more recipient, as QuickBooks' BillEmailCc (one address, ≤ 100 characters).
+    cc = serializers.EmailField(required=False, allow_blank=True, max_length=100)
 
 
 class RangeSerializer(serializers.Serializer):

@@ -766,8 +766,19 @@ def invoice_void(*, invoice: Invoice, actor: Membership | None) -> Invoice:
 
     _require(invoice, "void", actor)
     client = client_for(connection=invoice.connection)
-    voided = _with_fresh_sync_token(invoice, lambda token: client.void("Invoice", invoice.qbo_id, token))
-    return _apply_action(invoice, voided, actor=actor)
+    received = {}
+
+    def void(token):
+        # Measured right before the call (after a stale-token re-read): what was paid is what QBO unlinks.
+        received["amount"] = max(invoice.total - invoice.balance, Decimal(0))
+        return client.void("Invoice", invoice.qbo_id, token)
+
+    voided = _with_fresh_sync_token(invoice, void)
+    _apply_action(invoice, voided, actor=actor)
+    from invoices.outcomes import record_action_outcome
+
+    record_action_outcome(invoice=invoice, actor=actor, kind="voided", unapplied=received.get("amount", Decimal(0)))
+    return invoice
 
 
 def invoice_delete(*, invoice: Invoice, actor: Membership | None) -> Invoice:
@@ -777,10 +788,14 @@ def invoice_delete(*, invoice: Invoice, actor: Membership | None) -> Invoice:
     _require(invoice, "delete", actor)
     client = client_for(connection=invoice.connection)
     _with_fresh_sync_token(invoice, lambda token: client.delete("Invoice", invoice.qbo_id, token))
-    return _apply_action(invoice, {"Id": invoice.qbo_id, "status": "Deleted"}, actor=actor, deleted=True)
+    _apply_action(invoice, {"Id": invoice.qbo_id, "status": "Deleted"}, actor=actor, deleted=True)
+    from invoices.outcomes import record_action_outcome
+
+    record_action_outcome(invoice=invoice, actor=actor, kind="deleted")
+    return invoice
 
 
-def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") -> Invoice:
+def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "", cc: str = "") -> Invoice:
     """QBO emails the invoice to `to`, else to its billing email."""
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
@@ -799,7 +814,15 @@ def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") ->
             code="email_invalid",
             problems=[Problem("to", "email_invalid", _("Not an email address."))],
         ) from exc
-    sent = client_for(connection=invoice.connection).send_invoice(invoice.qbo_id, send_to=address)
+    client = client_for(connection=invoice.connection)
+    if cc.strip():
+        # Issue 13: a recipient added in the panel goes in copy (BillEmailCc), set before sending.
+        changes = {"BillEmailCc": {"Address": cc.strip()}}
+        updated = _with_fresh_sync_token(
+            invoice, lambda token: client.sparse_update("Invoice", invoice.qbo_id, token, changes)
+        )
+        invoice.sync_token = str(updated.get("SyncToken") or invoice.sync_token)
+    sent = client.send_invoice(invoice.qbo_id, send_to=address)
     with transaction.atomic():
         _apply_action(invoice, sent, actor=actor)
         invoice.sent = True
@@ -809,7 +832,9 @@ def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "") ->
             invoice=invoice,
             kind=InvoiceEvent.Kind.EMAILED,
             actor=actor,
-            message=_("Sent to %(email)s") % {"email": address},
+            message=(_("Sent to %(email)s, copy to %(cc)s") % {"email": address, "cc": cc.strip()})
+            if cc.strip()
+            else _("Sent to %(email)s") % {"email": address},
         )
     return invoice
 

@@ -100,12 +100,13 @@ def pipedrive_status(status: Status, *, sent: bool) -> PipedriveStatus:
     return PipedriveStatus(status.value)  # paid, voided, deleted
 
 
-# What can be done in each state. Void and delete need money not yet received.
+# What can be done in each state. Delete needs money not yet received (QBO refuses it, 6000); void
+# does not: QBO unlinks the payments, which stay on the customer as unapplied credit.
 ACTIONS = {
     Status.OPEN: ("send", "pdf", "open_in_quickbooks", "void", "delete"),
     Status.OVERDUE: ("send", "pdf", "open_in_quickbooks", "void", "delete"),
-    Status.PARTIALLY_PAID: ("send", "pdf", "open_in_quickbooks"),
-    Status.PAID: ("send", "pdf", "open_in_quickbooks"),
+    Status.PARTIALLY_PAID: ("send", "pdf", "open_in_quickbooks", "void"),
+    Status.PAID: ("send", "pdf", "open_in_quickbooks", "void"),
     Status.VOIDED: ("pdf", "open_in_quickbooks", "delete"),
     Status.DELETED: (),
 }

@@ -363,6 +363,10 @@ def webhook_process(*, delivery_id: int) -> int:
                     logger.exception("webhook %s: realm %s failed", delivery.pk, realm_id)
                     errors.append(f"{realm_id}: {exc.__class__.__name__}: {exc}")
                     continue
+            # Settings' "Last sync" counts webhook syncs too, not only the CDC sweep (issue 13).
+            from integration.quickbooks.services import connection_mark_synced
+
+            connection_mark_synced(connection=connection)
             WebhookEvent.objects.filter(pk__in=[e.pk for e in realm_events]).update(company=connection.company)
         if not any(e.startswith(f"{realm_id}:") for e in errors):
             WebhookEvent.objects.filter(pk__in=[e.pk for e in realm_events]).update(processed_at=timezone.now())

@@ -247,3 +247,24 @@ def prune_logs() -> dict:
         .update(results=[])
     )
     return {"api_calls": calls, "webhook_rows": hooks, "support_jobs_trimmed": jobs}
+
+
+@shared_task(name="invoices.write_deal_note")
+@with_company_scope
+def write_deal_note(*, company_id: int, note_id: int) -> str:
+    """Write one deal note to Pipedrive (retries itself with backoff; see invoices/deal_notes.py)."""
+    from invoices.deal_notes import deal_note_write
+
+    note = deal_note_write(note_id=note_id)
+    return note.state if note is not None else "gone"
+
+
+@shared_task(name="invoices.deal_notes_sweep")
+def deal_notes_sweep() -> int:
+    """Beat: deal notes whose retry is due or whose task was lost."""
+    from invoices.deal_notes import deal_notes_due
+
+    due = deal_notes_due()
+    for company_id, note_id in due:
+        write_deal_note.delay(company_id=company_id, note_id=note_id)
+    return len(due)

@@ -20,6 +20,7 @@ api_urlpatterns = [
     path("invoices/<int:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("invoices/<int:invoice_id>/deals/<int:deal_id>", apis.InvoiceDealLinkApi.as_view(), name="invoice-deal"),
     path("invoices/<int:invoice_id>/<str:action>", apis.InvoiceActionApi.as_view(), name="invoice-action"),
+    path("connection/disconnect", apis.ConnectionDisconnectApi.as_view(), name="connection-disconnect"),
     path("contact-invoices", apis.ContactInvoicesApi.as_view(), name="contact-invoices"),
     path("products/<int:product_id>/item", apis.ProductLinkApi.as_view(), name="product-item"),
     path("quickbooks/customers", apis.QboCustomerSearchApi.as_view(), name="qbo-customers"),

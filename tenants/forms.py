@@ -66,6 +66,11 @@ class FieldMappingForm(forms.Form):
         ),
     )
 
+    deal_notes = forms.BooleanField(
+        label=gettext_lazy("Write a note on the Pipedrive deal when an invoice is created, paid, voided or deleted"),
+        required=False,
+    )
+
     def __init__(self, *args, options: MappingOptions, mapping: FieldMapping, company: Company, **kwargs):
         self.options = options
         self.mapping = mapping
@@ -79,6 +84,7 @@ class FieldMappingForm(forms.Form):
             "invoice_visibility": company.invoice_visibility,
             "send_after_create": mapping.send_after_create,
             "pipedrive_token_sharing": company.pipedrive_token_sharing,
+            "deal_notes": company.deal_notes,
         }
         for target in TARGETS:
             # A never-customized mapping shows the recommendation when Pipedrive offers it.
@@ -91,7 +97,11 @@ class FieldMappingForm(forms.Form):
 
         for target in TARGETS:
             grouped = [
-                (ENTITY_LABELS[entity], [(v, self._label(v, label)) for v, label in choices])
+                # The selected option shows alone in a closed dropdown: it names its entity (issue 13).
+                (
+                    ENTITY_LABELS[entity],
+                    [(v, self._label(v, f"{ENTITY_LABELS[entity]} › {label}")) for v, label in choices],
+                )
                 for entity, choices in options.fields.items()
                 if choices
             ]

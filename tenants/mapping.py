@@ -173,6 +173,7 @@ def mapping_save(
     send_after_create: bool,
     invoice_visibility: str,
     pipedrive_token_sharing: bool | None = None,
+    deal_notes: bool | None = None,
     connection: QuickBooksConnection | None = None,
     tax_codes: dict[Decimal, str] | None = None,
     tax_code_names: dict[str, str] | None = None,
@@ -198,6 +199,9 @@ def mapping_save(
         if pipedrive_token_sharing is not None and company.pipedrive_token_sharing != pipedrive_token_sharing:
             company.pipedrive_token_sharing = pipedrive_token_sharing
             company.save(update_fields=["pipedrive_token_sharing", "updated_at"])
+        if deal_notes is not None and company.deal_notes != deal_notes:
+            company.deal_notes = deal_notes
+            company.save(update_fields=["deal_notes", "updated_at"])
         if connection is not None and tax_codes is not None:
             names = tax_code_names or {}
             for rate, code in tax_codes.items():

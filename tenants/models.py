@@ -59,6 +59,8 @@ class Company(models.Model):
     pipedrive_token_sharing = models.BooleanField(
         _("members without their own installation read Pipedrive with an admin's"), default=False
     )
+    # Issue 13: a note on the deal when an invoice is created, paid, voided or deleted (invoices/deal_notes.py).
+    deal_notes = models.BooleanField(_("write a note on the deal for each invoice event"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -57,6 +57,7 @@ def company_settings(request):
                     send_after_create=form.cleaned_data["send_after_create"],
                     invoice_visibility=form.cleaned_data["invoice_visibility"],
                     pipedrive_token_sharing=form.cleaned_data["pipedrive_token_sharing"],
+                    deal_notes=form.cleaned_data["deal_notes"],
                     connection=options.connection,
                     tax_codes=form.tax_codes(),
                     tax_code_names=dict(options.tax_codes),

@@ -148,6 +148,11 @@ CASES: dict[str, list[Case]] = {
         )
         for action in ("void", "delete", "send")
     ],
+    # The panel's "…" menu: no id in the URL, the connection is the caller's company's. Charlie (admin
+    # of B) disconnects B's own; nothing of A is named or touched.
+    "api/v1/connection/disconnect": [
+        Case(url=lambda p: reverse("api:connection-disconnect"), method="post", status=200, client="panel"),
+    ],
     "api/v1/contact-invoices": [
         Case(url=lambda p: f"{reverse('api:contact-invoices')}?deal_id={p.deal_a}", status=404, client="panel"),
     ],
@@ -155,7 +160,8 @@ CASES: dict[str, list[Case]] = {
         Case(
             url=lambda p: reverse("api:product-item", args=[4242]),
             method="put",
-            status=200,
+            # Charlie's own company's QuickBooks is asked for the item's name; it is not running here.
+            status=503,
             client="panel",
             data={"qbo_item_id": "2"},
         ),

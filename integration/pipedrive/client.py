@@ -610,7 +610,20 @@ def webhook_create(
 
 
 def note_create(*, installation: PipedriveInstallation, deal_id: int, content: str) -> dict:
-    """Leave a note (HTML) on a deal."""
-    # https://developers.pipedrive.com/docs/api/v1/Notes#addNote (v1 only; scope deals:full, cost 10)
-    body = {"content": content, "deal_id": int(deal_id)}
-    return _data(call(installation=installation, method="POST", path="/api/v1/notes", json=body)) or {}
+    """Add a note (HTML `content`) to a deal; returns the note."""
+    # https://developers.pipedrive.com/docs/api/v1/Notes#addNote (POST /v1/notes; deals:full; no v2 notes API)
+    body = call(
+        installation=installation, method="POST", path="/api/v1/notes", json={"deal_id": deal_id, "content": content}
+    )
+    data = body.get("data")
+    if not isinstance(data, dict) or not data.get("id"):
+        raise PermanentError("Pipedrive did not return the note", service=SERVICE, code="bad_response")
+    return data
+
+
+def notes_of_deal(*, installation: PipedriveInstallation, deal_id: int, limit: int = 100) -> list[dict]:
+    """The deal's latest notes (newest first), to find one a lost answer left unconfirmed."""
+    # https://developers.pipedrive.com/docs/api/v1/Notes#getNotes (GET /v1/notes?deal_id=; offset paging)
+    body = _get(installation, "/api/v1/notes", {"deal_id": deal_id, "limit": limit, "sort": "add_time DESC"})
+    data = body.get("data")
+    return [note for note in data if isinstance(note, dict)] if isinstance(data, list) else []

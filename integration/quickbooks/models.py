@@ -66,6 +66,8 @@ class QuickBooksConnection(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta(TenantModel.Meta):
+        verbose_name = _("QuickBooks connection")
+        verbose_name_plural = _("QuickBooks connections")
         constraints = [
             models.UniqueConstraint(
                 fields=["company"],
@@ -95,6 +97,8 @@ class OAuthState(TenantModel):
 
     class Meta(TenantModel.Meta):
         indexes = [models.Index(fields=["expires_at"], name="qbo_oauthstate_expiry")]
+        verbose_name = _("OAuth state")
+        verbose_name_plural = _("OAuth states")
 
     def __str__(self) -> str:
         return f"OAuth state of {self.user_id} @ {self.company_id}"

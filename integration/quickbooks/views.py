@@ -58,6 +58,10 @@ def callback(request):
         messages.success(request, _("QuickBooks company %s is connected.") % name)
     for warning in result.warnings:
         messages.warning(request, warning)
+    messages.info(
+        request,
+        _("Next: check the invoice settings below, then open a deal in Pipedrive and press “+ Invoice”."),
+    )
     if result.redirect_url:
         # Pipedrive finishes linking its invoice tab on its own page (invoicing-extension.md §Connection).
         return HttpResponseRedirect(result.redirect_url)

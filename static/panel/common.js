@@ -145,9 +145,10 @@
     return sdk.execute(SDK.Command.SHOW_SNACKBAR, args);
   }
 
-  function confirm(title, description, okText) {
+  /* okColor: "negative" (red) for what destroys, "primary" for the rest (Send); SDK Color enum. */
+  function confirm(title, description, okText, okColor) {
     return sdk.execute(SDK.Command.SHOW_CONFIRMATION, {
-      title: title, description: description, okText: okText, cancelText: t("keep"), okColor: "negative"
+      title: title, description: description, okText: okText, cancelText: t("keep"), okColor: okColor || "negative"
     }).then(function (answer) { return Boolean(answer && answer.confirmed); });
   }
 

@@ -309,6 +309,7 @@
       if (seq !== preflightSeq) { return null; }
       applyPricing(answer.data);
       showProblems(answer.data.problems);
+      showWarnings(answer.data.warnings);
       return answer.data;
     }, function (error) {
       if (seq === preflightSeq) {
@@ -344,6 +345,7 @@
       var invoice = answer.data;
       var message = answer.status === 202 ? t("pending") : t("created", { number: invoice.doc_number || invoice.qbo_id });
       setState("created");
+      edited = false;
       return P.snackbar(message, invoice.quickbooks_url ? { url: invoice.quickbooks_url, label: t("view") } : null).then(function () {
         return P.sdk().execute(P.SDK.Command.CLOSE_MODAL);
       });
@@ -366,6 +368,43 @@
       submitting = false;
       button.disabled = false;
       button.textContent = t("create");
+    });
+  }
+
+  // -- issue 13: warnings, Escape, unsaved edits -------------------------------------------------
+
+  /* Not a problem, a warning: the same deal already has an invoice with the same lines. */
+  function showWarnings(warnings) {
+    var box = $("duplicate-warning");
+    box.textContent = (warnings || []).map(function (w) { return w.message; }).join(" ");
+    box.hidden = !box.textContent;
+    P.fit(900);
+  }
+
+  var edited = false;
+  /* Only the user's own edits count: fillForm() sets values without input events. */
+  function watchEdits() {
+    form.addEventListener("input", function () { edited = true; });
+    form.addEventListener("change", function () { edited = true; });
+    // Escape closes the modal (capture phase: an Escape that closes a search list stays there).
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || event.defaultPrevented) { return; }
+      if (event.target && event.target.closest && event.target.closest(".search")) { return; }
+      if (document.querySelector(".results:not([hidden])")) { return; }
+      event.preventDefault();
+      requestClose();
+    }, true);
+  }
+
+  /* Close, but ask first when the user changed something that was not saved as an invoice. */
+  function requestClose() {
+    if (submitting) { return Promise.resolve(); }
+    var ask = edited
+      ? P.confirm(t("discard_title"), t("discard"), t("discard_ok"), "negative")
+      : Promise.resolve(true);
+    return ask.then(function (confirmed) {
+      if (confirmed) { return P.sdk().execute(P.SDK.Command.CLOSE_MODAL); }
+      return null;
     });
   }
 
@@ -417,7 +456,8 @@
     return r.unit_price != null ? P.money(r.unit_price, draft.currency || "USD") + (r.description ? " · " + r.description : "") : r.type;
   }, addLine);
   form.addEventListener("submit", submit);
-  $("cancel").addEventListener("click", function () { P.sdk().execute(P.SDK.Command.CLOSE_MODAL); });
+  $("cancel").addEventListener("click", requestClose);
+  watchEdits();
 
   P.init({ height: 640, width: 880 }).then(start).catch(function (error) { notice(error.message || String(error)); });
 })();

@@ -51,8 +51,8 @@
 
   function menuFor(invoice) {
     var id = "menu-" + invoice.id;
-    var order = ["send", "pdf", "open_in_quickbooks", "void", "delete"];
-    var actions = order.filter(function (a) { return invoice.actions.indexOf(a) !== -1; });
+    var order = ["send", "send_to", "pdf", "open_in_quickbooks", "void", "delete"];
+    var actions = order.filter(function (a) { return invoice.actions.indexOf(a === "send_to" ? "send" : a) !== -1; });
     if (!actions.length) { return null; }
     var menu = el("ul", { className: "menu", id: id, role: "menu", hidden: true });
     actions.forEach(function (action) {
@@ -126,6 +126,7 @@
     var head = el("div", { className: "invoice-head" }, [
       el("strong", { className: "number", text: "#" + number(invoice) }),
       flag(invoice),
+      sentMark(invoice),
       options.compact ? null : menuFor(invoice)
     ]);
     var item = el("li", { className: "invoice", "data-invoice-id": invoice.id, "data-status": invoice.status }, [
@@ -182,14 +183,17 @@
     state.connection = data.connection;
     var list = $("invoices");
     list.textContent = "";
-    data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
+    var shown = data.invoices.filter(function (i) { return i.status !== "deleted"; });
+    shown.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
+    renderDeleted(data.invoices.filter(function (i) { return i.status === "deleted"; }));
     $("empty").hidden = data.invoices.length > 0;
     renderSummary(data.summary);
     renderWonFlag(data.won);
     var active = data.connection.status === "active";
     $("new-invoice").hidden = !active;
     $("refresh").hidden = !active;
-    $("contact").hidden = !data.invoices.some(function (i) { return i.customer_qbo_id; });
+    showContact(true);
+    panelMenu(data.connection);
     if (data.connection.status === "needs_reconnect") {
       notice(t("reconnect"), { url: P.config.settingsUrl, label: t("reconnect_link") });
     } else {
@@ -199,6 +203,9 @@
   }
 
   function failed(error) {
+    showContact(false);
+    panelMenu(null);
+    $("deleted").hidden = true;
     $("new-invoice").hidden = true;
     $("refresh").hidden = true;
     $("invoices").textContent = "";
@@ -250,12 +257,16 @@
       return Promise.resolve();
     }
     var run;
+    if (action === "send_to") {
+      openSendForm(invoice);
+      return Promise.resolve();
+    }
     if (action === "pdf") {
       run = download(invoice);
     } else {
       var ask = action === "send"
-        ? P.confirm(t("confirm_send_title", { number: num }), t("confirm_send", { email: invoice.bill_email || "—" }), t("send"))
-        : P.confirm(t("confirm_" + action + "_title", { number: num }), t("confirm_" + action), t(action));
+        ? P.confirm(t("confirm_send_title", { number: num }), t("confirm_send", { email: invoice.bill_email || "—" }), t("send"), "primary")
+        : P.confirm(t("confirm_" + action + "_title", { number: num }), confirmText(invoice, action), t(action));
       run = ask.then(function (confirmed) {
         if (!confirmed) { return null; }
         return P.api("POST", "invoices/" + invoice.id + "/" + action, {}).then(function () {
@@ -265,6 +276,16 @@
       });
     }
     return run.catch(function (error) { notice(t("error", { message: error.message })); P.fit(); });
+  }
+
+  /* Issue 13: voiding a (partly) paid invoice unlinks its payments; QBO keeps them as unapplied
+   * credit on the customer. The confirmation says so before the user agrees. */
+  function confirmText(invoice, action) {
+    var received = Number(invoice.total) - Number(invoice.balance);
+    if (action === "void" && received > 0 && (invoice.status === "paid" || invoice.status === "partially_paid")) {
+      return t("confirm_void_paid", { amount: P.money(received, invoice.currency), customer: invoice.customer_name || "—" });
+    }
+    return t("confirm_" + action);
   }
 
   function loadContact(event) {
@@ -278,7 +299,7 @@
       var list = $("contact-invoices");
       list.textContent = "";
       answer.data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice, { compact: true })); });
-      $("contact-notice").textContent = answer.data.invoices.length ? "" : t("no_invoices");
+      $("contact-notice").textContent = answer.data.invoices.length ? "" : t("no_contact_invoices");
       P.fit();
     }, function (error) {
       $("contact-notice").textContent = (error.fields && error.fields.date_to) ? error.fields.date_to.join(" ") : error.message;
@@ -301,6 +322,99 @@
       .catch(function (error) { notice(t("error", { message: error.message || String(error) })); P.fit(); });
   }
 
+  /* Issue 13: a "Sent" mark once QuickBooks e-mailed the invoice. */
+  function sentMark(invoice) {
+    if (!invoice.sent || invoice.status === "deleted" || invoice.status === "voided") { return null; }
+    return el("span", { className: "sent-mark", "data-sent": "true", text: t("sent_mark") });
+  }
+
+  /* Issue 13: deleted invoices stay in the history but collapsed under one line. */
+  function renderDeleted(invoices) {
+    var box = $("deleted");
+    box.textContent = "";
+    box.hidden = !invoices.length;
+    if (!invoices.length) { return; }
+    var list = el("ul", { className: "invoices" });
+    invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
+    box.appendChild(el("summary", { text: t("deleted_count", { count: invoices.length }) }));
+    box.appendChild(list);
+  }
+
+  /* Issue 13: send to another address than the invoice's billing e-mail (QuickBooks' sendTo). */
+  function openSendForm(invoice) {
+    var item = document.querySelector('#invoices li[data-invoice-id="' + invoice.id + '"]');
+    if (!item || item.querySelector(".send-form")) { return; }
+    var input = el("input", { type: "email", name: "to", required: true, value: invoice.bill_email || "", id: "send-to-" + invoice.id, autocomplete: "email" });
+    var cc = el("input", { type: "email", name: "cc", value: "", id: "send-cc-" + invoice.id, autocomplete: "email" });
+    var problem = el("p", { className: "problem", role: "alert" });
+    var form = el("form", { className: "send-form range" }, [
+      el("label", { for: input.id }, [t("send_to_label"), input]),
+      el("label", { for: cc.id }, [t("send_cc_label"), cc]),
+      el("button", { type: "submit", className: "primary small", text: t("send") }),
+      el("button", { type: "button", className: "ghost small", text: t("cancel"), onclick: function () { form.remove(); P.fit(); } }),
+      problem
+    ]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      P.api("POST", "invoices/" + invoice.id + "/send", { to: input.value.trim(), cc: cc.value.trim() }).then(function () {
+        P.snackbar(t("sent", { number: number(invoice) }));
+        return load();
+      }, function (error) {
+        var fields = error.fields || {};
+        problem.textContent = (fields.to || fields.cc) ? (fields.to || []).concat(fields.cc || []).join(" ") : error.message;
+        P.fit();
+      });
+    });
+    item.appendChild(form);
+    input.focus();
+    P.fit();
+  }
+
+  /* Issue 13: "View all invoices of this contact" on every deal, not only on deals that already
+   * have an invoice: a contact's earlier invoices can then be linked to a new deal. */
+  function showContact(visible) {
+    $("contact").hidden = !visible;
+  }
+
+  /* Issue 13: the panel's own "…" menu: Settings, and Disconnect for the owner or an admin. */
+  function panelMenu(connection) {
+    $("panel-disconnect").hidden = !(connection && connection.may_disconnect && connection.status !== "not_connected");
+  }
+
+  function disconnect() {
+    closeMenus();
+    return P.confirm(t("confirm_disconnect_title"), t("confirm_disconnect"), t("disconnect"), "negative").then(function (confirmed) {
+      if (!confirmed) { return null; }
+      return P.api("POST", "connection/disconnect", {}).then(function () {
+        P.snackbar(t("disconnected"));
+        return load();
+      });
+    }).catch(function (error) { notice(t("error", { message: error.message })); P.fit(); });
+  }
+
+  function wirePanelMenu() {
+    var button = $("panel-more"), menu = $("panel-menu");
+    button.addEventListener("click", function (event) {
+      event.stopPropagation();
+      var open = menu.hidden;
+      closeMenus(menu);
+      menu.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+      if (open) { menu.querySelector("[role=menuitem]").focus(); }
+      P.fit();
+    });
+    menu.addEventListener("keydown", function (event) {
+      var items = Array.prototype.slice.call(menu.querySelectorAll("[role=menuitem]")).filter(function (i) { return !i.hidden; });
+      var index = items.indexOf(document.activeElement);
+      if (event.key === "Escape") { closeMenus(); button.focus(); }
+      else if (event.key === "ArrowDown") { event.preventDefault(); items[(index + 1) % items.length].focus(); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); items[(index - 1 + items.length) % items.length].focus(); }
+    });
+    $("panel-settings").addEventListener("click", function () { closeMenus(); });
+    $("panel-disconnect").addEventListener("click", disconnect);
+  }
+
+  wirePanelMenu();
   document.addEventListener("click", function () { closeMenus(); });
   $("refresh").addEventListener("click", refresh);
   $("new-invoice").addEventListener("click", openModal);

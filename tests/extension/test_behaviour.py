@@ -211,16 +211,19 @@ def test_summary_refresh_reads_quickbooks_now(pipedrive, connected, qbo):
     assert missing.status_code == 400 and "contactId" in missing.json()["fields"]
 
 
-def test_paid_invoice_has_a_paid_date_and_no_void(pipedrive, connected, qbo):
+def test_paid_invoice_has_a_paid_date_and_can_still_be_voided(pipedrive, connected, qbo):
     created = pipedrive.post(":linkId/invoices", CREATE).json()["data"]
     invoice = Invoice.all_companies.get(pk=created["id"])
     controls.record_payment(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id)  # webhook → our sync
     paid = pipedrive.get(":linkId/invoices", ids=created["id"]).json()["data"][0]
     assert paid["pipedriveStatusCode"] == "paid" and paid["dueAmount"] == 0.0
     assert paid["paidDate"] is not None
-    assert [a["id"] for a in paid["actions"]] == ["EMAIL", "DOWNLOAD", "URL"]
-    refused = pipedrive.post(f":linkId/invoices/{created['id']}/action", {"id": "VOIDED"})
+    # Issue 13: paid invoices can be voided (QBO keeps the payment as unapplied credit); not deleted.
+    assert [a["id"] for a in paid["actions"]] == ["EMAIL", "DOWNLOAD", "URL", "VOIDED"]
+    refused = pipedrive.post(f":linkId/invoices/{created['id']}/action", {"id": "DELETED"})
     assert refused.status_code == 403 and refused.json()["errorCode"] == "action_not_allowed"
+    voided = pipedrive.post(f":linkId/invoices/{created['id']}/action", {"id": "VOIDED"})
+    assert voided.status_code == 200 and voided.json()["data"]["pipedriveStatusCode"] == "voided"
     unknown = pipedrive.post(f":linkId/invoices/{created['id']}/action", {"id": "APPROVE"})
     assert unknown.status_code == 400
 

@@ -75,8 +75,9 @@ def test_pipedrive_status_codes(status, sent, code, label):
 def test_actions_match_the_status():
     assert "void" in allowed_actions(Status.OPEN)
     assert "void" in allowed_actions(Status.OVERDUE)
-    assert "void" not in allowed_actions(Status.PAID)
+    assert "void" in allowed_actions(Status.PAID)  # QBO keeps the payment as unapplied credit
     assert "void" not in allowed_actions(Status.VOIDED)
-    assert "void" not in allowed_actions(Status.PARTIALLY_PAID)
+    assert "void" in allowed_actions(Status.PARTIALLY_PAID)
+    assert "delete" not in allowed_actions(Status.PAID)
     assert "delete" not in allowed_actions(Status.PAID)
     assert allowed_actions(Status.DELETED) == ()

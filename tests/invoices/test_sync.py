@@ -197,6 +197,7 @@ def test_beat_schedules_every_sweep():
         "invoices.heal",
         "invoices.prune_logs",
         "invoices.deal_figures_sweep",
+        "invoices.deal_notes_sweep",
     }
     # Healing (stale intents, stored webhooks, catch-up sync) runs often enough to finish within 60 s.
     assert tasks["invoices.heal"] <= 20

@@ -76,7 +76,7 @@ def test_admin_sees_pipedrive_fields_grouped_with_recommendations(installed, per
         "organization:address",
         "person:email",
     )
-    assert "Name (recommended)" in html
+    assert "Organization › Name (recommended)" in html  # the closed dropdown says whose name
     # QuickBooks income accounts only (active ones of type Income), for a US company no tax codes
     accounts = re.search(r'<select name="default_income_account_id"[^>]*>(.*?)</select>', html, re.S).group(1)
     assert re.findall(r'<option value="(\d+)"', accounts) == ["79", "1"]

@@ -8,6 +8,7 @@ Scopes and token costs are copied from the operation's `security` and `x-token-c
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -18,7 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from integration.sandbox.pipedrive import selectors, services, webhooks, writes
-from integration.sandbox.pipedrive.models import SandboxAccessToken, SandboxInvoiceProviderLink
+from integration.sandbox.pipedrive.models import SandboxAccessToken, SandboxInvoiceProviderLink, SandboxNote
 from integration.sandbox.pipedrive.services import ApiError, error_body
 
 DEALS = ("deals:read", "deals:full")
@@ -152,10 +153,99 @@ def webhooks_view(request: HttpRequest, domain: str):
 webhooks_view.csrf_exempt = True
 
 
+# Notes: spec v1 `addNote` (content HTML required; one of deal_id/person_id/org_id/lead_id/project_id/
+# task_id; scopes deals:full|contacts:full; x-token-cost 10; ~100 KB max, pipedrive-contract-facts §8).
+# The sandbox attaches notes to deals only, the one parent this app uses.
+NOTE_MAX_BYTES = 100_000
+_NOTE_SANITIZE = re.compile(r"<\s*(script|style|iframe)[^>]*>.*?<\s*/\s*\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _note_json(note: SandboxNote) -> dict:
+    return {
+        "id": note.pk,
+        "active_flag": True,
+        "add_time": note.add_time.strftime("%Y-%m-%d %H:%M:%S"),
+        "update_time": note.add_time.strftime("%Y-%m-%d %H:%M:%S"),
+        "content": note.content,
+        "deal_id": note.deal_id,
+        "user_id": note.user_id,
+        "pinned_to_deal_flag": note.pinned_to_deal_flag,
+        "lead_id": None,
+        "org_id": None,
+        "person_id": None,
+    }
+
+
+@transaction.non_atomic_requests
+@csrf_exempt
+def notes(request: HttpRequest, domain: str):
+    """/api/v1/notes: GET lists, POST adds (one URL, two operations with their own scopes and costs)."""
+    return (notes_add if request.method == "POST" else notes_list)(request, domain)
+
+
+@pipedrive_api(scopes=(*DEALS, *CONTACTS), cost=20)
+def notes_list(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v1/notes?deal_id= — the deal's notes, newest first (`sort=add_time DESC` is the
+    only sort the sandbox knows), offset paging with `start`/`limit` as in the v1 spec."""
+    rows = SandboxNote.objects.filter(company=_company(token)).order_by("-add_time", "-id")
+    deal_id = request.GET.get("deal_id")
+    if deal_id:
+        if not deal_id.isdigit():
+            raise ApiError(400, error_body("deal_id must be an integer"))
+        rows = rows.filter(deal_id=int(deal_id))
+    try:
+        start = int(request.GET.get("start") or 0)
+        limit = min(int(request.GET.get("limit") or 100), 500)
+    except ValueError as exc:
+        raise ApiError(400, error_body("start and limit must be integers")) from exc
+    page = list(rows[start : start + limit + 1])
+    more = len(page) > limit
+    return {
+        "success": True,
+        "data": [_note_json(note) for note in page[:limit]],
+        "additional_data": {
+            "pagination": {"start": start, "limit": limit, "more_items_in_collection": more}
+            | ({"next_start": start + limit} if more else {})
+        },
+    }
+
+
 @pipedrive_api(scopes=("deals:full", "contacts:full"), cost=10, method="POST")
-def note_create(request: HttpRequest, *, token: SandboxAccessToken) -> tuple[int, dict]:
-    """POST /api/v1/notes — addNote (content required; deal_id must exist)."""
-    return 201, webhooks.note_create(company=_company(token), user=token.grant.user, request=request)
+def notes_add(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """POST /api/v1/notes — adds a note to a deal."""
+    try:
+        payload = json.loads(request.body or b"{}")
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, error_body("Invalid JSON body")) from exc
+    if not isinstance(payload, dict):
+        raise ApiError(400, error_body("Invalid JSON body"))
+    content = payload.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise ApiError(400, error_body("Content is required"))
+    if len(content.encode()) > NOTE_MAX_BYTES:
+        raise ApiError(400, error_body("Content is too long"))
+    parents = [
+        key for key in ("deal_id", "person_id", "org_id", "lead_id", "project_id", "task_id") if payload.get(key)
+    ]
+    if not parents:
+        raise ApiError(400, error_body("One of deal_id, lead_id, person_id, org_id, project_id or task_id is required"))
+    deal_id = payload.get("deal_id")
+    if parents != ["deal_id"] or isinstance(deal_id, bool) or not isinstance(deal_id, int):
+        raise ApiError(400, error_body("The sandbox attaches notes to one deal: deal_id must be an integer"))
+    company = _company(token)
+    if selectors.record_get(company=company, kind="deal", object_id=deal_id) is None:
+        raise ApiError(404, error_body("Deal not found"))
+    pinned = payload.get("pinned_to_deal_flag", 0)
+    if pinned not in (0, 1, True, False):
+        raise ApiError(400, error_body("pinned_to_deal_flag must be 0 or 1"))
+    note = SandboxNote.objects.create(
+        company=company,
+        user=token.grant.user,
+        deal_id=deal_id,
+        content=_NOTE_SANITIZE.sub("", content),
+        pinned_to_deal_flag=bool(pinned),
+    )
+    return {"success": True, "data": _note_json(note)}
 
 
 # --- API v2 -----------------------------------------------------------------------------------

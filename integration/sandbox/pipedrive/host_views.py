@@ -221,7 +221,12 @@ def invoicing_settings(request: HttpRequest, domain: str) -> HttpResponse:
     return render(
         request,
         "sandbox/pipedrive/invoicing_settings.html",
-        {"company": company, "link_id": request.GET.get("linkId", "")},
+        {
+            "company": company,
+            "link_id": request.GET.get("linkId", ""),
+            # Pipedrive's own page links back to the app; here, our settings page (issue 13: no dead end).
+            "app_settings_url": reverse("tenants:settings"),
+        },
     )
 
 

@@ -213,3 +213,20 @@ class SandboxWebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} of webhook {self.webhook_id} -> {self.status}"
+
+
+class SandboxNote(models.Model):
+    """A note attached to a deal (`POST /api/v1/notes`), content as HTML after sanitization."""
+
+    company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="notes")
+    user = models.ForeignKey(SandboxUser, on_delete=models.CASCADE, related_name="+")
+    deal_id = models.BigIntegerField()
+    content = models.TextField()
+    pinned_to_deal_flag = models.BooleanField(default=False)
+    add_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on deal {self.deal_id}"

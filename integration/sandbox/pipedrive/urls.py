@@ -25,7 +25,7 @@ urlpatterns = [
     path(f"{api}/v1/users/me", api_views.users_me, name="api-users-me"),
     path(f"{api}/v1/currencies", api_views.currencies, name="api-currencies"),
     path(f"{api}/v1/webhooks", api_views.webhooks_view, name="api-webhooks"),
-    path(f"{api}/v1/notes", api_views.note_create, name="api-notes"),
+    path(f"{api}/v1/notes", api_views.notes, name="api-notes"),
     path(f"{api}/v1/invoice/user/provider", api_views.invoice_provider, name="api-invoice-provider"),
     # API v2
     path(f"{api}/v2/deals", api_views.deals, name="api-deals"),

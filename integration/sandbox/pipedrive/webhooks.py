@@ -26,7 +26,6 @@ import uuid
 
 import requests
 from django.db import transaction
-from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -126,42 +125,12 @@ def webhooks_list(*, user: SandboxUser) -> dict:
 
 
 @transaction.atomic
-def note_create(*, company: SandboxCompany, user: SandboxUser, request: HttpRequest) -> dict:
-    payload = _body(request)
-    content = payload.get("content")
-    if not isinstance(content, str) or not content.strip():
-        raise ApiError(400, error_body("content is required"))
-    if len(content.encode()) > 100_000:
-        raise ApiError(400, error_body("content is too long"))
-    deal_id = payload.get("deal_id")
-    if deal_id is not None:
-        deal = SandboxRecord.objects.filter(company=company, kind="deal", object_id=deal_id).first()
-        if not isinstance(deal_id, int) or deal is None or deal.data.get("is_deleted"):
-            raise ApiError(400, error_body("Deal not found"))
-    elif not any(payload.get(k) for k in ("person_id", "org_id", "lead_id", "project_id")):
-        raise ApiError(400, error_body("A note must belong to a deal, person, organization, lead or project"))
-    if payload.get("pinned_to_deal_flag") not in (None, 0, 1):
-        raise ApiError(400, error_body("pinned_to_deal_flag must be 0 or 1"))
-    highest = SandboxRecord.objects.filter(company=company, kind="note").aggregate(m=Max("object_id"))["m"] or 0
-    now = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
-    note = {
-        "id": highest + 1,
-        "content": content,
-        "deal_id": deal_id,
-        "person_id": payload.get("person_id"),
-        "org_id": payload.get("org_id"),
-        "user_id": user.id,
-        "pinned_to_deal_flag": bool(payload.get("pinned_to_deal_flag")),
-        "add_time": now,
-        "update_time": now,
-        "active_flag": True,
-    }
-    SandboxRecord.objects.create(company=company, kind="note", object_id=note["id"], parent_id=deal_id, data=note)
-    return {"success": True, "data": note}
-
-
 def notes_of_deal(*, company_id: int, deal_id: int) -> list[dict]:
-    return [r.data for r in SandboxRecord.objects.filter(company_id=company_id, kind="note", parent_id=deal_id)]
+    """The deal's notes as `GET /api/v1/notes?deal_id=` shows them (oldest first), for tests."""
+    from integration.sandbox.pipedrive.api_views import _note_json
+    from integration.sandbox.pipedrive.models import SandboxNote
+
+    return [_note_json(n) for n in SandboxNote.objects.filter(company_id=company_id, deal_id=deal_id)]
 
 
 # --- delivery -------------------------------------------------------------------------------------
