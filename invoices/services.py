@@ -592,7 +592,7 @@ def _store_created(*, invoice: Invoice, draft: Draft, checked: Checked, customer
     invoice.claimed_until = None
     mismatch = money.round2(invoice.total) != money.round2(checked.expected_total)
     if mismatch:
-        invoice.last_error = _("QuickBooks totals %(qbo)s but the deal's products total %(deal)s.") % {
+        invoice.last_error = _("QuickBooks totals %(qbo)s but the confirmed lines total %(deal)s.") % {
             "qbo": invoice.total,
             "deal": checked.expected_total,
         }
