@@ -98,10 +98,8 @@ class PanelApi(CompanyScopedApi):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        # Path ids beyond a 64-bit column name nothing we store (and would overflow the query).
-        for name, value in kwargs.items():
-            if name.endswith("_id") and validation.bounded_id(value) is None:
-                raise exceptions.NotFound()
+        if not validation.path_ids_bounded(kwargs):
+            raise exceptions.NotFound()
         self.connection = qbo_selectors.connection_live(company=self.company)
 
     def handle_exception(self, exc):

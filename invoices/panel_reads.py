@@ -40,7 +40,7 @@ from integration.pipedrive.jwt import (
 )
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import services
+from invoices import services, validation
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoicePayment
 from invoices.selectors import HISTORY_LIMIT, LIVE
 from invoices.serializers import InvoiceSerializer
@@ -632,6 +632,8 @@ class SeatCachedReads:
             return
         # PanelApi.initial without its connection query: the seat's connection is re-checked later.
         CompanyScopedApi.initial(self, request, *args, **kwargs)
+        if not validation.path_ids_bounded(kwargs):
+            raise exceptions.NotFound()
         self.connection = seat.connection
 
     def reload_seat(self, request) -> None:

@@ -166,3 +166,9 @@ def raw_draft_type_problems(raw) -> dict[str, list[str]]:
         if name in source and source[name] is not None and not isinstance(source[name], bool):
             fields[prefix + name] = [_("Must be true or false.")]
     return fields
+
+
+def path_ids_bounded(kwargs: dict) -> bool:
+    """Every `…_id` of a URL fits a 64-bit column: a larger one names nothing we store (and would
+    overflow the query), so the panel API answers 404 before any query."""
+    return all(bounded_id(value) is not None for name, value in kwargs.items() if name.endswith("_id"))

@@ -18,6 +18,16 @@ def _fail_on_network_access(request):
         pytest.fail(f"test tried to reach the network: {network_guard.violations}")
 
 
+@pytest.fixture(autouse=True)
+def _forget_panel_seats():
+    """The panel's seat cache lives in the process: no test may inherit another test's seats."""
+    from invoices.panel_reads import forget_seats
+
+    forget_seats()
+    yield
+    forget_seats()
+
+
 @pytest.fixture
 def personas(db):
     return make_personas()

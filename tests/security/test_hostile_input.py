@@ -100,6 +100,14 @@ def test_ids_beyond_64_bits_on_the_panel(qbo, connected, personas):
     assert not ProductLink.all_companies.exists()
 
 
+def test_ids_beyond_64_bits_with_a_remembered_seat(qbo, connected, personas):
+    """The panel's read path skips full authentication for a remembered seat: the path-id bound
+    must hold there too (it once reached the seat query and overflowed it)."""
+    alice = panel(personas.alice_membership)
+    assert alice.get("/api/v1/deals/501/invoices").status_code == 200  # the seat is now remembered
+    panel_error(alice.get(f"/api/v1/deals/{HUGE}/invoices"), 404)
+
+
 def test_product_link_to_item_zero_or_unknown_item(qbo, connected, personas):
     alice = panel(personas.alice_membership)
     for item in ["0", "00", "007", "-1", "1.5", HUGE * 2]:
