@@ -145,6 +145,7 @@
         held = remembered(key);
         init.cache = "no-store";  // our own copy above is the cache; the browser's would Vary on the token
         if (held && held.etag) { init.headers["If-None-Match"] = held.etag; }
+        if (options.live) { init.headers["X-Panel-Live"] = "1"; }  // a background revalidation, told apart in logs and tests
       }
       if (body !== undefined && body !== null) {
         init.headers["Content-Type"] = "application/json";

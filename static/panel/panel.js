@@ -436,7 +436,7 @@
     live.timer = null;
     if (live.inFlight || document.hidden) { return; }
     live.inFlight = true;
-    P.api("GET", "deals/" + dealId + "/invoices", null, { reuseToken: true }).then(function (answer) {
+    P.api("GET", "deals/" + dealId + "/invoices", null, { reuseToken: true, live: true }).then(function (answer) {
       live.delay = LIVE_INTERVAL_MS;
       // A 304 (revalidated) changes nothing, unless the panel shows an error the data now answers.
       if (!answer.revalidated || root.dataset.state !== "ready") {
