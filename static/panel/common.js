@@ -63,6 +63,34 @@
     return token ? Promise.resolve(token) : signedToken();
   }
 
+  /* Live updates (panel.js) read about once a second: a new GET_SIGNED_TOKEN for each would cost a
+   * round trip to Pipedrive and a signing per read. Such a token is valid 5 minutes (SDK README):
+   * reuse it until a minute before, timed by our own clock from when it arrived, so a browser
+   * clock that is off cannot make us send an expired token. */
+  var REUSE_MARGIN_MS = 60000;
+  var reused = null;
+  function reusableToken() {
+    if (reused && Date.now() < reused.until) { return Promise.resolve(reused.token); }
+    return signedToken().then(function (token) {
+      reused = { token: token, until: Date.now() + tokenLifetimeMs(token) - REUSE_MARGIN_MS };
+      return token;
+    });
+  }
+
+  function tokenLifetimeMs(token) {
+    var seconds = 300;
+    try {
+      var claims = JSON.parse(window.atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      if (claims.exp && claims.iat) { seconds = Math.min(seconds, claims.exp - claims.iat); }
+    } catch (e) { /* not a JWT we can read: assume the documented 5 minutes */ }
+    return seconds * 1000;
+  }
+
+  function tokenFor(options) {
+    if (options.pageToken) { return firstToken(); }
+    return options.reuseToken ? reusableToken() : signedToken();
+  }
+
   function ApiError(status, body) {
     var error = (body && body.error) || {};
     this.status = status;
@@ -106,7 +134,7 @@
     options = options || {};
     var key = null;
     var held = null;
-    return (options.pageToken ? firstToken() : signedToken()).then(function (token) {
+    return tokenFor(options).then(function (token) {
       var init = {
         method: method,
         credentials: "omit",
@@ -117,6 +145,7 @@
         held = remembered(key);
         init.cache = "no-store";  // our own copy above is the cache; the browser's would Vary on the token
         if (held && held.etag) { init.headers["If-None-Match"] = held.etag; }
+        if (options.live) { init.headers["X-Panel-Live"] = "1"; }  // a background revalidation, told apart in logs and tests
       }
       if (body !== undefined && body !== null) {
         init.headers["Content-Type"] = "application/json";
@@ -131,6 +160,7 @@
       return response.text().then(function (raw) {
         var data = null;
         try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
+        if (response.status === 401 && options.reuseToken) { reused = null; }  // the next read asks for a new one
         if (!response.ok) { throw new ApiError(response.status, data); }
         if (key) { remember(key, response.headers.get("ETag"), data); }
         return { status: response.status, data: data };

@@ -180,6 +180,7 @@
   }
 
   function render(data) {
+    live.pending = null;  // whatever a live read held back is older than this
     state.connection = data.connection;
     var list = $("invoices");
     list.textContent = "";
@@ -414,6 +415,74 @@
     $("panel-disconnect").addEventListener("click", disconnect);
   }
 
+  /* Issue 13: status changes show up by themselves. While the panel is visible it revalidates the
+   * deal's invoices about once a second (If-None-Match: a 304 costs one small query and no body, see
+   * invoices/panel_reads.py) and re-renders only when the ETag changed. It backs off on errors,
+   * pauses while hidden, and sleeps after LIVE_IDLE_MS without a change until the user comes back
+   * (focus, visibility, a click). Refresh still forces a QuickBooks re-read (POST .../refresh). */
+  var LIVE_INTERVAL_MS = 1000;
+  var LIVE_MAX_BACKOFF_MS = 30000;
+  var LIVE_IDLE_MS = 10 * 60 * 1000;
+  var live = { timer: null, delay: LIVE_INTERVAL_MS, lastChange: Date.now(), pending: null, inFlight: false };
+
+  function liveSchedule(delay) {
+    window.clearTimeout(live.timer);
+    live.timer = null;
+    if (document.hidden || Date.now() - live.lastChange > LIVE_IDLE_MS) { return; }  // asleep until liveWake
+    live.timer = window.setTimeout(livePoll, delay);
+  }
+
+  function livePoll() {
+    live.timer = null;
+    if (live.inFlight || document.hidden) { return; }
+    live.inFlight = true;
+    P.api("GET", "deals/" + dealId + "/invoices", null, { reuseToken: true, live: true }).then(function (answer) {
+      live.delay = LIVE_INTERVAL_MS;
+      // A 304 (revalidated) changes nothing, unless the panel shows an error the data now answers.
+      if (!answer.revalidated || root.dataset.state !== "ready") {
+        live.pending = answer.data;
+        live.lastChange = Date.now();
+      }
+      liveApply();
+    }, function () {
+      live.delay = Math.min(live.delay * 2, LIVE_MAX_BACKOFF_MS);
+    }).then(function () {
+      live.inFlight = false;
+      liveSchedule(live.delay);
+    });
+  }
+
+  /* A re-render rebuilds the list: not while the user has an invoice's menu or send form open
+   * (the data waits for the next tick); the history and payments they unfolded stay unfolded. */
+  function liveApply() {
+    if (!live.pending) { return; }
+    if (document.querySelector("#invoices .menu:not([hidden]), #invoices .send-form")) { return; }
+    var open = Array.prototype.map.call(document.querySelectorAll("li[data-invoice-id] details[open]"), function (box) {
+      return '[data-invoice-id="' + box.closest("li").dataset.invoiceId + '"] details.' + box.className.split(" ")[0];
+    });
+    var data = live.pending;
+    live.pending = null;
+    render(data);
+    open.forEach(function (selector) {
+      var box = document.querySelector("#invoices " + selector + ", #deleted " + selector);
+      if (box) { box.open = true; }
+    });
+  }
+
+  function liveWake() {
+    if (document.hidden) { liveSchedule(0); return; }  // clears the timer: no reads while hidden
+    live.lastChange = Date.now();  // the user is back: another LIVE_IDLE_MS of live reads
+    if (!live.timer && !live.inFlight) { live.delay = LIVE_INTERVAL_MS; liveSchedule(0); }
+  }
+
+  function startLiveUpdates() {
+    document.addEventListener("visibilitychange", liveWake);
+    window.addEventListener("focus", liveWake);
+    document.addEventListener("pointerdown", liveWake);
+    live.lastChange = Date.now();
+    liveSchedule(LIVE_INTERVAL_MS);
+  }
+
   wirePanelMenu();
   document.addEventListener("click", function () { closeMenus(); });
   $("refresh").addEventListener("click", refresh);
@@ -430,6 +499,6 @@
     return first.then(function (answer) { render(answer.data); }, function (error) {
       // The page token expired or was refused: read again with a fresh one from Pipedrive.
       return error.status === 401 ? load() : failed(error);
-    });
+    }).then(startLiveUpdates);
   }).catch(function (error) { notice(t("error", { message: error.message || String(error) })); });
 })();

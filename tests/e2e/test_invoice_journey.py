@@ -177,12 +177,11 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
             first.refresh_from_db()
             assert first.sent is True
 
-            # 6. Payments recorded in QuickBooks reach the panel through the webhook
+            # 6. Payments recorded in QuickBooks reach the panel through the webhook, and the open
+            # panel shows them by itself (no reload, no click: tests/e2e/test_live_panel.py times it)
             controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id, amount="100")
-            page.reload()
             expect(_flag(page, first)).to_have_text("Partially paid")
             controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id)
-            page.reload()
             expect(_flag(page, first)).to_have_text("Paid")
             panel.get_by_role("button", name="Refresh").click()  # re-read from QuickBooks: still paid
             expect(panel.get_by_role("button", name="Refresh")).to_be_enabled()
@@ -224,6 +223,22 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
             download = download_info.value
             assert download.suggested_filename == f"invoice-{first.doc_number or first.qbo_id}.pdf"
             assert Path(download.path()).read_bytes().startswith(b"%PDF")
+
+            # 10. The panel's own "…" menu: Settings, and Disconnect for the owner or an admin
+            panel.locator("#panel-more").click()
+            expect(panel.get_by_role("menuitem", name="Settings")).to_be_visible()
+            expect(panel.get_by_role("menuitem", name="Disconnect QuickBooks")).to_be_visible()
+            page.locator("#pd-panel-card").screenshot(path=str(SHOTS / "7-panel-menu.png"))
+            panel.get_by_role("menuitem", name="Settings").press("Escape")
+
+            # 11. Void the paid invoice: the confirmation says its payment stays as unapplied credit
+            _menu(page, first, "void")
+            expect(page.locator("#pd-confirm-description")).to_contain_text("unapplied credit")
+            page.screenshot(path=str(SHOTS / "8-void-paid-confirmation.png"))  # the dialog sits in the viewport
+            page.locator("#pd-confirm-ok").click()
+            expect(panel.locator(f'#invoices li[data-invoice-id="{first.pk}"] .flag')).to_have_text("Voided")
+            first.refresh_from_db()
+            assert first.status == "voided"
         finally:
             browser.close()
     # Only the deliberate invalid settings POST (400) and the browser's favicon probe may fail.
