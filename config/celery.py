@@ -12,19 +12,28 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+# The background mark each running task replaced, by task id: an eager task run inside a task
+# (or a web request) restores what its caller had, not always "foreground".
+_marks: dict = {}
+
+
 @signals.task_prerun.connect
-def _background_limiter_waits(**kwargs):
+def _background_limiter_waits(task_id=None, **kwargs):
     """Tasks may wait for a QuickBooks limiter slot longer than a web request does."""
     from integration.quickbooks.limiter import set_background
 
-    set_background(True)
+    _marks[task_id] = set_background(True)
 
 
 @signals.task_postrun.connect
-def _foreground_again(**kwargs):
+def _foreground_again(task_id=None, **kwargs):
     from integration.quickbooks.limiter import set_background
 
-    set_background(False)  # an eager task ran inside a web request: that request waits briefly again
+    token = _marks.pop(task_id, None)
+    try:
+        token.var.reset(token)  # an eager task inside a web request: that request waits briefly again
+    except (AttributeError, ValueError, RuntimeError):
+        set_background(False)
 
 
 @signals.worker_ready.connect

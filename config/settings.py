@@ -156,6 +156,9 @@ RETENTION_API_CALLS_DAYS = env.int("RETENTION_API_CALLS_DAYS", default=30)
 RETENTION_WEBHOOKS_DAYS = env.int("RETENTION_WEBHOOKS_DAYS", default=30)
 RETENTION_SUPPORT_JOB_RESULTS_DAYS = env.int("RETENTION_SUPPORT_JOB_RESULTS_DAYS", default=90)
 INVOICE_RETRY_MAX_SECONDS = env.int("INVOICE_RETRY_MAX_SECONDS", default=300)
+# How long a create in a web request may spend on QuickBooks in total; then it answers 202 with the
+# pending intent and a worker finishes it (same requestid).
+INVOICE_CREATE_WAIT_SECONDS = env.float("INVOICE_CREATE_WAIT_SECONDS", default=4.0)
 # Publishing a task gives up quickly when the broker is down: the row is stored, a sweeper sends it.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 

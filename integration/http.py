@@ -6,9 +6,11 @@ a secret in the logs cannot happen by accident.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +19,32 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger("integration.http")
+
+# The monotonic time by which the current web request must stop calling out (None: no deadline).
+# A create in a web request answers 202 at its deadline and a worker finishes it (issue 17:
+# no request waits more than a few seconds on QuickBooks).
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("http_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every outbound call made inside the block to end within `seconds` in total (None:
+    only each call's own timeout). A nested deadline never extends an outer one."""
+    if seconds is None:
+        yield
+        return
+    ends = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(ends if outer is None else min(outer, ends))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def deadline_passed() -> bool:
+    ends = _deadline.get()
+    return ends is not None and time.monotonic() >= ends
 
 
 @dataclass(frozen=True)
@@ -46,6 +74,13 @@ class TimeoutSession(requests.Session):
 
     def request(self, method, url, *args, **kwargs):
         kwargs.setdefault("timeout", self.default_timeout)
+        ends = _deadline.get()
+        if ends is not None:
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise requests.Timeout("the request's deadline for outbound calls has passed")
+            timeout = kwargs["timeout"]
+            kwargs["timeout"] = min(timeout, left) if isinstance(timeout, int | float) else left
         started = time.monotonic()
         path = urlsplit(url).path
         try:

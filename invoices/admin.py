@@ -3,8 +3,11 @@ retry it. Invoice rows are written by the sync and the create flow only, so they
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import admin
-from django.db.models import Q
+from django.db.models import DecimalField, Q, TextField
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import ReadOnlyAdmin
@@ -41,6 +44,58 @@ class ConnectionStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+# -- amounts shown as stored -------------------------------------------------------------------
+# A value beyond its column (SQLite keeps whatever it was given) makes Django's decimal converter
+# raise when the row is loaded, and the page answers 500. The admin never loads these columns as
+# Decimals: it reads them as text and shows them read-only, as stored (issue 17).
+
+
+def _decimals(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if isinstance(f, DecimalField)]
+
+
+def _as_text(queryset, prefix: str = ""):
+    """Defer the model's decimal columns and annotate each as text (`<name>_text`)."""
+    names = _decimals(queryset.model)
+    return queryset.defer(*names).annotate(**{f"{prefix}{n}_text": Cast(n, output_field=TextField()) for n in names})
+
+
+def _shown(text, field: DecimalField) -> str:
+    """The stored value: as a decimal when it fits the column, else the raw text, marked."""
+    if text is None:
+        return "-"
+    try:
+        number = Decimal(str(text))
+    except InvalidOperation:
+        number = None
+    if number is not None and number.is_finite() and number.adjusted() < field.max_digits - field.decimal_places:
+        return str(number.quantize(Decimal(1).scaleb(-field.decimal_places)))
+    return _("%(value)s (beyond the column: fix it in QuickBooks or by support)") % {"value": text}
+
+
+def stored_decimals(model):
+    """Give the admin a read-only `<name>_stored` display for each decimal column of `model`."""
+
+    def decorate(cls):
+        for name in _decimals(model):
+            field = model._meta.get_field(name)
+
+            def show(self, obj, name=name, field=field):
+                return _shown(getattr(obj, f"{name}_text", None), field)
+
+            show.short_description = field.verbose_name
+            setattr(cls, f"{name}_stored", show)
+        return cls
+
+    return decorate
+
+
+def _stored(names: list[str], model) -> list[str]:
+    decimals = set(_decimals(model))
+    return [f"{n}_stored" if n in decimals else n for n in names]
+
+
+@stored_decimals(InvoiceLine)
 class LineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
@@ -54,11 +109,15 @@ class LineInline(admin.TabularInline):
         "amount",
         "tax_code",
     ]
+    fields = _stored(fields, InvoiceLine)
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    def get_queryset(self, request):
+        return _as_text(super().get_queryset(request))
 
 
 class DealInline(admin.TabularInline):
@@ -112,6 +171,7 @@ def invoice_search(term: str) -> Q:
 
 
 @admin.register(Invoice)
+@stored_decimals(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = [
         "__str__",
@@ -119,7 +179,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         "company",
         "realm",
         "customer_name",
-        "total",
+        "total_stored",
         "currency",
         "status",
         "state",
@@ -146,7 +206,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         # The list never shows the draft payload; do not load it for 100 rows.
-        return super().get_queryset(request).defer("payload", "private_note")
+        return _as_text(super().get_queryset(request).defer("payload", "private_note"))
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -158,7 +218,7 @@ class InvoiceAdmin(ReadOnlyAdmin):
         concrete = [
             f.name for f in Invoice._meta.concrete_fields if f.name not in {"id", "payload", "company", "connection"}
         ]
-        return ["company_link", "connection_link", *concrete, "draft"]
+        return ["company_link", "connection_link", *_stored(concrete, Invoice), "draft"]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
@@ -203,9 +263,25 @@ class InvoiceDealAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InvoiceLine)
+@stored_decimals(InvoiceLine)
 class InvoiceLineAdmin(ReadOnlyAdmin):
-    list_display = ["invoice", "position", "description", "qbo_item_id", "quantity", "unit_price", "amount", "tax_code"]
+    list_display = _stored(
+        ["invoice", "position", "description", "qbo_item_id", "quantity", "unit_price", "amount", "tax_code"],
+        InvoiceLine,
+    )
     list_select_related = ["invoice"]
+
+    def get_queryset(self, request):
+        # The invoice is shown by its number: its amounts (which could be as broken) are not loaded.
+        queryset = super().get_queryset(request).select_related("invoice")
+        return _as_text(queryset).defer(*(f"invoice__{n}" for n in _decimals(Invoice)))
+
+    def get_fields(self, request, obj=None):
+        return _stored([f.name for f in InvoiceLine._meta.concrete_fields if f.name != "id"], InvoiceLine)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
     search_fields = ["=invoice__qbo_id", "invoice__doc_number", "=qbo_item_id", "description"]
 
 

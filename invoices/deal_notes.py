@@ -173,7 +173,7 @@ def deal_note_write(*, note_id: int) -> DealNote | None:
     now = timezone.now()
     with transaction.atomic():
         note = (
-            DealNote.all_companies.select_for_update()
+            DealNote.all_companies.select_for_update(of=("self",))  # PostgreSQL: not the nullable joins
             .select_related("invoice", "invoice__company", "invoice__connection", "actor")
             .filter(pk=note_id, state=DealNote.State.PENDING)
             .first()

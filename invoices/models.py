@@ -98,6 +98,8 @@ class InvoiceLine(TenantModel):
         constraints = [models.UniqueConstraint(fields=["invoice", "position"], name="invoiceline_unique_position")]
 
     def __str__(self) -> str:
+        if "quantity" in self.get_deferred_fields():
+            return self.description  # the admin reads amounts as text (invoices.admin): do not load them
         return f"{self.description} × {self.quantity}"
 
 

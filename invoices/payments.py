@@ -10,6 +10,7 @@ https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -18,15 +19,23 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import Invoice, InvoicePayment
+from invoices.validation import MAX_AMOUNT
+
+logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
 
 
 def _dec(value) -> Decimal:
     try:
-        return Decimal(str(value or 0))
+        number = Decimal(str(value or 0))
     except ArithmeticError:
         return Decimal(0)
+    if not number.is_finite():
+        return Decimal(0)
+    # Beyond any column anyway (and summing 1e999999999 would overflow the decimal context): keep it
+    # too large but harmless, for the range check of payment_store.
+    return number if number.adjusted() < 18 else Decimal("1e18").copy_sign(number)
 
 
 def _links(line: dict, txn_type: str) -> list[str]:
@@ -49,6 +58,10 @@ def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
     credit = sum((_dec(line.get("Amount")) for line in lines if _links(line, "CreditMemo")), Decimal(0))
     invoiced = sum((amount for _ids, amount in invoice_lines), Decimal(0))
     method_ref = data.get("PaymentMethodRef") or {}
+    if any(abs(amount) > MAX_AMOUNT for amount in [credit, invoiced, *(a for _ids, a in invoice_lines)]):
+        # A payment typed in QuickBooks beyond our numeric(18, 2) columns: skip it, never the batch.
+        logger.warning("QuickBooks payment %s not stored: an amount is beyond %s", payment_id, MAX_AMOUNT)
+        return 0
     with transaction.atomic():
         existing = InvoicePayment.objects.select_for_update().filter(connection=connection, payment_qbo_id=payment_id)
         newest = max((row.qbo_updated_at for row in existing if row.qbo_updated_at), default=None)

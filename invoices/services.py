@@ -24,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integration import http
 from integration.errors import PermanentError, TransientError
 from integration.quickbooks.errors import QboStaleObject
 from integration.quickbooks.models import QuickBooksConnection
@@ -44,6 +45,8 @@ RETRY_MAX_SECONDS = 300
 MAX_UNEXPECTED_ATTEMPTS = 5
 # From this attempt on the user is told the create is delayed, not just pending.
 DELAYED_AFTER_ATTEMPTS = 3
+# A create handed from a web request (its deadline passed) to a worker: the worker starts this soon.
+HANDOVER_SECONDS = 1.0
 
 
 class InvoiceError(Exception):
@@ -309,32 +312,49 @@ def invoice_create(
     else:
         raise InvoiceError(_("This invoice is already being created; refresh in a moment."), code="busy")
 
-    client = client_for(connection=connection)
-    try:
-        _fault("after_intent")
-        checked = preflight(connection=connection, draft=draft, client=client)
-        if not checked.problems:
-            Invoice.objects.filter(pk=invoice.pk).update(
-                total=checked.expected_total,
-                customer_name=((checked.customer or {}).get("DisplayName") or draft.customer.name)[:500],
+    # A web request spends at most INVOICE_CREATE_WAIT_SECONDS on QuickBooks: then it answers with the
+    # pending intent (202) and a worker finishes the create with the same requestid.
+    with http.deadline(_request_wait()):
+        client = client_for(connection=connection)
+        try:
+            _fault("after_intent")
+            checked = preflight(connection=connection, draft=draft, client=client)
+            if not checked.problems:
+                Invoice.objects.filter(pk=invoice.pk).update(
+                    total=checked.expected_total,
+                    customer_name=((checked.customer or {}).get("DisplayName") or draft.customer.name)[:500],
+                )
+        except Exception as exc:
+            if _is_transient(exc):
+                # the retry checks again
+                return _record_attempt(
+                    invoice_id=invoice.pk, error=exc, kind=TRANSIENT, handover=http.deadline_passed()
+                )
+            _drop_intent(invoice)  # nothing went to QBO: no intent is left behind, the caller gets the error
+            raise
+        if checked.problems:
+            _drop_intent(invoice)  # nothing was sent; the user fixes the draft and submits again
+            raise InvoiceError(
+                _("The invoice cannot be created yet."), code="preflight_failed", problems=checked.problems
             )
-    except Exception as exc:
-        if _is_transient(exc):
-            return _record_attempt(invoice_id=invoice.pk, error=exc, kind=TRANSIENT)  # the retry checks again
-        _drop_intent(invoice)  # nothing went to QBO: no intent is left behind, the caller gets the error
-        raise
-    if checked.problems:
-        _drop_intent(invoice)  # nothing was sent; the user fixes the draft and submits again
-        raise InvoiceError(_("The invoice cannot be created yet."), code="preflight_failed", problems=checked.problems)
-    return _raise_if_failed(invoice_submit(invoice_id=invoice.pk, checked=checked, claimed=True))
+        return _raise_if_failed(invoice_submit(invoice_id=invoice.pk, checked=checked, claimed=True))
 
 
 def _answer_for_existing(existing: Invoice) -> Invoice:
     """A repeated key: its outcome, at once (never a wait). Pending and held by another request or
     worker: the pending intent (the client polls). Pending and abandoned: send it now."""
     if existing.state == Invoice.State.PENDING and not _claimed(existing):
-        return _raise_if_failed(invoice_submit(invoice_id=existing.pk))
+        with http.deadline(_request_wait()):
+            return _raise_if_failed(invoice_submit(invoice_id=existing.pk))
     return _raise_if_failed(existing)
+
+
+def _request_wait() -> float | None:
+    """The total time a create may spend on QuickBooks here: bounded in a web request, not in a
+    worker (background work, marked for the limiter, waits as long as each call allows)."""
+    from integration.quickbooks.limiter import in_background
+
+    return None if in_background() else settings.INVOICE_CREATE_WAIT_SECONDS
 
 
 def _raise_if_failed(invoice: Invoice) -> Invoice:
@@ -480,7 +500,12 @@ def invoice_submit(*, invoice_id: int, checked: Checked | None = None, claimed: 
         # Whether QBO wrote it may be unknown: the retry replays the same requestid, so retrying is safe.
         if not _is_transient(exc):
             logger.exception("submitting invoice %s failed unexpectedly", invoice_id)
-        return _record_attempt(invoice_id=invoice_id, error=exc, kind=TRANSIENT if _is_transient(exc) else UNEXPECTED)
+        return _record_attempt(
+            invoice_id=invoice_id,
+            error=exc,
+            kind=TRANSIENT if _is_transient(exc) else UNEXPECTED,
+            handover=_is_transient(exc) and http.deadline_passed(),
+        )
     return _store_answer(
         invoice_id=invoice_id, draft=draft, checked=checked, customer=customer, created=created, lines=lines
     )
@@ -676,21 +701,27 @@ def _schedule_retry(*, company_id: int, invoice_id: int, delay: float) -> None:
         logger.warning("broker unavailable (%s): invoice %s waits for the sweeper", exc, invoice_id)
 
 
-def _record_attempt(*, invoice_id: int, error: Exception, kind: str) -> Invoice:
-    """Record a failed attempt: retry later (transient, or unexpected within its budget) or fail."""
+def _record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bool = False) -> Invoice:
+    """Record a failed attempt: retry later (transient, or unexpected within its budget) or fail.
+
+    `handover`: the web request's deadline ended the attempt (QuickBooks is slow, not failing): a
+    worker goes on at once; it is not counted as a failed attempt."""
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
-        invoice.attempts += 1
+        if not handover:
+            invoice.attempts += 1
         invoice.claimed_until = None
         reason = str(getattr(error, "message", "") or error or error.__class__.__name__)
         retry = kind == TRANSIENT or (kind == UNEXPECTED and invoice.attempts < MAX_UNEXPECTED_ATTEMPTS)
         if retry:
-            delay = _backoff(invoice.attempts)
+            delay = HANDOVER_SECONDS if handover else _backoff(invoice.attempts)
             retry_after = getattr(error, "retry_after", None)
             if retry_after:
                 delay = max(delay, float(retry_after))  # a throttle backs off, never retries sooner
             invoice.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
-            if invoice.attempts >= DELAYED_AFTER_ATTEMPTS:
+            if handover:
+                message = _("QuickBooks is answering slowly; the invoice is being created in the background.")
+            elif invoice.attempts >= DELAYED_AFTER_ATTEMPTS:
                 message = _(
                     "Delayed: QuickBooks is not accepting it yet (attempt %(n)s: %(reason)s). "
                     "It is retried automatically."

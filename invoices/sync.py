@@ -45,8 +45,50 @@ def _date(value) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+class QboValueOutOfRange(ValueError):
+    """A QuickBooks invoice holds a value our columns cannot store (a total typed in QuickBooks
+    beyond validation.MAX_AMOUNT, an unreadable number or date)."""
+
+
+def qbo_values_problem(data: dict) -> str | None:
+    """Why this QBO invoice's amounts or dates cannot be stored here (None when they can). The
+    same limits as a draft's (invoices.validation): the columns are numeric(18, 2)."""
+    from invoices.validation import MAX_AMOUNT, decimal_or_none
+
+    if data.get("status") == "Deleted":
+        return None  # nothing but the id is read
+    amounts = {
+        "TotalAmt": data.get("TotalAmt", 0),
+        "Balance": data.get("Balance", 0),
+        "TotalTax": (data.get("TxnTaxDetail") or {}).get("TotalTax") or 0,
+    }
+    for name, value in amounts.items():
+        number = decimal_or_none(value)
+        # adjusted() first: comparing 1e999999999 would overflow the decimal context itself.
+        if number is None or number.adjusted() >= 10 or abs(number) > MAX_AMOUNT:
+            return _("%(field)s is %(value)s in QuickBooks, beyond what can be stored here (at most %(max)s).") % {
+                "field": name,
+                "value": str(value)[:40],
+                "max": f"{MAX_AMOUNT:,}",
+            }
+    for name in ("TxnDate", "DueDate"):
+        try:
+            _date(data.get(name))
+        except (TypeError, ValueError):
+            return _("%(field)s is not a date in QuickBooks: %(value)s.") % {
+                "field": name,
+                "value": str(data.get(name))[:40],
+            }
+    return None
+
+
 def copy_qbo_fields(*, invoice: Invoice, connection: QuickBooksConnection, data: dict, deleted: bool = False) -> Status:
-    """Write a QBO invoice's facts onto our row (not saved) and return its derived status."""
+    """Write a QBO invoice's facts onto our row (not saved) and return its derived status.
+
+    Raises QboValueOutOfRange, before touching the row, when a value cannot be stored."""
+    problem = None if deleted else qbo_values_problem(data)
+    if problem:
+        raise QboValueOutOfRange(problem)
     facts = Facts.from_qbo(data, deleted=deleted)
     status = compute_status(facts, today=company_today(connection))
     if status != Status.DELETED:
@@ -99,9 +141,12 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
     """
     qbo_id = str(data.get("Id") or "")
     updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
+    problem = None if deleted else qbo_values_problem(data)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(connection=connection, qbo_id=qbo_id).first()
         created = invoice is None
+        if problem:
+            return _out_of_range(connection=connection, invoice=invoice, qbo_id=qbo_id, problem=problem)
         if created:
             if deleted or data.get("status") == "Deleted":
                 return Invoice(
@@ -135,6 +180,20 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
                 message=_("Amount changed in QuickBooks: %(old)s → %(new)s") % {"old": old_total, "new": invoice.total},
                 data={"from": str(old_total), "to": str(invoice.total)},
             )
+    return invoice
+
+
+def _out_of_range(*, connection: QuickBooksConnection, invoice: Invoice | None, qbo_id: str, problem: str) -> Invoice:
+    """A QBO invoice we cannot store: never fail the webhook or CDC batch it came in. A known row
+    keeps its last stored amounts and says why it is not updated; a new one is not imported."""
+    logger.warning("QuickBooks invoice %s of realm %s not stored: %s", qbo_id, connection.realm_id, problem)
+    if invoice is None:
+        return Invoice(connection=connection, qbo_id=qbo_id, last_error=problem[:1000])
+    invoice.last_error = (_("Not updated from QuickBooks: %(problem)s Open it in QuickBooks.") % {"problem": problem})[
+        :1000
+    ]
+    invoice.last_synced_at = timezone.now()
+    invoice.save(update_fields=["last_error", "last_synced_at", "updated_at"])
     return invoice
 
 

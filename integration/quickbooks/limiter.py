@@ -53,6 +53,11 @@ def set_background(on: bool) -> contextvars.Token:
     return _background.set(on)
 
 
+def in_background() -> bool:
+    """Whether the current work is background (a Celery task), not a web request."""
+    return _background.get()
+
+
 @contextmanager
 def background_waits() -> Iterator[None]:
     token = _background.set(True)

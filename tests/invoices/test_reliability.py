@@ -267,6 +267,101 @@ def test_a_repeated_key_never_waits_for_the_first_request(qbo, connected, person
     assert (answer.pk, answer.state) == (intent.pk, "pending")
 
 
+def _slow_invoice_write(qbo, monkeypatch, *, seconds: float) -> None:
+    """Pre-flight reads are answered at once; then QuickBooks takes `seconds` over the invoice
+    write (and still writes it, like a slow Intuit: the sandbox's "timeout" fault)."""
+    real_preflight = services.preflight
+
+    def preflight_then_slow(**kwargs):
+        checked = real_preflight(**kwargs)
+        controls.inject_failure(kind="timeout", count=1, realm_id=qbo.us_realm, delay_seconds=seconds)
+        return checked
+
+    monkeypatch.setattr(services, "preflight", preflight_then_slow)
+
+
+@pytest.mark.parametrize("surface", ["panel", "reverse"])
+def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_created_once(
+    qbo, connected, personas, settings, monkeypatch, surface, sandbox_base_url
+):
+    """The write takes 10 s at QuickBooks (each call may take HTTP_TIMEOUT_SECONDS = 20 s): the web
+    request answers 202 with the pending intent at its deadline; the worker finishes the create with
+    the same requestid while QuickBooks is still busy with the first write: one invoice."""
+    from tests.invoices.test_create import wait_until_the_sandbox_is_idle
+
+    settings.INVOICE_CREATE_WAIT_SECONDS = 3
+    scheduled = []
+    monkeypatch.setattr(services, "_schedule_retry", lambda **kw: scheduled.append(kw))
+    before = qbo_invoice_count(connected)
+    _slow_invoice_write(qbo, monkeypatch, seconds=10)
+    key = str(uuid.uuid4())
+    started = time.monotonic()
+    if surface == "panel":
+        from tests.invoices.test_panel_api import DRAFT, panel
+
+        answer = panel(personas.alice_membership).post(
+            "/api/v1/deals/501/invoices",
+            {"draft": {**DRAFT, "due_date": "2026-12-27"}, "idempotency_key": key},
+            format="json",
+        )
+    else:
+        answer = _reverse_post_invoice(personas, key)
+    elapsed = time.monotonic() - started
+    assert answer.status_code == 202, answer.content
+    assert elapsed < 5, elapsed
+    invoice = Invoice.all_companies.get(connection=connected, request_id=key)
+    assert invoice.state == Invoice.State.PENDING and invoice.attempts == 0  # handed over, not a failure
+    assert "background" in invoice.last_error
+    assert invoice.next_attempt_at <= timezone.now() + dt.timedelta(seconds=services.HANDOVER_SECONDS + 1)
+    assert [s["invoice_id"] for s in scheduled] == [invoice.pk]
+    assert scheduled[0]["delay"] <= services.HANDOVER_SECONDS
+    # The worker runs the task now, while QuickBooks is still writing the first request.
+    with company_scope(connected.company):
+        assert tasks.submit_invoice.apply(kwargs={k: scheduled[0][k] for k in ("company_id", "invoice_id")}).get() == (
+            "created"
+        )
+    wait_until_the_sandbox_is_idle()  # the slow first write lands late: it replays, never duplicates
+    assert qbo_invoice_count(connected) == before + 1
+    done = Invoice.all_companies.get(pk=invoice.pk)
+    assert done.state == Invoice.State.CREATED and done.qbo_id
+    assert Invoice.all_companies.filter(connection=connected).count() == 1
+    kinds = list(InvoiceEvent.all_companies.filter(invoice=done).order_by("id").values_list("kind", flat=True))
+    assert kinds == ["create_pending", "created"]
+
+
+def _reverse_post_invoice(personas, key):
+    """Pipedrive's backend calling the reverse API's postInvoice for company A, as Alice."""
+    from integration.quickbooks.models import QuickBooksConnection
+    from tests.extension.conftest import Pipedrive
+    from tests.extension.test_contract import CREATE
+
+    link_id = QuickBooksConnection.all_companies.get(company=personas.company_a).link_id
+    return Pipedrive(link_id, user_id=11).post(":linkId/invoices", CREATE, headers={"Idempotency-Key": key}, dealId=1)
+
+
+def test_a_create_against_a_fast_quickbooks_still_answers_201(qbo, connected, personas, settings):
+    from tests.invoices.test_panel_api import DRAFT, panel
+
+    settings.INVOICE_CREATE_WAIT_SECONDS = 3
+    answer = panel(personas.alice_membership).post(
+        "/api/v1/deals/501/invoices",
+        {"draft": {**DRAFT, "due_date": "2026-12-27"}, "idempotency_key": str(uuid.uuid4())},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.content
+
+
+def test_a_worker_is_not_bound_by_the_request_deadline(qbo, connected, personas, settings, monkeypatch):
+    """Background work (a task, the won-deal automation) waits for QuickBooks as each call allows."""
+    from integration.quickbooks.limiter import background_waits
+
+    settings.INVOICE_CREATE_WAIT_SECONDS = 0.5
+    _slow_invoice_write(qbo, monkeypatch, seconds=2)
+    with background_waits():
+        invoice = _create(connected, personas, str(uuid.uuid4()))
+    assert invoice.state == Invoice.State.CREATED
+
+
 def test_a_web_request_waits_briefly_for_a_limiter_slot_then_gets_503(settings):
     from integration.quickbooks.limiter import LimiterConfig, LocalLimiter, background_waits
 
@@ -372,6 +467,70 @@ def test_cdc_reads_every_change_beyond_the_1000_object_cap(qbo, connected, setti
     stored = set(Invoice.all_companies.filter(connection=connected, qbo_id__in=ids).values_list("qbo_id", flat=True))
     assert len(stored) == len(ids)  # none of the 1,050 dropped
     assert Invoice.all_companies.get(connection=connected, qbo_id=typed[0]["Id"]).status == "paid"
+
+
+def _typed_line(amount) -> list[dict]:
+    return [
+        {
+            "Amount": amount,
+            "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": "2"}, "Qty": 1, "UnitPrice": amount},
+        }
+    ]
+
+
+def test_an_invoice_typed_in_quickbooks_beyond_our_columns_never_fails_the_batch(qbo, connected, personas, caplog):
+    """A total typed in QuickBooks beyond numeric(18, 2) overflowed on PostgreSQL and the CDC (or
+    webhook) batch failed for every invoice in it. Now that invoice is skipped (a new one) or keeps
+    its stored amounts and says why (a known one); the batch goes on. Meaningful on PostgreSQL."""
+    ours = _create(connected, personas, str(uuid.uuid4()))
+    assert ours.state == Invoice.State.CREATED
+    with company_scope(connected.company):
+        sync.connection_cdc_sync(connection=connected)  # the cursor is now
+    controls.advance_clock(seconds=120)
+    huge = controls.create_invoice(
+        realm_id=qbo.us_realm, customer_id="3", TxnDate="2026-11-20", lines=_typed_line(1e20)
+    )
+    normal = controls.create_invoice(
+        realm_id=qbo.us_realm, customer_id="3", TxnDate="2026-11-20", lines=_typed_line(10.0)
+    )
+    # Our own invoice, edited in QuickBooks to a total beyond our columns.
+    controls.edit_invoice(realm_id=qbo.us_realm, invoice_id=ours.qbo_id, changes={"Line": _typed_line(5e17)})
+    assert Decimal(str(huge["TotalAmt"])) > Decimal("1e16")
+    with company_scope(connected.company):
+        sync.connection_cdc_sync(connection=connected)  # does not raise
+        # The webhook path (a targeted re-read of the same ids) goes on too.
+        applied = sync.invoices_refetch(connection=connected, qbo_ids=[huge["Id"], normal["Id"], ours.qbo_id])
+    assert len(applied) == 3
+    assert Invoice.all_companies.filter(connection=connected, qbo_id=normal["Id"]).exists()
+    assert not Invoice.all_companies.filter(connection=connected, qbo_id=huge["Id"]).exists()
+    kept = Invoice.all_companies.get(pk=ours.pk)
+    assert kept.total == ours.total and kept.state == Invoice.State.CREATED
+    assert "TotalAmt" in kept.last_error and "beyond what can be stored" in kept.last_error
+    assert any("not stored" in r.getMessage() and huge["Id"] in r.getMessage() for r in caplog.records)
+
+
+def test_a_created_answer_beyond_our_columns_is_stored_by_its_identity(qbo, connected, personas, monkeypatch):
+    """Our own create whose QuickBooks answer cannot be stored (a total QBO computed beyond our
+    columns) still ends created, once, with the reason, not a crash."""
+    real = sync.copy_qbo_fields
+
+    def huge_answer(*, invoice, connection, data, deleted=False):
+        return real(invoice=invoice, connection=connection, data={**data, "TotalAmt": "1e25"}, deleted=deleted)
+
+    monkeypatch.setattr(sync, "copy_qbo_fields", huge_answer)
+    invoice = _create(connected, personas, str(uuid.uuid4()))
+    assert invoice.state == Invoice.State.CREATED and invoice.qbo_id
+    assert "could not be stored" in Invoice.all_companies.get(pk=invoice.pk).last_error
+
+
+def test_payments_beyond_our_columns_are_skipped_not_the_batch(db, caplog):
+    from invoices import payments
+
+    line = {"Amount": "1e999999999", "LinkedTxn": [{"TxnId": "1", "TxnType": "Invoice"}]}
+    data = {"Id": "77", "Line": [line, {**line, "Amount": "NaN"}]}
+    assert payments.payment_store(connection=None, data=data) == 0  # skipped before anything is written
+    assert any("payment 77 not stored" in r.getMessage() for r in caplog.records)
 
 
 # -- retention ------------------------------------------------------------------------------------
