@@ -64,6 +64,13 @@ def test_panel_turns_paid_by_itself(sandbox_base_url, monkeypatch):
                 elif "/signed-token" in url:
                     tokens.append(url)
 
+            # Our own create still echoes back for a moment (QuickBooks' webhook for it, the deal
+            # note's bookkeeping): the panel is settled once it gets its first 304.
+            page.wait_for_event(
+                "response",
+                lambda r: "/api/v1/deals/1/invoices" in r.url and r.request.method == "GET" and r.status == 304,
+                timeout=15_000,
+            )
             page.on("response", watch)
 
             # Nothing changed: the panel revalidates about once a second and gets bodiless 304s,
@@ -101,7 +108,8 @@ def test_panel_turns_paid_by_itself(sandbox_base_url, monkeypatch):
             assert reads == []
             _set_hidden(page, False)
             page.wait_for_timeout(1500)
-            assert reads and set(reads) == {304}, reads
+            # Reads resume at once: 304, or a 200 if something changed meanwhile (the payment's echoes)
+            assert reads and set(reads) <= {200, 304}, reads
 
             # Refresh still re-reads QuickBooks
             with page.expect_request(lambda r: r.url.endswith("/api/v1/deals/1/refresh") and r.method == "POST"):
