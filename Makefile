@@ -47,7 +47,7 @@ fmt: venv
 ## bench: QuickBooks client+sandbox round trips, the limiter under load, the panel API against the
 ## bare view (wrk, gunicorn, PostgreSQL: set DATABASE_URL) and time to "panel ready" in Chromium
 bench: venv chromium wrk
-	LOG_LEVEL=WARNING $(BIN)/python -m pytest bench -q -s -p no:cacheprovider -o python_files="bench_*.py" -o python_functions="bench_*"
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bench} LOG_LEVEL=WARNING $(BIN)/python -m pytest bench -q -s -p no:cacheprovider -o python_files="bench_*.py" -o python_functions="bench_*"
 
 ## chaos: issue 17's fault experiments (worker kill -9, Redis down, 429s) on gunicorn + Celery + beat,
 ## PostgreSQL and a private Redis, loopback only, bounded in time; prints numbers

@@ -219,7 +219,8 @@ def _parse_wrk(output: str) -> dict:
 @pytest.mark.django_db(transaction=True)
 def bench_panel_api():
     if db_connection.vendor == "sqlite":
-        pytest.skip("the panel API benchmark needs PostgreSQL: set DATABASE_URL (README, Performance)")
+        # Numbers from SQLite would say nothing about production: refuse, do not skip silently.
+        pytest.fail("the panel API benchmark needs PostgreSQL: set DATABASE_URL (README, Performance)")
     started = time.perf_counter()
     targets = _populate()
     with db_connection.cursor() as cursor:
