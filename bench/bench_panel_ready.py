@@ -21,8 +21,8 @@ from integration.quickbooks.models import QuickBooksConnection
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent
+from tests.e2e.browser import ARGS, CHROMIUM, TIMEOUT
 from tests.e2e.test_custom_ui_contract import DEAL, _install_and_connect
-from tests.e2e.test_invoice_journey import ARGS, CHROMIUM, TIMEOUT
 
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"
 RUNS = int(os.environ.get("BENCH_READY_RUNS", 7))

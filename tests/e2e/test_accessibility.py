@@ -11,12 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
+from tests.e2e.browser import TIMEOUT, chromium_page
 from tests.e2e.test_daily_loop import connect_from_scratch
-from tests.e2e.test_invoice_journey import ARGS, CHROMIUM, TIMEOUT, _create_invoice
+from tests.e2e.test_invoice_journey import _create_invoice
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -46,39 +47,31 @@ def test_panel_modal_and_settings_have_no_serious_accessibility_violations(sandb
     seed()
     controls.reset()
     found: dict[str, list[str]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            # bypass_csp: only so the vendored axe script can be injected; the pages are unchanged.
-            page = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True).new_page()
-            page.set_default_timeout(TIMEOUT)
-            connect_from_scratch(page, base)
-            found["settings"] = serious_violations(page)
+    # bypass_csp: only so the vendored axe script can be injected; the pages are unchanged.
+    with chromium_page(bypass_csp=True) as page:
+        connect_from_scratch(page, base)
+        found["settings"] = serious_violations(page)
 
-            page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
-            panel = page.frame_locator("#pd-panel")
-            expect(panel.locator("#panel")).to_have_attribute("data-state", "ready")
-            _create_invoice(page)
-            expect(panel.locator("#invoices li.invoice")).to_have_count(1)
-            panel.get_by_text("View all invoices of this contact").click()
-            expect(panel.locator("#contact-invoices li.invoice")).to_have_count(1)
-            found["panel"] = serious_violations(frame_of(page, "#pd-panel"))
+        page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
+        panel = page.frame_locator("#pd-panel")
+        expect(panel.locator("#panel")).to_have_attribute("data-state", "ready")
+        _create_invoice(page)
+        expect(panel.locator("#invoices li.invoice")).to_have_count(1)
+        panel.get_by_text("View all invoices of this contact").click()
+        expect(panel.locator("#contact-invoices li.invoice")).to_have_count(1)
+        found["panel"] = serious_violations(frame_of(page, "#pd-panel"))
 
-            panel.get_by_role("button", name="+ Invoice").click()
-            modal = page.frame_locator("#pd-modal-frame")
-            expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
-            expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
-            found["modal"] = serious_violations(frame_of(page, "#pd-modal-frame"))
+        panel.get_by_role("button", name="+ Invoice").click()
+        modal = page.frame_locator("#pd-modal-frame")
+        expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
+        expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
+        found["modal"] = serious_violations(frame_of(page, "#pd-modal-frame"))
 
-            page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11&theme=dark")
-            expect(panel.locator("#panel")).to_have_attribute("data-state", "ready")
-            expect(panel.locator("#invoices li.invoice")).to_have_count(1)
-            found["panel (dark)"] = serious_violations(frame_of(page, "#pd-panel"))
-            # no white strip: the whole dark panel page, html included, is dark
-            background = frame_of(page, "#pd-panel").evaluate(
-                "getComputedStyle(document.documentElement).backgroundColor"
-            )
-            assert background == "rgb(33, 35, 44)", background
-        finally:
-            browser.close()
+        page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11&theme=dark")
+        expect(panel.locator("#panel")).to_have_attribute("data-state", "ready")
+        expect(panel.locator("#invoices li.invoice")).to_have_count(1)
+        found["panel (dark)"] = serious_violations(frame_of(page, "#pd-panel"))
+        # no white strip: the whole dark panel page, html included, is dark
+        background = frame_of(page, "#pd-panel").evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        assert background == "rgb(33, 35, 44)", background
     assert found == {"settings": [], "panel": [], "modal": [], "panel (dark)": []}, found

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from integration.quickbooks.models import QuickBooksConnection
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
 from invoices.models import Invoice
-from tests.e2e.test_invoice_journey import ARGS, CHROMIUM, TIMEOUT, _create_invoice
+from tests.e2e.browser import TIMEOUT, chromium_page
+from tests.e2e.test_invoice_journey import _create_invoice
 from tests.integration.pipedrive import flows
 
 INIT_LIMIT_MS = 10_000  # Pipedrive: an iframe not initialised within 10 s is not displayed
@@ -56,14 +57,8 @@ def browser_page(sandbox_base_url, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM reads between Playwright steps
     seed()
     controls.reset()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(TIMEOUT)
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(width=1280, height=900) as page:
+        yield page
 
 
 @pytest.mark.browser

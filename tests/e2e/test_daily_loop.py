@@ -9,13 +9,14 @@ Needs Debian's chromium at /usr/bin/chromium and the `playwright` package (never
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from integration.sandbox.pipedrive.models import SandboxNote, SandboxRecord
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
-from tests.e2e.test_invoice_journey import ARGS, CHROMIUM, TIMEOUT, _create_invoice, _flag, _invoices, _menu
+from tests.e2e.browser import TIMEOUT, chromium_page
+from tests.e2e.test_invoice_journey import _create_invoice, _flag, _invoices, _menu
 
 
 def connect_from_scratch(page, base: str) -> None:
@@ -40,93 +41,87 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
     base = sandbox_base_url
     seed()
     controls.reset()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            page.set_default_timeout(TIMEOUT)
-            connect_from_scratch(page, base)
+    with chromium_page(width=1280, height=900) as page:
+        connect_from_scratch(page, base)
 
-            # A deal without invoices still offers the contact's invoices, and the "…" menu
-            page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
-            panel = page.frame_locator("#pd-panel")
-            expect(panel.locator("#empty")).to_be_visible()
-            expect(panel.get_by_text("View all invoices of this contact")).to_be_visible()
-            panel.locator("#panel-more").click()
-            expect(panel.get_by_role("menuitem", name="Settings")).to_be_visible()
-            expect(panel.get_by_role("menuitem", name="Disconnect QuickBooks")).to_be_visible()
-            panel.get_by_role("menuitem", name="Settings").press("Escape")
-            expect(panel.locator("#panel-menu")).to_be_hidden()
+        # A deal without invoices still offers the contact's invoices, and the "…" menu
+        page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
+        panel = page.frame_locator("#pd-panel")
+        expect(panel.locator("#empty")).to_be_visible()
+        expect(panel.get_by_text("View all invoices of this contact")).to_be_visible()
+        panel.locator("#panel-more").click()
+        expect(panel.get_by_role("menuitem", name="Settings")).to_be_visible()
+        expect(panel.get_by_role("menuitem", name="Disconnect QuickBooks")).to_be_visible()
+        panel.get_by_role("menuitem", name="Settings").press("Escape")
+        expect(panel.locator("#panel-menu")).to_be_hidden()
 
-            _create_invoice(page)
-            [first] = _invoices(1)
+        _create_invoice(page)
+        [first] = _invoices(1)
 
-            # The same lines again: warned, not refused; Escape with unsaved edits asks first
-            panel.get_by_role("button", name="+ Invoice").click()
-            modal = page.frame_locator("#pd-modal-frame")
-            expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
-            expect(modal.locator("#duplicate-warning")).to_contain_text("already bills this deal for the same lines")
-            modal.locator("#customer-new").click()  # a new customer: nothing to update in QuickBooks
-            expect(modal.locator("#update-customer-row")).to_be_hidden()
-            modal.locator("#c-name").fill("Someone else")
-            modal.locator("#c-name").press("Escape")
-            expect(page.locator("#pd-confirm-title")).to_have_text("Discard your changes?")
-            page.locator("#pd-confirm-cancel").click()
-            expect(page.locator("#pd-modal")).to_be_visible()
-            modal.locator("#c-name").press("Escape")
-            page.locator("#pd-confirm-ok").click()
-            expect(page.locator("#pd-modal")).to_be_hidden()
-            expect(_flag(page, first)).to_have_text("Open")
-            page.wait_for_timeout(500)  # the panel re-reads its invoices when the modal closes
+        # The same lines again: warned, not refused; Escape with unsaved edits asks first
+        panel.get_by_role("button", name="+ Invoice").click()
+        modal = page.frame_locator("#pd-modal-frame")
+        expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
+        expect(modal.locator("#duplicate-warning")).to_contain_text("already bills this deal for the same lines")
+        modal.locator("#customer-new").click()  # a new customer: nothing to update in QuickBooks
+        expect(modal.locator("#update-customer-row")).to_be_hidden()
+        modal.locator("#c-name").fill("Someone else")
+        modal.locator("#c-name").press("Escape")
+        expect(page.locator("#pd-confirm-title")).to_have_text("Discard your changes?")
+        page.locator("#pd-confirm-cancel").click()
+        expect(page.locator("#pd-modal")).to_be_visible()
+        modal.locator("#c-name").press("Escape")
+        page.locator("#pd-confirm-ok").click()
+        expect(page.locator("#pd-modal")).to_be_hidden()
+        expect(_flag(page, first)).to_have_text("Open")
+        page.wait_for_timeout(500)  # the panel re-reads its invoices when the modal closes
 
-            # Send to another address: the invoice shows a "Sent" mark
-            _menu(page, first, "send_to")
-            item = panel.locator(f'li[data-invoice-id="{first.pk}"]')
-            item.locator("input[name=to]").fill("accounts@initech.example")
-            item.locator("input[name=cc]").fill("boss@initech.example")
-            item.locator(".send-form").get_by_role("button", name="Send by email").click()
-            expect(item.locator(".sent-mark")).to_have_text("Sent")
-            first.refresh_from_db()
-            assert (first.sent, first.bill_email) == (True, "accounts@initech.example")
-            assert first.events.filter(message__contains="copy to boss@initech.example").exists()
+        # Send to another address: the invoice shows a "Sent" mark
+        _menu(page, first, "send_to")
+        item = panel.locator(f'li[data-invoice-id="{first.pk}"]')
+        item.locator("input[name=to]").fill("accounts@initech.example")
+        item.locator("input[name=cc]").fill("boss@initech.example")
+        item.locator(".send-form").get_by_role("button", name="Send by email").click()
+        expect(item.locator(".sent-mark")).to_have_text("Sent")
+        first.refresh_from_db()
+        assert (first.sent, first.bill_email) == (True, "accounts@initech.example")
+        assert first.events.filter(message__contains="copy to boss@initech.example").exists()
 
-            # Paid in QuickBooks, then voided from the panel: the confirmation and the history say
-            # the payment stays as unapplied credit
-            controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id)
-            page.reload()
-            expect(_flag(page, first)).to_have_text("Paid")
-            _menu(page, first, "void")
-            expect(page.locator("#pd-confirm-description")).to_contain_text("unapplied credit")
-            expect(page.locator("#pd-confirm-ok")).to_have_class("pd-button pd-danger")
-            page.locator("#pd-confirm-ok").click()
-            expect(_flag(page, first)).to_have_text("Voided")
-            item.locator(".history-box summary").click()
-            expect(item.locator(".history")).to_contain_text("unapplied credit")
-            expect(item.locator(".history")).to_contain_text("Alice")
+        # Paid in QuickBooks, then voided from the panel: the confirmation and the history say
+        # the payment stays as unapplied credit
+        controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id)
+        page.reload()
+        expect(_flag(page, first)).to_have_text("Paid")
+        _menu(page, first, "void")
+        expect(page.locator("#pd-confirm-description")).to_contain_text("unapplied credit")
+        expect(page.locator("#pd-confirm-ok")).to_have_class("pd-button pd-danger")
+        page.locator("#pd-confirm-ok").click()
+        expect(_flag(page, first)).to_have_text("Voided")
+        item.locator(".history-box summary").click()
+        expect(item.locator(".history")).to_contain_text("unapplied credit")
+        expect(item.locator(".history")).to_contain_text("Alice")
 
-            # The deal's changelog: a note per event, with number, amount, status and a link
-            notes = list(SandboxNote.objects.filter(deal_id=1).order_by("id").values_list("content", flat=True))
-            assert [n.split("</b>")[0].rsplit(" ", 1)[-1] for n in notes] == ["created", "paid", "voided"]
-            assert all(first.doc_number in n for n in notes)
+        # The deal's changelog: a note per event, with number, amount, status and a link
+        notes = list(SandboxNote.objects.filter(deal_id=1).order_by("id").values_list("content", flat=True))
+        assert [n.split("</b>")[0].rsplit(" ", 1)[-1] for n in notes] == ["created", "paid", "voided"]
+        assert all(first.doc_number in n for n in notes)
 
-            # A new deal of the same organization: link the contact's earlier invoice to it
-            deal = SandboxRecord.objects.get(company__domain="acme-demo", kind="deal", object_id=1)
-            SandboxRecord.objects.create(
-                company=deal.company, kind="deal", object_id=99, data={**deal.data, "id": 99, "title": "Initech II"}
-            )
-            page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/99?user_id=11")
-            expect(panel.locator("#empty")).to_be_visible()
-            panel.get_by_text("View all invoices of this contact").click()
-            contact = panel.locator("#contact-invoices")
-            contact.locator(f'li[data-invoice-id="{first.pk}"] button[data-link="link"]').click()
-            expect(panel.locator(f'#invoices li[data-invoice-id="{first.pk}"]')).to_have_count(1)
-            assert [i.pk for i in _invoices(99)] == [first.pk]
+        # A new deal of the same organization: link the contact's earlier invoice to it
+        deal = SandboxRecord.objects.get(company__domain="acme-demo", kind="deal", object_id=1)
+        SandboxRecord.objects.create(
+            company=deal.company, kind="deal", object_id=99, data={**deal.data, "id": 99, "title": "Initech II"}
+        )
+        page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/99?user_id=11")
+        expect(panel.locator("#empty")).to_be_visible()
+        panel.get_by_text("View all invoices of this contact").click()
+        contact = panel.locator("#contact-invoices")
+        contact.locator(f'li[data-invoice-id="{first.pk}"] button[data-link="link"]').click()
+        expect(panel.locator(f'#invoices li[data-invoice-id="{first.pk}"]')).to_have_count(1)
+        assert [i.pk for i in _invoices(99)] == [first.pk]
 
-            # Deleted invoices fold away under one line
-            _menu(page, first, "delete")
-            page.locator("#pd-confirm-ok").click()
-            expect(panel.locator("#deleted > summary")).to_have_text("Deleted invoices (1)")
-            expect(panel.locator(f'#deleted li[data-invoice-id="{first.pk}"]')).to_be_hidden()
-            expect(panel.locator("#empty")).to_be_hidden()
-        finally:
-            browser.close()
+        # Deleted invoices fold away under one line
+        _menu(page, first, "delete")
+        page.locator("#pd-confirm-ok").click()
+        expect(panel.locator("#deleted > summary")).to_have_text("Deleted invoices (1)")
+        expect(panel.locator(f'#deleted li[data-invoice-id="{first.pk}"]')).to_be_hidden()
+        expect(panel.locator("#empty")).to_be_hidden()

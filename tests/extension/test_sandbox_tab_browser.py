@@ -10,9 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from integration.sandbox.pipedrive.models import SandboxInvoiceProviderLink
 from integration.sandbox.pipedrive.seed import seed
 from invoices.models import Invoice
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tests.e2e.browser import ARGS, CHROMIUM
 
 
 @pytest.mark.browser

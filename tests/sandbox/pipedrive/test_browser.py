@@ -12,9 +12,7 @@ from django.conf import settings
 from playwright.sync_api import expect, sync_playwright
 
 from integration.sandbox.pipedrive.seed import seed
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tests.e2e.browser import ARGS, CHROMIUM
 
 
 @pytest.mark.browser
