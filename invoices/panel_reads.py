@@ -35,8 +35,7 @@ from integration.pipedrive.jwt import (
     PanelAuth,
     PanelTokenError,
     membership_for_claims,
-    token_from_request,
-    verify_panel_token,
+    request_claims,
 )
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
@@ -599,17 +598,9 @@ def check_seat(view, request, *, deal_id: int | None = None) -> dict | None:
 def _remembered_seat(request) -> Seat | None:
     """The seat of a GET's panel JWT if this process remembers it. The token is verified first
     (signature, lifetime, claims), exactly as PipedrivePanelAuthentication does."""
-    token = token_from_request(request)
-    if token is None:
+    claims = request_claims(request)
+    if claims is None:
         return None
-    try:
-        claims = verify_panel_token(
-            token=token,
-            company_id=request.query_params.get("companyId"),
-            user_id=request.query_params.get("userId"),
-        )
-    except PanelTokenError as exc:
-        raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
     seat = _seats.get((claims.company_id, claims.user_id))
     if seat is None or seat.expires <= time.monotonic():
         return None

@@ -207,21 +207,32 @@ def token_from_request(request) -> str | None:
     return None
 
 
+def request_claims(request) -> PanelClaims | None:
+    """The verified claims of a DRF request's panel JWT (None without one); 401 for a bad token.
+    Both the authentication class and the panel's remembered-seat reads verify through here."""
+    token = token_from_request(request)
+    if token is None:
+        return None
+    try:
+        return verify_panel_token(
+            token=token,
+            company_id=request.query_params.get("companyId"),
+            user_id=request.query_params.get("userId"),
+        )
+    except PanelTokenError as exc:
+        raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+
+
 class PipedrivePanelAuthentication(authentication.BaseAuthentication):
     """DRF authentication by the Pipedrive panel JWT. No token → not this scheme (None); a bad token → 401."""
 
     www_authenticate_realm = "pipedrive"
 
     def authenticate(self, request):
-        token = token_from_request(request)
-        if token is None:
+        claims = request_claims(request)
+        if claims is None:
             return None
         try:
-            claims = verify_panel_token(
-                token=token,
-                company_id=request.query_params.get("companyId"),
-                user_id=request.query_params.get("userId"),
-            )
             membership = membership_for_claims(claims=claims)
         except PanelTokenError as exc:
             raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
