@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt migrate seed bench chaos clean venv check-deploy check-image vendor-sdk chromium wrk
+.PHONY: run test lint fmt migrate seed bench chaos clean venv check-deploy check-image vendor-sdk chromium wrk \
+	compilemessages messages languages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +17,27 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(VENV)/.installed-dev
 
+## compilemessages: locale/*/django.po → .mo with Babel (no gettext tools needed; only stale ones)
+compilemessages: venv
+	$(BIN)/python -m config.catalogues compile
+
+## messages: re-extract every user-facing text into locale/<lang>/LC_MESSAGES/django.po (needs GNU
+## gettext's xgettext: apt-get install gettext). Then translate the new entries (README "Languages").
+MESSAGE_LANGS := uk de es fr pt_BR pl it nl
+messages: venv
+	$(BIN)/python manage.py makemessages --no-obsolete --add-location=file \
+		$(foreach l,$(MESSAGE_LANGS),-l $(l)) \
+		--ignore='.venv/*' --ignore='integration/sandbox/*' --ignore='templates/sandbox/*' \
+		--ignore='static/sandbox/*' --ignore='tests/*' --ignore='bench/*' --ignore='scripts/*' \
+		--ignore='staticfiles/*' --ignore='docs/*'
+	$(BIN)/python -m config.catalogues compile
+
+## languages: the README's table of languages and how complete each catalogue is
+languages: venv
+	$(BIN)/python -m config.catalogues stats
+
 ## run: create the virtualenv, install, migrate, seed the demo and serve on the embedded default
-run: venv
+run: venv compilemessages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -33,7 +53,7 @@ wrk:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 
 ## test: the whole test suite (SQLite and in-process tasks unless DATABASE_URL / REDIS_URL are set)
-test: venv chromium
+test: venv chromium compilemessages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: venv

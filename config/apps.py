@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffAdminConfig(AdminConfig):
@@ -12,7 +13,7 @@ class ProjectConfig(AppConfig):
     """The project itself, as an app, to register its system checks."""
 
     name = "config"
-    verbose_name = "Project"
+    verbose_name = _("Project")
 
     def ready(self):
         from config import checks  # noqa: F401 (registers the checks)

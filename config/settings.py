@@ -8,10 +8,10 @@ naming the variable, when one is missing or malformed.
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from config.deploy import deployment_problems
 from config.env import database_config, env, fernet_keys, redis_url, require
+from config.languages import LANGUAGES as SHIPPED_LANGUAGES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "tenants.middleware.CompanyScopeMiddleware",
+    "tenants.middleware.MembershipLanguageMiddleware",  # after the seat is known: its language wins
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "tenants.language.context",
             ],
         },
     },
@@ -218,8 +220,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 # INTERNATIONALIZATION
+# The user's language: their own choice in Settings, else their Pipedrive language (stored on the
+# membership at install and sign-in), else the browser's Accept-Language, else English
+# (tenants/language.py). Catalogues live in locale/ (README "Languages").
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English"))]
+LANGUAGES = SHIPPED_LANGUAGES
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

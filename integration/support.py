@@ -251,7 +251,7 @@ def support_action_run(*, audit_id: int) -> AuditLog:
     audit.audit_started(entry=entry)
     try:
         if actor is None or not may_run(user=actor, action=entry.action):
-            raise PermissionDenied("the actor lost the right to run this action before it ran")
+            raise PermissionDenied(_("The actor lost the right to run this action before it ran."))
         done = {result["id"] for result in entry.results}
         objects = _objects(spec).in_bulk([i for i in entry.target_ids if i not in done])
         for target_id in entry.target_ids:

@@ -79,9 +79,16 @@ def _integration_error(error: IntegrationError, *, may_reconnect: bool = False) 
             code="not_found_in_pipedrive",
             message=_("Pipedrive does not know this deal, or you cannot see it."),
         )
+    # The Pipedrive client's messages are English diagnostics (scanner: tests/i18n): say it in the
+    # user's language and keep the diagnostic after it. QuickBooks' are translated already.
+    message = (
+        _("Pipedrive did not accept the request (%(reason)s).") % {"reason": error.message}
+        if error.service == "pipedrive"
+        else error.message
+    )
     if isinstance(error, PermanentError):
-        return ApiError(status_code=400, code=error.code or "rejected", message=error.message)
-    return ApiError(status_code=502, code="integration_error", message=error.message)
+        return ApiError(status_code=400, code=error.code or "rejected", message=message)
+    return ApiError(status_code=502, code="integration_error", message=message)
 
 
 class PanelApi(CompanyScopedApi):

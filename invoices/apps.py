@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InvoicesConfig(AppConfig):
     name = "invoices"
-    verbose_name = "Invoices"
+    verbose_name = _("Invoices")
 
     def ready(self) -> None:
         from django.db.models.signals import post_save

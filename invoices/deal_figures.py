@@ -221,7 +221,7 @@ def deal_fields_ensure(*, company: Company) -> DealFigureFields:
             return config
         installation = installation_for(company=company)
         if installation is None:
-            raise AuthRevoked("No Pipedrive installation", service="pipedrive", code="not_installed")
+            raise AuthRevoked(_("No Pipedrive installation"), service="pipedrive", code="not_installed")
         existing = {
             (f.get("field_name"), f.get("field_type")): f
             for f in pipedrive.fields_list(installation=installation, entity="deal")
@@ -371,7 +371,7 @@ def deal_figures_push(*, company: Company) -> dict:
         config = deal_fields_ensure(company=company)
         installation = installation_for(company=company)
         if installation is None:
-            raise AuthRevoked("No Pipedrive installation", service="pipedrive", code="not_installed")
+            raise AuthRevoked(_("No Pipedrive installation"), service="pipedrive", code="not_installed")
     except IntegrationError as exc:
         for row in rows:
             _fail(row, exc, retry_after=getattr(exc, "retry_after", None))

@@ -24,6 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from integration.pipedrive.jwt import PanelTokenError, membership_for_claims, verify_panel_token
+from tenants.language import activate_for_membership
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ def _render_extension(request, *, template: str):
             company_id=request.GET.get("companyId"),
             user_id=request.GET.get("userId"),
         )
-        membership_for_claims(claims=claims)
+        membership = membership_for_claims(claims=claims)
     except PanelTokenError as exc:
         logger.info("panel: refused token (%s)", exc.code)
         install = {"url": f"{settings.PUBLIC_BASE_URL}{reverse('pipedrive:install')}", "label": _("Install the app")}
@@ -206,6 +207,7 @@ def _render_extension(request, *, template: str):
             return _refused(request, extension=extension, message=message, status=401, link=install)
         message = _("Open this from a deal in Pipedrive. If you just installed the app, reload the page.")
         return _refused(request, extension=extension, message=message, status=401)
+    activate_for_membership(request, membership)  # the seat's language, not only the browser's
     deal_id = _deal_id(request)
     if deal_id is None:
         return _refused(request, extension=extension, message=_("This panel belongs on a deal."), status=400)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -169,7 +170,7 @@ class DraftInputSerializer(serializers.Serializer):
 
     def validate_draft(self, value):
         if not isinstance(value, dict):
-            raise serializers.ValidationError("The draft must be an object.")
+            raise serializers.ValidationError(_("The draft must be an object."))
         return value
 
 

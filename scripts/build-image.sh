@@ -3,9 +3,10 @@
 # runs this same script in a clean copy of the checkout (scripts/check-image.sh), where there is no
 # Docker engine. Run from anywhere; it works on the checkout it belongs to.
 #
-#   scripts/build-image.sh [deps|static|all]     (default: all)
+#   scripts/build-image.sh [deps|messages|static|all]     (default: all)
 #
 # deps:   the pinned runtime requirements, into the interpreter $PYTHON (default: python)
+# messages: compile the translation catalogues (locale/*/django.po → .mo) with Babel (config/catalogues.py)
 # static: collectstatic with the production settings: hashed, compressed files in staticfiles/
 #         (whitenoise's CompressedManifestStaticFilesStorage), served by whitenoise at runtime
 # The Dockerfile runs deps before copying the code, so that layer is cached across code changes.
@@ -15,6 +16,10 @@ PYTHON="${PYTHON:-python}"
 
 deps() {
   "$PYTHON" -m pip install --disable-pip-version-check --quiet -r requirements.txt
+}
+
+messages() {
+  "$PYTHON" -m config.catalogues compile
 }
 
 static() {
@@ -33,7 +38,8 @@ static() {
 
 case "${1:-all}" in
   deps) deps ;;
-  static) static ;;
-  all) deps && static ;;
-  *) echo "usage: $0 [deps|static|all]" >&2; exit 2 ;;
+  messages) messages ;;
+  static) messages && static ;;
+  all) deps && messages && static ;;
+  *) echo "usage: $0 [deps|messages|static|all]" >&2; exit 2 ;;
 esac

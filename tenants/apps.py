@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TenantsConfig(AppConfig):
     name = "tenants"
-    verbose_name = "Companies and users"
+    verbose_name = _("Companies and users")
 
     def ready(self) -> None:
         from tenants import signals  # noqa: F401  (connects the login handler)

@@ -27,3 +27,21 @@ class CompanyScopeMiddleware:
             return self.get_response(request)
         with company_scope(membership.company):
             return self.get_response(request)
+
+
+class MembershipLanguageMiddleware:
+    """The signed-in seat's language (its Settings choice, else Pipedrive's) over the browser's.
+
+    Runs after CompanyScopeMiddleware (which finds the seat) and inside Django's LocaleMiddleware,
+    which already activated the Accept-Language choice and sets Content-Language on the way out.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from tenants.language import activate_for_membership
+
+        if getattr(request, "membership", None) is not None:
+            activate_for_membership(request, request.membership)
+        return self.get_response(request)

@@ -92,6 +92,12 @@ class Membership(TenantModel):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     pipedrive_user_id = models.BigIntegerField(_("Pipedrive user id"))
     is_admin = models.BooleanField(_("Pipedrive admin"), default=False)
+    # What Pipedrive's users/me says, refreshed at each install and sign-in: `language` as a tag
+    # ("uk-UA", from language.language_code + country_code) and `locale` (date/number formats, "uk_UA").
+    pipedrive_language = models.CharField(_("Pipedrive language"), max_length=35, blank=True, default="")
+    pipedrive_locale = models.CharField(_("Pipedrive locale"), max_length=35, blank=True, default="")
+    # The user's own choice in Settings; blank follows Pipedrive (tenants/language.py).
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta(TenantModel.Meta):

@@ -29,8 +29,20 @@ def company_upsert(*, pipedrive_company_id: int, name: str, domain: str = "", ap
 
 
 @transaction.atomic
-def membership_upsert(*, company: Company, email: str, name: str, pipedrive_user_id: int, is_admin: bool) -> Membership:
+def membership_upsert(
+    *,
+    company: Company,
+    email: str,
+    name: str,
+    pipedrive_user_id: int,
+    is_admin: bool,
+    pipedrive_language: str = "",
+    pipedrive_locale: str = "",
+) -> Membership:
     """Create or update a Pipedrive user's account and seat in `company`.
+
+    `pipedrive_language` ("uk-UA") and `pipedrive_locale` ("uk_UA") are what Pipedrive's users/me said
+    this time: the seat follows them (the user may have changed their language in Pipedrive).
 
     The account belongs to the Pipedrive identity (company + user id), never to an email address:
     Pipedrive does not say whether an email was verified, so someone else's account with the same
@@ -60,7 +72,12 @@ def membership_upsert(*, company: Company, email: str, name: str, pipedrive_user
         membership, _ = Membership.objects.update_or_create(
             company=company,
             pipedrive_user_id=pipedrive_user_id,
-            defaults={"user": user, "is_admin": is_admin},
+            defaults={
+                "user": user,
+                "is_admin": is_admin,
+                "pipedrive_language": pipedrive_language[:35],
+                "pipedrive_locale": pipedrive_locale[:35],
+            },
         )
     return membership
 

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from tenants import apis, views
+from tenants import apis, language_views, views
 
 app_name = "tenants"
 
 urlpatterns = [
     path("settings/", views.company_settings, name="settings"),
+    path("settings/language", language_views.language_update, name="language"),
 ]
 
 api_urlpatterns = [

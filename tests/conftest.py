@@ -7,6 +7,19 @@ from tests.personas import make_personas
 
 def pytest_configure(config):
     network_guard.install()
+    # The translation catalogues are build output: compile what is missing or stale (Babel, no gettext).
+    from config.catalogues import compile_catalogues
+
+    compile_catalogues()
+
+
+@pytest.fixture(autouse=True)
+def _language_per_test():
+    """A request or a panel token may activate a user's language in this thread: no test inherits it."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -52,6 +52,16 @@ CASES: dict[str, list[Case]] = {
         Case(url=lambda p: reverse("api:api-member-detail", args=[p.alice_membership.pk])),
     ],
     "settings/": [Case(url=lambda p: reverse("tenants:settings"), status=200, client="web")],
+    # Sets the signed-in member's own seat's language only (no ids in the URL).
+    "settings/language": [
+        Case(
+            url=lambda p: reverse("tenants:language"),
+            method="post",
+            status=302,
+            client="web",
+            data={"language": "de"},
+        )
+    ],
     # Money loop: acts on the signed-in member's own company only (no ids in the URL); Charlie's POST
     # changes B's setting, never A's (tests/invoices/test_deal_figures.py).
     # Reads the signed-in member's own company only (no ids in the URL); Charlie sees B's deals, never A's.

@@ -145,7 +145,8 @@ class CurrentUser:
     default_currency: str = ""
     locale: str = ""
     timezone_name: str = ""
-    language: str = ""
+    language: str = ""  # language.language_code, e.g. "uk"
+    language_country: str = ""  # language.country_code, e.g. "UA"
     raw: dict = field(default_factory=dict, repr=False)
 
 
@@ -183,6 +184,7 @@ def parse_current_user(payload: dict) -> CurrentUser:
         locale=str(data.get("locale") or ""),
         timezone_name=str(data.get("timezone_name") or ""),
         language=str(language.get("language_code") or "") if isinstance(language, dict) else "",
+        language_country=str(language.get("country_code") or "") if isinstance(language, dict) else "",
         raw=data,
     )
 

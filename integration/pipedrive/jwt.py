@@ -30,6 +30,7 @@ from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from tenants.language import activate_for_membership
 from tenants.models import Company, Membership
 
 ALGORITHM = "HS256"
@@ -236,6 +237,8 @@ class PipedrivePanelAuthentication(authentication.BaseAuthentication):
             membership = membership_for_claims(claims=claims)
         except PanelTokenError as exc:
             raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+        # The seat's language for this request's messages (no session inside Pipedrive's iframe).
+        activate_for_membership(request, membership)
         return membership.user, PanelAuth(membership=membership, claims=claims)
 
     def authenticate_header(self, request):

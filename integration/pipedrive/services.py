@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integration.errors import IntegrationError, PermanentError
 from integration.pipedrive import client, oauth
@@ -62,6 +63,8 @@ def install_complete(*, tokens: oauth.TokenResponse, me: client.CurrentUser) -> 
         name=me.name,
         pipedrive_user_id=me.id,
         is_admin=me.is_admin,
+        pipedrive_language="-".join(part for part in (me.language, me.language_country) if part),
+        pipedrive_locale=me.locale,
     )
     with company_scope(company):
         installation, created = PipedriveInstallation.objects.update_or_create(
@@ -182,7 +185,7 @@ def invoicing_link_register(
     )
     if installation is None:
         raise PermanentError(
-            "The user connecting QuickBooks has not installed the Pipedrive app",
+            _("The user connecting QuickBooks has not installed the Pipedrive app"),
             service="pipedrive",
             code="not_installed",
         )

@@ -192,10 +192,18 @@
     }
   }
 
+  /* The user's formats: the server puts the locale on <html data-locale> (the page's language, with
+   * the region of the user's Pipedrive locale: "uk-UA", "en-GB"), tenants/language.py format_locale. */
+  function locale() {
+    var root = document.documentElement;
+    return root.getAttribute("data-locale") || root.lang || undefined;
+  }
+
+  /* Money in the invoice's currency: its own symbol and decimals (Intl knows JPY has none). */
   function money(amount, currency) {
     var number = Number(amount);
     try {
-      return new Intl.NumberFormat(document.documentElement.lang || undefined, { style: "currency", currency: currency }).format(number);
+      return new Intl.NumberFormat(locale(), { style: "currency", currency: currency }).format(number);
     } catch (e) {
       return number.toFixed(2) + " " + currency;
     }
@@ -205,7 +213,7 @@
     if (!iso) { return "—"; }
     var parts = String(iso).slice(0, 10).split("-");
     var value = new Date(Number(parts[0]), Number(parts[1]) - 1, Number(parts[2]));
-    return value.toLocaleDateString(document.documentElement.lang || undefined, { year: "numeric", month: "short", day: "numeric" });
+    return value.toLocaleDateString(locale(), { year: "numeric", month: "short", day: "numeric" });
   }
 
   function uuid() {
@@ -219,7 +227,7 @@
 
   window.QboPanel = {
     config: config, t: t, el: el, init: init, api: api, ApiError: ApiError, snackbar: snackbar,
-    confirm: confirm, fit: fit, money: money, date: date, uuid: uuid, announce: announce,
+    confirm: confirm, fit: fit, money: money, date: date, locale: locale, uuid: uuid, announce: announce,
     sdk: function () { return sdk; }, SDK: SDK
   };
 })();

@@ -90,7 +90,7 @@
     if (!invoice.history || !invoice.history.length) { return null; }
     var list = el("ol", { className: "history" });
     invoice.history.forEach(function (event) {
-      var when = new Date(event.created_at).toLocaleString(document.documentElement.lang || undefined, { dateStyle: "medium", timeStyle: "short" });
+      var when = new Date(event.created_at).toLocaleString(P.locale(), { dateStyle: "medium", timeStyle: "short" });
       list.appendChild(el("li", {}, [
         el("time", { datetime: event.created_at, text: when }), " ",
         event.message, event.actor ? " · " + event.actor : ""

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PipedriveAllauthProviderConfig(AppConfig):
@@ -6,4 +7,4 @@ class PipedriveAllauthProviderConfig(AppConfig):
 
     name = "integration.pipedrive.allauth_provider"
     label = "pipedrive_allauth"
-    verbose_name = "Pipedrive sign-in"
+    verbose_name = _("Pipedrive sign-in")

@@ -44,6 +44,9 @@ class SandboxUser(models.Model):
     is_admin = models.BooleanField(default=False)
     default_currency = models.CharField(max_length=3, default="USD")
     locale = models.CharField(max_length=20, default="en_US")
+    # users/me `language` (language_code + country_code), apart from `locale` as in Pipedrive: the
+    # spec's example is language en-US with locale et_EE.
+    language = models.CharField(max_length=20, default="en_US")
     timezone_name = models.CharField(max_length=64, default="America/New_York")
     timezone_offset = models.CharField(max_length=6, default="-05:00")
 

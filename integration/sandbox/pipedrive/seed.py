@@ -422,6 +422,8 @@ def _acme() -> tuple[dict, list[tuple[int, str, str, bool, str]], dict]:
     users = [
         (11, "Alice Admin", "alice@acme.test", True, "USD"),
         (12, "Bob Member", "bob@acme.test", False, "USD"),
+        # Works in Pipedrive in Ukrainian (issue 14): the app follows her language and formats.
+        (13, "Олена Коваленко", "olena@acme.test", False, "USD"),
     ]
     orgs = [
         _organization(
@@ -770,6 +772,10 @@ def _borealis() -> tuple[dict, list, dict]:
     return company, users, {"organizations": orgs, "persons": persons, "products": products, "deals": deals}
 
 
+# Users who work in Pipedrive in another language than their company's country suggests.
+USER_LOCALES = {13: "uk_UA"}
+
+
 def _upsert(company: SandboxCompany, kind: str, object_id: int, data: dict, parent_id: int | None = None) -> None:
     SandboxRecord.objects.update_or_create(
         company=company, kind=kind, object_id=object_id, defaults={"data": data, "parent_id": parent_id}
@@ -784,6 +790,7 @@ def seed() -> list[SandboxCompany]:
         info, users, data = build()
         company, _ = SandboxCompany.objects.update_or_create(id=company_id, defaults=info)
         for uid, name, email, is_admin, currency in users:
+            locale = USER_LOCALES.get(uid) or ("en_GB" if company.country == "GB" else "en_US")
             SandboxUser.objects.update_or_create(
                 id=uid,
                 defaults={
@@ -792,7 +799,8 @@ def seed() -> list[SandboxCompany]:
                     "email": email,
                     "is_admin": is_admin,
                     "default_currency": currency,
-                    "locale": "en_GB" if company.country == "GB" else "en_US",
+                    "locale": locale,
+                    "language": locale,
                     "timezone_name": "Europe/London" if company.country == "GB" else "America/Chicago",
                     "timezone_offset": "+00:00" if company.country == "GB" else "-06:00",
                 },

@@ -72,7 +72,7 @@ def user_me(*, user: SandboxUser) -> dict:
         "company_domain": company.domain,
         "company_country": company.country,
         "company_industry": company.industry,
-        "language": {"language_code": user.locale.split("_")[0], "country_code": user.locale.split("_")[-1]},
+        "language": {"language_code": user.language.split("_")[0], "country_code": user.language.split("_")[-1]},
     }
 
 
