@@ -92,13 +92,19 @@ def languages_table() -> str:
     names = dict(LANGUAGES)
     rows = ["| Language | Code | Catalogue | Translated |", "|---|---|---|---|"]
     rows.append(f"| {names['en']} | `en` | (source) | 100% |")
-    for item in completeness():
-        code = item.language.replace("_", "-").lower()
+    order = [code for code, _name in LANGUAGES]
+    items = sorted(completeness(), key=lambda i: order.index(_code(i.language)) if _code(i.language) in order else 99)
+    for item in items:
+        code = _code(item.language)
         rows.append(
             f"| {names.get(code, code)} | `{code}` | `locale/{item.language}/` | "
             f"{item.percent}% ({item.translated}/{item.total}) |"
         )
     return "\n".join(rows)
+
+
+def _code(folder: str) -> str:
+    return folder.replace("_", "-").lower()
 
 
 def main(argv: list[str]) -> int:
