@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from integration.errors import PermanentError, TransientError
 from invoices.models import DealNote, Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine
+from invoices.money import format_amount
 from invoices.status import LABELS, Status
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def note_content(*, note: DealNote) -> str:
         format_html(
             "<p>{}: {} {} · {}: {}</p>",
             _("Amount"),
-            f"{_amount(invoice):,.2f}",
+            format_amount(_amount(invoice), invoice.currency),
             invoice.currency,
             _("Status"),
             status,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from invoices.drafts import Draft
 from invoices.models import Invoice, InvoiceLine
+from invoices.money import format_amount
 from invoices.status import Status
 
 
@@ -52,7 +53,7 @@ def duplicate_warnings(*, connection, draft: Draft) -> list[dict]:
             )
             % {
                 "number": invoice.doc_number or invoice.qbo_id,
-                "amount": f"{invoice.total:,.2f}",
+                "amount": format_amount(invoice.total, invoice.currency),
                 "currency": invoice.currency,
                 "date": date_format(invoice.txn_date) if invoice.txn_date else "—",
             },

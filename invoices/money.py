@@ -215,3 +215,44 @@ def qbo_amounts(*, quantity: Decimal, amount: Decimal) -> QboAmounts:
 def deal_total(lines: Iterable[DealLine]) -> Decimal:
     """What Pipedrive shows for the deal's enabled products."""
     return sum((price_line(line).total for line in lines if line.is_enabled), ZERO)
+
+
+# -- display -------------------------------------------------------------------------------------
+# The one money-format rule: CLDR's, for the reader's locale and the currency's own symbol and
+# decimals (JPY has none). The browser applies the same data through Intl.NumberFormat
+# (static/panel/common.js money); the server through Babel here.
+
+
+def _babel_locale(locale: str | None) -> str:
+    from babel import Locale, UnknownLocaleError
+    from django.utils import translation
+
+    name = translation.to_locale(locale or translation.get_language() or "en")
+    try:
+        return str(Locale.parse(name))
+    except (UnknownLocaleError, ValueError):
+        return "en"
+
+
+def format_money(amount, currency: str, *, locale: str | None = None) -> str:
+    """`amount` in `currency` as the reader writes money ("$1,234.50", "1 234,50 USD")."""
+    from babel.numbers import UnknownCurrencyError, format_currency
+
+    try:
+        return format_currency(Decimal(str(amount)), currency, locale=_babel_locale(locale))
+    except (UnknownCurrencyError, InvalidOperation, ValueError):
+        return f"{format_amount(amount, currency, locale=locale)} {currency}".strip()
+
+
+def format_amount(amount, currency: str = "", *, locale: str | None = None) -> str:
+    """The number alone, grouped and with the currency's decimals, for sentences that already name the
+    currency code ("1.234,50" in German for "… %(amount)s %(currency)s …")."""
+    from babel.numbers import format_decimal, get_currency_precision
+
+    places = get_currency_precision(currency) if currency else 2
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return str(amount)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=_babel_locale(locale), decimal_quantization=True)

@@ -14,12 +14,13 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 
 from invoices.models import Invoice, InvoiceEvent
+from invoices.money import format_amount
 from invoices.status import LABELS, Status
 
 
 def unapplied_credit_text(*, invoice: Invoice, amount: Decimal) -> str:
     return _("The payment of %(amount)s %(currency)s is now unapplied credit for %(customer)s in QuickBooks.") % {
-        "amount": f"{amount:.2f}",
+        "amount": format_amount(amount, invoice.currency),
         "currency": invoice.currency,
         "customer": invoice.customer_name or _("the customer"),
     }
