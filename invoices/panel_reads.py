@@ -46,6 +46,7 @@ from invoices.serializers import InvoiceSerializer
 from invoices.status import LABELS, Status, allowed_actions, effective_status, pipedrive_status
 from invoices.sync import company_today
 from tenants.api import CompanyScopedApi
+from tenants.language import activate_for_membership
 from tenants.models import Membership
 from tenants.scoping import enter_company_scope, exit_company_scope
 
@@ -483,6 +484,8 @@ def fingerprint(membership: Membership, connection: QuickBooksConnection | None)
         membership.pk,
         membership.pipedrive_user_id,
         membership.is_admin,
+        membership.language,  # the body's language (tenants/language.py)
+        membership.pipedrive_language,
         membership.user.is_active,
         company.pk,
         company.pipedrive_company_id,
@@ -531,7 +534,7 @@ def _seat_sql(*, with_deal: bool) -> str:
     )
     return (
         """
-        SELECT m.id, m.pipedrive_user_id, m.is_admin, u.is_active,
+        SELECT m.id, m.pipedrive_user_id, m.is_admin, m.language, m.pipedrive_language, u.is_active,
                c.id, c.pipedrive_company_id, c.status, c.invoice_visibility,
                q.id, q.status, q.owner_id, q.company_name, q.home_currency, q.timezone, ou.name, ou.email
                {extra}
@@ -605,6 +608,7 @@ def _remembered_seat(request) -> Seat | None:
     if seat is None or seat.expires <= time.monotonic():
         return None
     request.user, request.auth = seat.membership.user, PanelAuth(membership=seat.membership, claims=claims)
+    activate_for_membership(request, seat.membership)  # as the authentication class does
     return seat
 
 
