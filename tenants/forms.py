@@ -166,7 +166,7 @@ class FieldMappingForm(forms.Form):
 
     @staticmethod
     def _label(value: str, label: str) -> str:
-        return f"{label} ({_('recommended')})" if value in RECOMMENDED.values() else label
+        return _("%(label)s (recommended)") % {"label": label} if value in RECOMMENDED.values() else label
 
     # -- per-field checks ------------------------------------------------------------------
 

@@ -151,6 +151,7 @@ EXCEPTIONS = {
     "Http404",
 }
 TEXT_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label", "detail", "message"}
+GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
 BODY_KEYS = {"message", "detail", "title", "label"}
 
 
@@ -201,6 +202,12 @@ def python_findings(path: Path) -> list[Finding]:
             for keyword in node.keywords:
                 if keyword.arg in TEXT_KEYWORDS:
                     flag(keyword.value, _literal(keyword.value))
+        elif isinstance(node, ast.JoinedStr):
+            # gettext inside an f-string: no extractor sees it, so it never reaches a catalogue
+            for part in node.values:
+                call = part.value if isinstance(part, ast.FormattedValue) else None
+                if isinstance(call, ast.Call) and _callee(call) in GETTEXT_NAMES:
+                    findings.append(Finding(_rel(path), node.lineno, "gettext inside an f-string"))
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
                 if isinstance(key, ast.Constant) and key.value in BODY_KEYS:

@@ -60,6 +60,7 @@ def test_allow_list_entries_still_exist():
         ("py", 'Response({"error": {"code": "x", "message": "Nope, not here"}})', ["Nope, not here"]),
         ("py", 'class S(models.TextChoices):\n    OPEN = "open", "Open"', ["Open"]),
         ("py", 'messages.success(request, _("Saved it"))\nraise ValidationError(_("Bad"), code="bad_code")', []),
+        ("py", "label = f\"{name} ({_('recommended')})\"", ["gettext inside an f-string"]),
         ("js", 'node.textContent = "Loading";', ["Loading"]),
         ("js", 'el("span", { text: "Paid" })', ["Paid"]),
         ("js", 'button.setAttribute("aria-label", "More actions");', ["More actions"]),
