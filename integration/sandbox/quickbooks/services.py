@@ -966,12 +966,7 @@ def finalize_credit_memo(realm: SandboxRealm, credit_memo_id: str, data: dict) -
     total = money(data.get("TotalAmt"))
     remaining = max(Decimal("0"), total - used)
     data["RemainingCredit"] = as_number(remaining)
-    data["Balance"] = as_number(remaining)
-    if realm.multicurrency:
-        rate = Decimal(str(data.get("ExchangeRate") or 1))
-        data["HomeBalance"] = as_number(money(remaining * rate))
-        data["HomeTotalAmt"] = as_number(money(total * rate))
-    return data
+    return _with_balance(realm, data, balance=remaining, total=total)
 
 
 def _refresh_credit_memo(realm: SandboxRealm, credit_memo_id: str) -> None:
@@ -1030,6 +1025,11 @@ def finalize_invoice(realm: SandboxRealm, invoice_id: str, data: dict) -> dict:
         balance = Decimal("0")
     keep = [lt for lt in data.get("LinkedTxn", []) if lt.get("TxnType") != "Payment"]
     data["LinkedTxn"] = keep + [{"TxnId": pid, "TxnType": "Payment"} for pid in dict.fromkeys(p for p, _ in payments)]
+    return _with_balance(realm, data, balance=balance, total=total)
+
+
+def _with_balance(realm: SandboxRealm, data: dict, *, balance: Decimal, total: Decimal) -> dict:
+    """`Balance`, and in a multicurrency company its home-currency twins at the transaction's rate."""
     data["Balance"] = as_number(balance)
     if realm.multicurrency:
         rate = Decimal(str(data.get("ExchangeRate") or 1))
@@ -1101,16 +1101,8 @@ def _compute_payment(realm: SandboxRealm, payload: dict, existing: SandboxEntity
             lines.append({"Amount": as_number(amount), "LinkedTxn": linked})
             continue
         for lt in linked:
-            invoice = _maybe(realm, "Invoice", str(lt.get("TxnId")))
-            if invoice is None:
-                raise faults.business_validation(
-                    f"The entity Invoice {lt.get('TxnId')} that you are trying to link does not exist.", "LinkedTxn"
-                )
-            if _ref_id(invoice.data.get("CustomerRef")) != customer_id:
-                raise faults.business_validation("The invoice belongs to another customer.", "LinkedTxn")
-            already = sum(
-                (a for pid, a in applied_payments(realm, invoice.qbo_id) if not existing or pid != existing.qbo_id),
-                Decimal("0"),
+            invoice, already = _link_target(
+                realm, "Invoice", lt.get("TxnId"), customer_id=customer_id, existing=existing
             )
             open_balance = money(invoice.data.get("TotalAmt")) - money(invoice.data.get("Deposit") or 0) - already
             if amount > open_balance:
@@ -1135,6 +1127,26 @@ def _compute_payment(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     return data
 
 
+def _link_target(
+    realm: SandboxRealm, txn_type: str, txn_id, *, customer_id: str, existing: SandboxEntity | None
+) -> tuple[SandboxEntity, Decimal]:
+    """The invoice or credit memo a payment line links (it must exist and be the payment customer's)
+    and what other payments already applied to it (this payment's earlier version not counted)."""
+    row = _maybe(realm, txn_type, str(txn_id))
+    if row is None:
+        raise faults.business_validation(
+            f"The entity {txn_type} {txn_id} that you are trying to link does not exist.", "LinkedTxn"
+        )
+    if _ref_id(row.data.get("CustomerRef")) != customer_id:
+        noun = "invoice" if txn_type == "Invoice" else "credit memo"
+        raise faults.business_validation(f"The {noun} belongs to another customer.", "LinkedTxn")
+    already = sum(
+        (a for pid, a in applied_payments(realm, row.qbo_id, txn_type) if not existing or pid != existing.qbo_id),
+        Decimal("0"),
+    )
+    return row, already
+
+
 def _check_credit_line(
     realm: SandboxRealm, linked: list[dict], amount: Decimal, *, customer_id: str, existing: SandboxEntity | None
 ) -> None:
@@ -1143,21 +1155,7 @@ def _check_credit_line(
     if amount <= 0:
         raise faults.business_validation("A credit line must have a positive amount.", "Line.Amount")
     for lt in linked:
-        memo = _maybe(realm, "CreditMemo", str(lt.get("TxnId")))
-        if memo is None:
-            raise faults.business_validation(
-                f"The entity CreditMemo {lt.get('TxnId')} that you are trying to link does not exist.", "LinkedTxn"
-            )
-        if _ref_id(memo.data.get("CustomerRef")) != customer_id:
-            raise faults.business_validation("The credit memo belongs to another customer.", "LinkedTxn")
-        used = sum(
-            (
-                a
-                for pid, a in applied_payments(realm, memo.qbo_id, "CreditMemo")
-                if not existing or pid != existing.qbo_id
-            ),
-            Decimal("0"),
-        )
+        memo, used = _link_target(realm, "CreditMemo", lt.get("TxnId"), customer_id=customer_id, existing=existing)
         left = money(memo.data.get("TotalAmt")) - used
         if amount > left:
             raise faults.business_validation(

@@ -11,21 +11,18 @@ import pytest
 from integration.errors import PermanentError, TransientError
 from integration.models import ApiCall
 from integration.pipedrive.installments import Installment, deal_installments
-from integration.pipedrive.models import PipedriveInstallation
 from integration.sandbox.pipedrive.models import SandboxCompany, SandboxInstallment
 from integration.sandbox.pipedrive.seed import INSTALLMENTS
 from tests.integration.pipedrive.flows import ACME, install
+from tests.integration.pipedrive.test_client import installation_of
 
 PATH = "/sandbox/pipedrive/api/acme-demo/api/v2/deals/installments"
 
 
-def installation_of(user_id: int) -> PipedriveInstallation:
-    return PipedriveInstallation.all_companies.select_related("company").get(pipedrive_user_id=user_id)
-
-
 @pytest.fixture
 def alice(pd_live, browser):
-    assert install(browser, pd_live, user_id=11, via="marketplace").status_code == 302
+    """Alice (admin of the sandbox's Acme, on the Growth plan) installed the app."""
+    install(browser, pd_live, user_id=11, via="marketplace")
     return installation_of(11)
 
 
