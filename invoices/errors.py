@@ -18,7 +18,7 @@ from integration.pipedrive.client import NotFound as PipedriveNotFound
 from integration.quickbooks.errors import QboDuplicateName, QboNotFound
 from invoices import services
 
-# InvoiceError codes about the state of the company's connections, not about the input.
+# Codes about the state of the company's connections, not about the input (ours or a client's).
 CONFLICT_CODES = frozenset({"needs_reconnect", "not_connected", "not_installed"})
 
 
@@ -61,5 +61,5 @@ def integration_error_answer(error: IntegrationError, *, may_reconnect: bool = F
             409, "duplicate_name", _("QuickBooks already has a record with this name: pick it or choose another name.")
         )
     if isinstance(error, PermanentError):
-        return ErrorAnswer(400, error.code or "rejected", error.message)
+        return ErrorAnswer(409 if error.code in CONFLICT_CODES else 400, error.code or "rejected", error.message)
     return ErrorAnswer(502, "integration_error", error.message)

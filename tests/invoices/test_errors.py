@@ -34,6 +34,7 @@ def test_an_invoice_error_answers_the_same_on_both_surfaces(error, status, code)
         (AuthRevoked("revoked", service="quickbooks"), 409, "needs_reconnect"),
         (TransientError("down", service="quickbooks"), 503, "quickbooks_unavailable"),
         (PermanentError("refused", service="quickbooks", code="6000"), 400, "6000"),
+        (PermanentError("no installation", service="pipedrive", code="not_installed"), 409, "not_installed"),
     ],
 )
 def test_an_integration_error_answers_the_same_on_both_surfaces(error, status, code):
