@@ -6,6 +6,8 @@ a secret in the logs cannot happen by accident.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextvars
 import logging
 import time
@@ -135,3 +137,18 @@ def make_session(*, service: str, recorder: CallRecorder | None = None, timeout:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """`(user, password)` from an `Authorization: Basic base64(user:password)` header (RFC 7617), the one
+    parser of HTTP Basic in the product; None when absent, another scheme, not base64 or UTF-8, or
+    without the colon. Callers compare the parts in constant time."""
+    scheme, _space, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None

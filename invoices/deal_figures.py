@@ -32,7 +32,7 @@ from integration.locking import serialized
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.selectors import installation_for
 from invoices.models import DealFigureFields, DealFiguresOutbox, Invoice, InvoiceDeal, InvoiceEvent
-from invoices.status import Status
+from invoices.status import Status, is_past_due
 from tenants.models import Company
 from tenants.scoping import company_scope
 
@@ -164,7 +164,7 @@ def deal_figures(*, company: Company, deal_id: int, deal_currency: str = "") -> 
         today = _today(group[0])
         statuses = []
         for invoice in group:
-            late = invoice.balance > 0 and invoice.due_date is not None and invoice.due_date < today
+            late = invoice.balance > 0 and is_past_due(invoice.due_date, today=today)
             statuses.append(Status.OVERDUE if late else Status(invoice.status))
         worst = min(statuses, key=STATUS_ORDER.index)
         out[currency] = Figures(
@@ -253,6 +253,11 @@ def deal_fields_setup_later(*, company: Company) -> None:
 
     company_id = company.pk
     transaction.on_commit(lambda: setup_deal_fields.delay(company_id=company_id))
+
+
+def on_quickbooks_connected(*, company: Company, **_kwargs) -> None:
+    """Receiver of `integration.quickbooks.signals.connection_connected`."""
+    deal_fields_setup_later(company=company)
 
 
 def deal_fields_setup(*, company: Company) -> bool:
@@ -358,10 +363,12 @@ def push_one(*, row: DealFiguresOutbox, config: DealFigureFields, installation) 
 def deal_figures_push(*, company: Company) -> dict:
     """One run for a company: up to BATCH due rows. Returns counts (written, failed, remaining)."""
     now = timezone.now()
-    due = DealFiguresOutbox.objects.filter(dirty=True, next_attempt_at__lte=now).exclude(claimed_until__gt=now)
+    due = DealFiguresOutbox.objects.filter(company=company, dirty=True, next_attempt_at__lte=now).exclude(
+        claimed_until__gt=now
+    )
     config = fields_config(company=company)
     if not config.enabled:
-        DealFiguresOutbox.objects.filter(dirty=True).update(dirty=False, last_error="turned off")
+        DealFiguresOutbox.objects.filter(company=company, dirty=True).update(dirty=False, last_error="turned off")
         return {"written": 0, "failed": 0, "remaining": 0}
     rows = list(due.order_by("next_attempt_at", "id")[:BATCH])
     if not rows:
@@ -392,7 +399,9 @@ def deal_figures_push(*, company: Company) -> dict:
             logger.info("deal figures: deal %s of company %s not written: %s", row.deal_id, company.pk, exc)
             _fail(row, exc)
             failed += 1
-    remaining = DealFiguresOutbox.objects.filter(dirty=True, next_attempt_at__lte=timezone.now()).count()
+    remaining = DealFiguresOutbox.objects.filter(
+        company=company, dirty=True, next_attempt_at__lte=timezone.now()
+    ).count()
     return {"written": written, "failed": failed, "remaining": remaining}
 
 

@@ -1,12 +1,6 @@
 from django.urls import path
 
-from tenants import apis, views
-
-app_name = "tenants"
-
-urlpatterns = [
-    path("settings/", views.company_settings, name="settings"),
-]
+from tenants import apis
 
 api_urlpatterns = [
     path("company", apis.CompanyApi.as_view(), name="api-company"),
