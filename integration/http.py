@@ -17,7 +17,10 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from requests_oauthlib import OAuth2Session
+
+from integration import jsonbody
 
 logger = logging.getLogger("integration.http")
 
@@ -90,6 +93,12 @@ class _CallLogged:
                 raise requests.Timeout("the request's deadline for outbound calls has passed")
             timeout = kwargs["timeout"]
             kwargs["timeout"] = min(timeout, left) if isinstance(timeout, int | float) else left
+        if kwargs.get("json") is not None and kwargs.get("data") is None:
+            # Our encoder instead of requests': Decimal money and quantities go out exact.
+            headers = CaseInsensitiveDict(kwargs.get("headers") or {})
+            headers.setdefault("Content-Type", "application/json")
+            kwargs["data"] = jsonbody.dumps(kwargs.pop("json")).encode()
+            kwargs["headers"] = headers
         started = time.monotonic()
         path = urlsplit(url).path
         try:
