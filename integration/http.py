@@ -1,7 +1,9 @@
 """The one factory for outbound HTTP sessions: timeouts, User-Agent and a call log.
 
 Every call to Pipedrive or Intuit goes through a session made here, so a missing timeout or
-a secret in the logs cannot happen by accident.
+a secret in the logs cannot happen by accident: API calls through `make_session`, OAuth token
+calls through `make_oauth_session` (a requests-oauthlib `OAuth2Session` with the same rules).
+JSON bodies (`json=`) are written by `integration.jsonbody`, so a Decimal goes out exact.
 """
 
 from __future__ import annotations
