@@ -27,6 +27,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integration import jsonbody
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, RateLimited
 from integration.locking import serialized
 from integration.pipedrive import client as pipedrive
@@ -178,8 +179,8 @@ def deal_figures(*, company: Company, deal_id: int, deal_currency: str = "") -> 
 
 
 def _money(value: Decimal, currency: str) -> dict:
-    number = float(value) if value != value.to_integral_value() else int(value)
-    return {"value": number, "currency": currency}
+    # Decimal up to the wire: integration.jsonbody writes it as the exact JSON number.
+    return {"value": value, "currency": currency}
 
 
 def custom_fields_for(*, fields: DealFigureFields, figures: Figures | None) -> dict:
@@ -320,6 +321,7 @@ def _fail(row: DealFiguresOutbox, exc: Exception, *, retry_after: float | None =
 
 
 def _done(row: DealFiguresOutbox, written: dict) -> None:
+    written = jsonbody.as_received(written)  # as Pipedrive parsed it: comparable with the next body
     now = timezone.now()
     DealFiguresOutbox.objects.filter(pk=row.pk).update(
         written=written, written_at=now, attempts=0, last_error="", claimed_until=None
@@ -342,7 +344,7 @@ def push_one(*, row: DealFiguresOutbox, config: DealFigureFields, installation) 
         # A monetary field holds one currency: show the deal's own (others are left out).
         figures = per_currency.get(_currency_of_deal(installation=installation, deal_id=row.deal_id))
     body = custom_fields_for(fields=config, figures=figures)
-    if not body or (row.written_at and row.written == body):
+    if not body or (row.written_at and row.written == jsonbody.as_received(body)):
         _done(row, row.written if row.written_at else {})
         return
     try:

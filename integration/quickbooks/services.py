@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -129,7 +128,8 @@ def connect_start(*, company: Company, membership: Membership) -> str:
     existing = _live_connection(company)
     if existing is not None and (existing.status == Status.ACTIVE or not _may_manage(existing, membership)):
         raise ConnectRefused(_refusal(existing))
-    state = secrets.token_urlsafe(32)
+    # requests-oauthlib draws the state; we keep only its hash, single use, for this company and user.
+    url, state = oauth.authorization_url(redirect_uri=redirect_uri())
     with company_scope(company):
         OAuthState.objects.filter(company=company, expires_at__lt=timezone.now()).delete()
         OAuthState.objects.create(
@@ -138,7 +138,7 @@ def connect_start(*, company: Company, membership: Membership) -> str:
             state_hash=_state_hash(state),
             expires_at=timezone.now() + STATE_TTL,
         )
-    return oauth.authorize_url(state=state, redirect_uri=redirect_uri())
+    return url
 
 
 def _state_consume(*, state: str, user: User) -> OAuthState:

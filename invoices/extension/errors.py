@@ -3,28 +3,19 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from integration import jsonbody
 from integration.errors import IntegrationError
 from invoices import services
 from invoices.errors import integration_error_answer, invoice_error_answer
 
 
-class _Encoder(json.JSONEncoder):
-    """Money leaves as JSON numbers (two places are exact in a double's shortest repr)."""
-
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return float(o)
-        return super().default(o)
-
-
-def ok(data, *, status: int = 200) -> JsonResponse:
-    return JsonResponse({"success": True, "data": data}, status=status, encoder=_Encoder, safe=False)
+def ok(data, *, status: int = 200) -> HttpResponse:
+    # Money leaves as exact JSON numbers (integration.jsonbody), never through float().
+    body = jsonbody.dumps({"success": True, "data": data})
+    return HttpResponse(body, status=status, content_type="application/json")
 
 
 class ExtensionError(Exception):
