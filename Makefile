@@ -56,9 +56,11 @@ wrk:
 test: venv chromium compilemessages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## lint: ruff, and the import contracts of pyproject.toml (the apps' layering, README "Code layout")
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 fmt: venv
 	$(BIN)/ruff check --fix .

@@ -5,6 +5,7 @@ sandboxes on. `DJANGO_ENV=production` requires real secrets and services and fai
 naming the variable, when one is missing or malformed.
 """
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -287,6 +288,9 @@ SANDBOXES_ENABLED = env.bool("SANDBOXES_ENABLED", default=not PRODUCTION)
 SANDBOX_APPS = ["integration.sandbox.quickbooks", "integration.sandbox.pipedrive"]
 if SANDBOXES_ENABLED:
     INSTALLED_APPS += SANDBOX_APPS
+    # The sandboxes' OAuth servers speak plain HTTP on localhost; oauthlib refuses anything but
+    # HTTPS unless told otherwise. Production (no sandboxes) keeps the library's HTTPS-only rule.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 _sandbox = f"{PUBLIC_BASE_URL}/sandbox"
 HTTP_TIMEOUT_SECONDS = env.float("HTTP_TIMEOUT_SECONDS", default=20.0)
 HTTP_USER_AGENT = env.str("HTTP_USER_AGENT", default="qbo-pipedrive/1.0")
@@ -411,6 +415,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Their DEBUG lines print token answers, request bodies and the Basic client credentials.
+        "requests_oauthlib": {"level": "INFO"},
+        "oauthlib": {"level": "INFO"},
         # runserver's request lines ("GET /panel/deal?token=…") through the redacting handler.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

@@ -15,7 +15,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("", include("tenants.urls")),
+    path("", include("invoices.settings_urls")),
     path("quickbooks/", include("integration.quickbooks.urls")),
     path("pipedrive/", include("integration.pipedrive.urls")),
     path("", include("invoices.urls")),

@@ -9,9 +9,9 @@ from django.db.models import Count, Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin
 from integration.models import ApiCall, WebhookDelivery, WebhookEvent
 from tenants.admin import admin_link, changelist_link
+from tenants.admin_base import ReadOnlyAdmin
 
 
 class StatusClassFilter(admin.SimpleListFilter):

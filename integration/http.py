@@ -1,11 +1,15 @@
 """The one factory for outbound HTTP sessions: timeouts, User-Agent and a call log.
 
 Every call to Pipedrive or Intuit goes through a session made here, so a missing timeout or
-a secret in the logs cannot happen by accident.
+a secret in the logs cannot happen by accident: API calls through `make_session`, OAuth token
+calls through `make_oauth_session` (a requests-oauthlib `OAuth2Session` with the same rules).
+JSON bodies (`json=`) are written by `integration.jsonbody`, so a Decimal goes out exact.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextvars
 import logging
 import time
@@ -17,6 +21,10 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests_oauthlib import OAuth2Session
+
+from integration import jsonbody
 
 logger = logging.getLogger("integration.http")
 
@@ -63,17 +71,25 @@ class CallRecord:
 CallRecorder = Callable[[CallRecord], None]
 
 
-class TimeoutSession(requests.Session):
-    """A session whose requests always have a timeout and are logged without secrets."""
+class _CallLogged:
+    """The timeout, deadline and call log of our sessions, mixed into a `requests.Session` class.
 
-    def __init__(self, *, service: str, timeout: float, recorder: CallRecorder | None = None):
-        super().__init__()
+    `requests_oauthlib.OAuth2Session` is such a class too, so token calls get exactly the same
+    treatment as API calls (`make_oauth_session`)."""
+
+    service: str
+    default_timeout: float
+    recorder: CallRecorder | None
+
+    def _call_log_init(self, *, service: str, timeout: float, recorder: CallRecorder | None) -> None:
         self.service = service
         self.default_timeout = timeout
         self.recorder = recorder
 
     def request(self, method, url, *args, **kwargs):
-        kwargs.setdefault("timeout", self.default_timeout)
+        # `timeout=None` is what OAuth2Session.fetch_token passes when not told: still ours, never none.
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
         ends = _deadline.get()
         if ends is not None:
             left = ends - time.monotonic()
@@ -81,6 +97,12 @@ class TimeoutSession(requests.Session):
                 raise requests.Timeout("the request's deadline for outbound calls has passed")
             timeout = kwargs["timeout"]
             kwargs["timeout"] = min(timeout, left) if isinstance(timeout, int | float) else left
+        if kwargs.get("json") is not None and kwargs.get("data") is None:
+            # Our encoder instead of requests': Decimal money and quantities go out exact.
+            headers = CaseInsensitiveDict(kwargs.get("headers") or {})
+            headers.setdefault("Content-Type", "application/json")
+            kwargs["data"] = jsonbody.dumps(kwargs.pop("json")).encode()
+            kwargs["headers"] = headers
         started = time.monotonic()
         path = urlsplit(url).path
         try:
@@ -124,14 +146,73 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-def make_session(*, service: str, recorder: CallRecorder | None = None, timeout: float | None = None) -> TimeoutSession:
-    """A new session for `service` ('quickbooks' or 'pipedrive') with our defaults."""
-    session = TimeoutSession(
-        service=service, timeout=timeout if timeout is not None else settings.HTTP_TIMEOUT_SECONDS, recorder=recorder
-    )
+class TimeoutSession(_CallLogged, requests.Session):
+    """A session whose requests always have a timeout and are logged without secrets."""
+
+    def __init__(self, *, service: str, timeout: float, recorder: CallRecorder | None = None):
+        super().__init__()
+        self._call_log_init(service=service, timeout=timeout, recorder=recorder)
+
+
+class OAuthSession(_CallLogged, OAuth2Session):
+    """requests-oauthlib's OAuth2Session (authorization URL, state, token and refresh grants) with
+    our timeout, deadline and call log."""
+
+    def __init__(self, *, service: str, timeout: float, recorder: CallRecorder | None = None, **oauth_kwargs):
+        super().__init__(**oauth_kwargs)
+        self._call_log_init(service=service, timeout=timeout, recorder=recorder)
+
+
+def _with_defaults(session: requests.Session) -> None:
     session.headers["User-Agent"] = settings.HTTP_USER_AGENT
     # Retries are ours to decide (idempotency keys, backoff), so urllib3 must not retry writes.
     adapter = HTTPAdapter(max_retries=0, pool_connections=10, pool_maxsize=10)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+
+
+def make_session(*, service: str, recorder: CallRecorder | None = None, timeout: float | None = None) -> TimeoutSession:
+    """A new session for `service` ('quickbooks' or 'pipedrive') with our defaults."""
+    session = TimeoutSession(
+        service=service, timeout=timeout if timeout is not None else settings.HTTP_TIMEOUT_SECONDS, recorder=recorder
+    )
+    _with_defaults(session)
     return session
+
+
+def make_oauth_session(
+    *,
+    service: str,
+    client_id: str,
+    recorder: CallRecorder | None = None,
+    timeout: float | None = None,
+    redirect_uri: str | None = None,
+    scope: list[str] | None = None,
+) -> OAuthSession:
+    """A new OAuth 2.0 session for `service`'s authorization server, with the same defaults as
+    `make_session` (User-Agent, timeout, deadline, no urllib3 retries, call log)."""
+    session = OAuthSession(
+        service=service,
+        timeout=timeout if timeout is not None else settings.HTTP_TIMEOUT_SECONDS,
+        recorder=recorder,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        scope=scope,
+    )
+    _with_defaults(session)
+    return session
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """`(user, password)` from an `Authorization: Basic base64(user:password)` header (RFC 7617), the one
+    parser of HTTP Basic in the product; None when absent, another scheme, not base64 or UTF-8, or
+    without the colon. Callers compare the parts in constant time."""
+    scheme, _space, encoded = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None

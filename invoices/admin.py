@@ -10,10 +10,11 @@ from django.db.models import DecimalField, Q, TextField
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin
 from integration.quickbooks.models import QuickBooksConnection
+from invoices import company_admin  # noqa: F401  (registers the company page)
 from invoices.models import CustomerLink, Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine, ProductLink
 from tenants.admin import admin_link
+from tenants.admin_base import ReadOnlyAdmin
 
 
 class JobFilter(admin.SimpleListFilter):

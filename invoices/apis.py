@@ -14,13 +14,14 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
+from integration.errors import IntegrationError
 from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
 from invoices import panel_reads, selectors, services, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal, priced
+from invoices.errors import ErrorAnswer, integration_error_answer, invoice_error_answer
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
     DraftInputSerializer,
@@ -44,51 +45,18 @@ class ApiError(exceptions.APIException):
         self.problems = problems or []
 
 
-def _problems_response(error: services.InvoiceError) -> ApiError:
-    fields: dict[str, list[str]] = {}
-    for problem in error.problems:
-        fields.setdefault(problem.field, []).append(problem.message)
+def _api_error(answer: ErrorAnswer, *, fields: dict | None = None) -> ApiError:
+    if fields is None:
+        fields = {}
+        for problem in answer.problems:
+            fields.setdefault(problem.field, []).append(problem.message)
     return ApiError(
-        status_code=status.HTTP_403_FORBIDDEN if isinstance(error, services.ActionNotAllowed) else 400,
-        code=error.code,
-        message=error.message,
+        status_code=answer.status,
+        code=answer.code,
+        message=answer.message,
         fields=fields,
-        problems=[p.as_dict() for p in error.problems],
+        problems=[p.as_dict() for p in answer.problems],
     )
-
-
-def _integration_error(error: IntegrationError, *, may_reconnect: bool = False) -> ApiError:
-    if isinstance(error, AuthRevoked):
-        return ApiError(
-            status_code=409,
-            code="needs_reconnect",
-            # Issue 13: the owner (or an admin) is not told to ask someone else.
-            message=_("QuickBooks needs reconnecting: reconnect it in Settings.")
-            if may_reconnect
-            else _("QuickBooks needs reconnecting. Ask the connection owner to reconnect it."),
-        )
-    if isinstance(error, TransientError):
-        return ApiError(
-            status_code=503,
-            code="quickbooks_unavailable",
-            message=_("QuickBooks is not answering right now; try again in a minute."),
-        )
-    if isinstance(error, pipedrive_client.NotFound):
-        return ApiError(
-            status_code=404,
-            code="not_found_in_pipedrive",
-            message=_("Pipedrive does not know this deal, or you cannot see it."),
-        )
-    # The Pipedrive client's messages are English diagnostics (scanner: tests/i18n): say it in the
-    # user's language and keep the diagnostic after it. QuickBooks' are translated already.
-    message = (
-        _("Pipedrive did not accept the request (%(reason)s).") % {"reason": error.message}
-        if error.service == "pipedrive"
-        else error.message
-    )
-    if isinstance(error, PermanentError):
-        return ApiError(status_code=400, code=error.code or "rejected", message=message)
-    return ApiError(status_code=502, code="integration_error", message=message)
 
 
 class PanelApi(CompanyScopedApi):
@@ -113,9 +81,9 @@ class PanelApi(CompanyScopedApi):
         if isinstance(exc, DraftError):
             exc = ApiError(status_code=400, code="invalid", message=exc.message, fields={exc.field: [exc.message]})
         elif isinstance(exc, services.InvoiceError):
-            exc = _problems_response(exc)
+            exc = _api_error(invoice_error_answer(exc))
         elif isinstance(exc, IntegrationError):
-            exc = _integration_error(exc, may_reconnect=self.may_manage_connection())
+            exc = _api_error(integration_error_answer(exc, may_reconnect=self.may_manage_connection()))
         response = super().handle_exception(exc)
         if isinstance(exc, ApiError) and isinstance(response.data, dict) and "error" in response.data:
             response.data["error"]["fields"] = exc.fields
@@ -166,7 +134,7 @@ class PanelApi(CompanyScopedApi):
 
     def _owner_name(self) -> str:
         owner = self.connection.owner if self.connection else None
-        return (owner.user.name or owner.user.email) if owner else _("the connection owner")
+        return owner.user.display_name if owner else _("the connection owner")
 
     def invoice(self, invoice_id: int) -> Invoice:
         self.require_viewer()
@@ -392,7 +360,6 @@ class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
         return link
 
     def _contact_customer(self, deal_id: int) -> str:
-        from integration.errors import IntegrationError
         from invoices.drafts import deal_customer_id
 
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)

@@ -27,12 +27,13 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from integration import jsonbody
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, RateLimited
 from integration.locking import serialized
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.selectors import installation_for
 from invoices.models import DealFigureFields, DealFiguresOutbox, Invoice, InvoiceDeal, InvoiceEvent
-from invoices.status import Status
+from invoices.status import Status, is_past_due
 from tenants.models import Company
 from tenants.scoping import company_scope
 
@@ -164,7 +165,7 @@ def deal_figures(*, company: Company, deal_id: int, deal_currency: str = "") -> 
         today = _today(group[0])
         statuses = []
         for invoice in group:
-            late = invoice.balance > 0 and invoice.due_date is not None and invoice.due_date < today
+            late = invoice.balance > 0 and is_past_due(invoice.due_date, today=today)
             statuses.append(Status.OVERDUE if late else Status(invoice.status))
         worst = min(statuses, key=STATUS_ORDER.index)
         out[currency] = Figures(
@@ -178,8 +179,8 @@ def deal_figures(*, company: Company, deal_id: int, deal_currency: str = "") -> 
 
 
 def _money(value: Decimal, currency: str) -> dict:
-    number = float(value) if value != value.to_integral_value() else int(value)
-    return {"value": number, "currency": currency}
+    # Decimal up to the wire: integration.jsonbody writes it as the exact JSON number.
+    return {"value": value, "currency": currency}
 
 
 def custom_fields_for(*, fields: DealFigureFields, figures: Figures | None) -> dict:
@@ -255,6 +256,11 @@ def deal_fields_setup_later(*, company: Company) -> None:
     transaction.on_commit(lambda: setup_deal_fields.delay(company_id=company_id))
 
 
+def on_quickbooks_connected(*, company: Company, **_kwargs) -> None:
+    """Receiver of `integration.quickbooks.signals.connection_connected`."""
+    deal_fields_setup_later(company=company)
+
+
 def deal_fields_setup(*, company: Company) -> bool:
     """At connect: the deal fields, and the won-deal webhook when that rule is on."""
     from invoices.won import webhook_register
@@ -315,6 +321,7 @@ def _fail(row: DealFiguresOutbox, exc: Exception, *, retry_after: float | None =
 
 
 def _done(row: DealFiguresOutbox, written: dict) -> None:
+    written = jsonbody.as_received(written)  # as Pipedrive parsed it: comparable with the next body
     now = timezone.now()
     DealFiguresOutbox.objects.filter(pk=row.pk).update(
         written=written, written_at=now, attempts=0, last_error="", claimed_until=None
@@ -337,7 +344,7 @@ def push_one(*, row: DealFiguresOutbox, config: DealFigureFields, installation) 
         # A monetary field holds one currency: show the deal's own (others are left out).
         figures = per_currency.get(_currency_of_deal(installation=installation, deal_id=row.deal_id))
     body = custom_fields_for(fields=config, figures=figures)
-    if not body or (row.written_at and row.written == body):
+    if not body or (row.written_at and row.written == jsonbody.as_received(body)):
         _done(row, row.written if row.written_at else {})
         return
     try:
@@ -358,10 +365,12 @@ def push_one(*, row: DealFiguresOutbox, config: DealFigureFields, installation) 
 def deal_figures_push(*, company: Company) -> dict:
     """One run for a company: up to BATCH due rows. Returns counts (written, failed, remaining)."""
     now = timezone.now()
-    due = DealFiguresOutbox.objects.filter(dirty=True, next_attempt_at__lte=now).exclude(claimed_until__gt=now)
+    due = DealFiguresOutbox.objects.filter(company=company, dirty=True, next_attempt_at__lte=now).exclude(
+        claimed_until__gt=now
+    )
     config = fields_config(company=company)
     if not config.enabled:
-        DealFiguresOutbox.objects.filter(dirty=True).update(dirty=False, last_error="turned off")
+        DealFiguresOutbox.objects.filter(company=company, dirty=True).update(dirty=False, last_error="turned off")
         return {"written": 0, "failed": 0, "remaining": 0}
     rows = list(due.order_by("next_attempt_at", "id")[:BATCH])
     if not rows:
@@ -392,7 +401,9 @@ def deal_figures_push(*, company: Company) -> dict:
             logger.info("deal figures: deal %s of company %s not written: %s", row.deal_id, company.pk, exc)
             _fail(row, exc)
             failed += 1
-    remaining = DealFiguresOutbox.objects.filter(dirty=True, next_attempt_at__lte=timezone.now()).count()
+    remaining = DealFiguresOutbox.objects.filter(
+        company=company, dirty=True, next_attempt_at__lte=timezone.now()
+    ).count()
     return {"written": written, "failed": failed, "remaining": remaining}
 
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from invoices.status import Status
 from tenants.fields import EncryptedTextField
 from tenants.models import Membership, TenantModel
 
@@ -22,13 +23,7 @@ class Invoice(TenantModel):
         CREATED = "created", _("In QuickBooks")
         FAILED = "failed", _("Could not be created")
 
-    class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        OVERDUE = "overdue", _("Overdue")
-        PARTIALLY_PAID = "partially_paid", _("Partially paid")
-        PAID = "paid", _("Paid")
-        VOIDED = "voided", _("Voided")
-        DELETED = "deleted", _("Deleted")
+    Status = Status  # invoices.status.Status: the one status enum
 
     connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.PROTECT, related_name="+")
     request_id = models.UUIDField(default=uuid.uuid4, editable=False)

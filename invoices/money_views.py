@@ -64,12 +64,12 @@ def money_loop_settings(request):
 
     config = deal_figures.fields_config(company=company)
     context = {
-        "won_problems": WonDeal.objects.filter(state=WonDeal.State.PROBLEMS).count(),
+        "won_problems": WonDeal.objects.filter(company=company, state=WonDeal.State.PROBLEMS).count(),
         "company": company,
         "is_admin": is_admin,
         "config": config,
-        "waiting": DealFiguresOutbox.objects.filter(dirty=True).count(),
-        "failing": DealFiguresOutbox.objects.filter(dirty=True, attempts__gt=0).first(),
+        "waiting": DealFiguresOutbox.objects.filter(company=company, dirty=True).count(),
+        "failing": DealFiguresOutbox.objects.filter(company=company, dirty=True, attempts__gt=0).first(),
     }
     return render(request, "invoices/money_loop_settings.html", context)
 

@@ -43,7 +43,7 @@ from invoices import services, validation
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoicePayment
 from invoices.selectors import HISTORY_LIMIT, LIVE
 from invoices.serializers import InvoiceSerializer
-from invoices.status import LABELS, Status, allowed_actions, effective_status, pipedrive_status
+from invoices.status import LABELS, Status, allowed_actions, effective_status, is_past_due, pipedrive_status
 from invoices.sync import company_today
 from tenants.api import CompanyScopedApi
 from tenants.language import activate_for_membership
@@ -352,7 +352,7 @@ class Reader:
             total, balance = Decimal(row["total"]), Decimal(row["balance"])
             acc = sums.setdefault(row["currency"], [ZERO, ZERO, ZERO, ZERO])
             acc[0] += balance
-            if balance > 0 and row["due_date"] is not None and row["due_date"] < self.today:
+            if balance > 0 and is_past_due(row["due_date"], today=self.today):
                 acc[1] += balance
             acc[2] += total - balance
             acc[3] += total

@@ -9,7 +9,7 @@ from django.db.models import Case, DecimalField, F, Prefetch, Q, QuerySet, Sum, 
 
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import Invoice, InvoiceEvent
-from invoices.status import Status
+from invoices.status import Status, past_due_q
 from tenants.models import Company
 
 ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=18, decimal_places=2))
@@ -67,7 +67,11 @@ def summary(queryset: QuerySet[Invoice], *, today: dt.date) -> list[dict]:
         .annotate(
             outstanding=Sum("balance"),
             overdue=Sum(
-                Case(When(Q(balance__gt=0, due_date__lt=today), then=F("balance")), default=ZERO, output_field=money)
+                Case(
+                    When(Q(balance__gt=0) & past_due_q(today=today), then=F("balance")),
+                    default=ZERO,
+                    output_field=money,
+                )
             ),
             paid=Sum(F("total") - F("balance"), output_field=money),
             total=Sum("total"),

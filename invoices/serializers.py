@@ -28,7 +28,7 @@ class EventSerializer(serializers.ModelSerializer):
     def get_actor(self, event) -> str:
         if event.actor_id is None:
             return ""
-        return event.actor.user.name or event.actor.user.email
+        return event.actor.user.display_name
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -150,7 +150,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             {
                 "kind": event.kind,
                 "message": event.message,
-                "actor": (event.actor.user.name or event.actor.user.email) if event.actor_id else "",
+                "actor": (event.actor.user.display_name) if event.actor_id else "",
                 "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
             }
             for event in list(invoice.events.all())[:HISTORY_LIMIT]

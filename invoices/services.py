@@ -80,7 +80,7 @@ def viewing_refusal(*, membership: Membership, connection: QuickBooksConnection)
     if can_view(membership=membership, connection=connection):
         return ""
     owner = connection.owner
-    name = (owner.user.name or owner.user.email) if owner else _("the connection owner")
+    name = owner.user.display_name if owner else _("the connection owner")
     return _("Only %(owner)s, who connected QuickBooks, sees invoices in this company.") % {"owner": name}
 
 

@@ -9,28 +9,35 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
+from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
-class Status(StrEnum):
-    OPEN = "open"
-    OVERDUE = "overdue"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    VOIDED = "voided"
-    DELETED = "deleted"
+class Status(models.TextChoices):
+    """The one status enum: `Invoice.Status` is this class, so the column and the rules share it."""
+
+    OPEN = "open", _("Open")
+    OVERDUE = "overdue", _("Overdue")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
+    VOIDED = "voided", _("Voided")
+    DELETED = "deleted", _("Deleted")
 
 
-LABELS = {
-    Status.OPEN: _("Open"),
-    Status.OVERDUE: _("Overdue"),
-    Status.PARTIALLY_PAID: _("Partially paid"),
-    Status.PAID: _("Paid"),
-    Status.VOIDED: _("Voided"),
-    Status.DELETED: _("Deleted"),
-}
+LABELS = {status: status.label for status in Status}
+
+
+def is_past_due(due_date: dt.date | None, *, today: dt.date) -> bool:
+    """The overdue boundary, written once: due strictly before the company's today (`company_today`).
+    An invoice due today is not overdue yet; one without a due date never is."""
+    return due_date is not None and due_date < today
+
+
+def past_due_q(*, today: dt.date) -> Q:
+    """`is_past_due` for a queryset of invoices (NULL due dates never match)."""
+    return Q(due_date__lt=today)
 
 
 @dataclass(frozen=True)
@@ -72,15 +79,9 @@ def compute_status(facts: Facts, *, today: dt.date) -> Status:
         return Status.PAID  # includes zero-amount invoices, which are closed
     if facts.balance < facts.total:
         return Status.PARTIALLY_PAID
-    if facts.due_date is not None and facts.due_date < today:
+    if is_past_due(facts.due_date, today=today):
         return Status.OVERDUE
     return Status.OPEN
-
-
-def is_overdue(facts: Facts, *, today: dt.date) -> bool:
-    """Past due with money owed: true for overdue and for late partially paid invoices."""
-    status = compute_status(facts, today=today)
-    return status in {Status.OVERDUE, Status.PARTIALLY_PAID} and facts.due_date is not None and facts.due_date < today
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ ACTIONS = {
 def effective_status(*, status: str, due_date: dt.date | None, today: dt.date) -> Status:
     """A stored Open invoice past its due date reads as Overdue (overdue is computed at read time;
     the daily job only records it)."""
-    if status == Status.OPEN and due_date is not None and due_date < today:
+    if status == Status.OPEN and is_past_due(due_date, today=today):
         return Status.OVERDUE
     return Status(status)
 

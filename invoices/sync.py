@@ -23,7 +23,7 @@ from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.webhooks import Change, parse_changes
 from invoices import payments
 from invoices.models import Invoice, InvoiceEvent
-from invoices.status import LABELS, Facts, Status, compute_status
+from invoices.status import LABELS, Facts, Status, compute_status, past_due_q
 from tenants.scoping import company_scope
 
 logger = logging.getLogger(__name__)
@@ -505,7 +505,7 @@ def overdue_refresh(*, connection: QuickBooksConnection) -> int:
     today = company_today(connection)
     moved = 0
     for invoice in Invoice.objects.filter(
-        connection=connection, status=Status.OPEN, due_date__lt=today, state=Invoice.State.CREATED
+        past_due_q(today=today), connection=connection, status=Status.OPEN, state=Invoice.State.CREATED
     ):
         with transaction.atomic():
             # Only if still Open: a payment applied meanwhile must not be overwritten.

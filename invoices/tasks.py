@@ -34,14 +34,16 @@ def process_quickbooks_webhook(delivery_id: int) -> int:
 @shared_task(name="invoices.sync_connection", **RETRY)
 @with_company_scope
 def sync_connection(*, company_id: int, connection_id: int) -> int:
-    connection = QuickBooksConnection.objects.get(pk=connection_id, status=QuickBooksConnection.Status.ACTIVE)
+    connection = QuickBooksConnection.objects.get(
+        company_id=company_id, pk=connection_id, status=QuickBooksConnection.Status.ACTIVE
+    )
     return sync.connection_cdc_sync(connection=connection)
 
 
 @shared_task(name="invoices.refresh_overdue")
 @with_company_scope
 def refresh_overdue(*, company_id: int, connection_id: int) -> int:
-    connection = QuickBooksConnection.objects.get(pk=connection_id)
+    connection = QuickBooksConnection.objects.get(company_id=company_id, pk=connection_id)
     return sync.overdue_refresh(connection=connection)
 
 

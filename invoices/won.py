@@ -20,8 +20,6 @@ the first win stands, no second one is made (a user can still create more by han
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import logging
@@ -32,6 +30,7 @@ from django.conf import settings
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from integration.http import basic_credentials
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.selectors import installation_for
 from integration.quickbooks.models import QuickBooksConnection
@@ -84,14 +83,10 @@ def webhook_register(*, company: Company) -> DealFigureFields:
 
 def company_of_basic_auth(header: str) -> Company | None:
     """The company whose webhook credentials these are (constant-time password check), else None."""
-    if not header.startswith("Basic "):
+    credentials = basic_credentials(header)
+    if credentials is None or not credentials[0]:
         return None
-    try:
-        user, sep, password = base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    if not sep or not user:
-        return None
+    user, password = credentials
     config = DealFigureFields.all_companies.filter(webhook_user=user).select_related("company").first()
     expected = config.webhook_password if config is not None else secrets.token_urlsafe(32)
     ok = hmac.compare_digest(password.encode(), (expected or "").encode())
@@ -167,7 +162,7 @@ def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
     )
     if won.invoice_id or (won.state == WonDeal.State.DRAFT_READY and rule == "draft"):
         return won  # this deal's win was handled already (a duplicate, or won again after a reopen)
-    connection = QuickBooksConnection.objects.filter(status=QuickBooksConnection.Status.ACTIVE).first()
+    connection = QuickBooksConnection.objects.filter(company=company, status=QuickBooksConnection.Status.ACTIVE).first()
     installation = installation_for(company=company)
     problems: list[dict] = []
     if connection is None or installation is None:

@@ -33,6 +33,11 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.email
 
+    @property
+    def display_name(self) -> str:
+        """How the product names a person to others: the Pipedrive name, else the email (the one place)."""
+        return self.name or self.email
+
 
 class Company(models.Model):
     """A Pipedrive company that installed the app: the tenant."""

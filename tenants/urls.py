@@ -1,13 +1,6 @@
 from django.urls import path
 
-from tenants import apis, language_views, views
-
-app_name = "tenants"
-
-urlpatterns = [
-    path("settings/", views.company_settings, name="settings"),
-    path("settings/language", language_views.language_update, name="language"),
-]
+from tenants import apis
 
 api_urlpatterns = [
     path("company", apis.CompanyApi.as_view(), name="api-company"),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
 from integration.pipedrive.models import PipedriveInstallation
+from tenants.admin_base import ReadOnlyAdmin
 
 TOKEN_FIELDS = ("access_token", "refresh_token")
 

@@ -1,13 +1,19 @@
-"""Pipedrive's OAuth server: code exchange, refresh and revoke.
+"""Pipedrive's OAuth server through requests_oauthlib: code exchange, refresh and revoke.
 
 All three use a form body and HTTP Basic `client_id:client_secret`; base URL
 `settings.PIPEDRIVE_OAUTH_BASE_URL` (https://oauth.pipedrive.com/oauth, or the sandbox).
+`OAuth2Session` (from `integration.http.make_oauth_session`: our timeout, User-Agent, call log)
+writes the grant bodies, sends the Basic client credentials and parses the answer; we map
+Pipedrive's refusals to our typed errors first (`_raise_for_token_error`), check `api_domain`,
+and revoke ourselves (the library has no revoke call). The consent redirect and its `state` are
+django-allauth's (`allauth_provider/`): install and "Continue with Pipedrive" share one callback.
 Docs: https://pipedrive.readme.io/docs/marketplace-oauth-api
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -15,10 +21,14 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+from oauthlib.oauth2 import InvalidGrantError, OAuth2Error
+from oauthlib.oauth2.rfc6749.utils import list_to_scope
+from requests.auth import HTTPBasicAuth
 
 from integration.calllog import call_recorder
 from integration.errors import AuthRevoked, PermanentError, RateLimited, TransientError
-from integration.http import make_session
+from integration.http import OAuthSession, make_oauth_session, make_session
 
 logger = logging.getLogger(__name__)
 
@@ -81,21 +91,47 @@ def authorize_url() -> str:
     return _oauth_url("authorize")
 
 
+@sensitive_variables()  # the client secret
+def _client_auth() -> HTTPBasicAuth:
+    return HTTPBasicAuth(settings.PIPEDRIVE_CLIENT_ID, settings.PIPEDRIVE_CLIENT_SECRET)
+
+
+def _recorder(company):
+    return call_recorder(company_id=company.pk if company is not None else None)
+
+
 def _post(name: str, data: dict, *, company=None) -> requests.Response:
-    session = make_session(
-        service=SERVICE, recorder=call_recorder(company_id=company.pk if company is not None else None)
-    )
+    session = make_session(service=SERVICE, recorder=_recorder(company))
     try:
-        return session.post(
-            _oauth_url(name),
-            data=data,
-            auth=(settings.PIPEDRIVE_CLIENT_ID, settings.PIPEDRIVE_CLIENT_SECRET),
-            headers={"Accept": "application/json"},
-        )
+        return session.post(_oauth_url(name), data=data, auth=_client_auth(), headers={"Accept": "application/json"})
     except requests.RequestException as exc:
         raise TransientError(f"Pipedrive OAuth {name} failed: {exc.__class__.__name__}", service=SERVICE) from exc
     finally:
         session.close()
+
+
+def _grant(call: Callable[[OAuthSession], dict], *, what: str, company=None, redirect_uri=None) -> TokenResponse:
+    session = make_oauth_session(
+        service=SERVICE, client_id=settings.PIPEDRIVE_CLIENT_ID, recorder=_recorder(company), redirect_uri=redirect_uri
+    )
+    # Refusals become our typed errors before the library parses the answer.
+    for hook in ("access_token_response", "refresh_token_response"):
+        session.register_compliance_hook(hook, lambda response: _raise_for_token_error(response, what=what))
+    try:
+        token = call(session)
+    except requests.RequestException as exc:
+        raise TransientError(f"Pipedrive OAuth {what} failed: {exc.__class__.__name__}", service=SERVICE) from exc
+    except InvalidGrantError as exc:  # a 2xx carrying {"error": "invalid_grant"}
+        raise AuthRevoked("Pipedrive refused the grant", service=SERVICE, code="invalid_grant") from exc
+    except (OAuth2Error, ValueError, TypeError, Warning) as exc:  # the library could not read the answer
+        raise PermanentError("Pipedrive sent an unreadable token response", service=SERVICE, code="bad_token") from exc
+    finally:
+        session.close()
+    payload = dict(token)
+    # oauthlib splits `scope` into a list; Pipedrive's is one comma-separated string.
+    if isinstance(payload.get("scope"), list):
+        payload["scope"] = list_to_scope(payload["scope"])
+    return parse_token_response(payload)
 
 
 def _error_text(response: requests.Response) -> tuple[str, str]:
@@ -111,10 +147,10 @@ def _error_text(response: requests.Response) -> tuple[str, str]:
     return code, text[:300]
 
 
-def _raise_for_token_error(response: requests.Response, *, what: str) -> None:
+def _raise_for_token_error(response: requests.Response, *, what: str) -> requests.Response:
     status = response.status_code
     if status < 400:
-        return
+        return response
     code, text = _error_text(response)
     if status == 429:
         raise RateLimited(f"Pipedrive OAuth {what} throttled", service=SERVICE, status=status, retry_after=2.0)
@@ -133,35 +169,27 @@ def _raise_for_token_error(response: requests.Response, *, what: str) -> None:
     )
 
 
-def _token_from(response: requests.Response, *, what: str) -> TokenResponse:
-    _raise_for_token_error(response, what=what)
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise PermanentError("Pipedrive sent a non-JSON token response", service=SERVICE, code="bad_token") from exc
-    if not isinstance(payload, dict):
-        raise PermanentError("Pipedrive sent an unreadable token response", service=SERVICE, code="bad_token")
-    return parse_token_response(payload)
-
-
 def exchange_code(*, code: str, redirect_uri: str) -> TokenResponse:
     """Trade an authorization code (single use, 5 minutes) for tokens.
 
     Raises AuthRevoked for an expired or already used code.
     """
     # https://pipedrive.readme.io/docs/marketplace-oauth-authorization#step-5-getting-the-tokens
-    response = _post(
-        "token",
-        {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+    return _grant(
+        lambda session: session.fetch_token(_oauth_url("token"), code=code, auth=_client_auth()),
+        what="code exchange",
+        redirect_uri=redirect_uri,
     )
-    return _token_from(response, what="code exchange")
 
 
 def refresh_access_token(*, refresh_token: str, company=None) -> TokenResponse:
     """A new access token (60 minutes). Pipedrive returns the same refresh token with its 60 days extended."""
     # https://pipedrive.readme.io/docs/marketplace-oauth-authorization#step-7-refreshing-the-tokens
-    response = _post("token", {"grant_type": "refresh_token", "refresh_token": refresh_token}, company=company)
-    return _token_from(response, what="refresh")
+    return _grant(
+        lambda session: session.refresh_token(_oauth_url("token"), refresh_token=refresh_token, auth=_client_auth()),
+        what="refresh",
+        company=company,
+    )
 
 
 def revoke_token(*, token: str, token_type_hint: str = "refresh_token", company=None) -> None:  # noqa: S107

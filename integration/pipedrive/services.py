@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from integration.errors import IntegrationError, PermanentError
-from integration.pipedrive import client, oauth
+from integration.pipedrive import client, oauth, signals
 from integration.pipedrive.allauth_provider.provider import PipedriveProvider, account_extra_data, social_uid
 from integration.pipedrive.models import PipedriveInstallation
 from integration.pipedrive.selectors import installations_of_company
@@ -108,7 +106,9 @@ def installation_uninstall(*, pipedrive_company_id: int, pipedrive_user_id: int)
         return UninstallResult(company=None, removed=False, company_uninstalled=False)
     revoke_failed = False
     with company_scope(company):
-        installation = PipedriveInstallation.objects.filter(pipedrive_user_id=pipedrive_user_id).first()
+        installation = PipedriveInstallation.objects.filter(
+            company=company, pipedrive_user_id=pipedrive_user_id
+        ).first()
         if installation is not None:
             try:
                 # Pipedrive already dropped the grant on its side; revoking again is harmless and covers
@@ -119,7 +119,7 @@ def installation_uninstall(*, pipedrive_company_id: int, pipedrive_user_id: int)
                 revoke_failed = True
                 logger.warning("pipedrive revoke failed on uninstall of company %s: %s", company.pk, exc.message)
             installation.delete()
-        remaining = PipedriveInstallation.objects.exists()
+        remaining = PipedriveInstallation.objects.filter(company=company).exists()
     company_uninstalled = False
     if not remaining and company.status != Company.Status.UNINSTALLED:
         company_mark_uninstalled(company=company)
@@ -133,51 +133,26 @@ def installation_uninstall(*, pipedrive_company_id: int, pipedrive_user_id: int)
 
 
 def company_mark_uninstalled(*, company: Company) -> None:
-    """The last installation is gone: mark the company uninstalled and disconnect QuickBooks."""
+    """The last installation is gone: mark the company uninstalled; receivers of `company_uninstalled`
+    (the QuickBooks app) disconnect what hangs off it."""
     with transaction.atomic():
         Company.objects.filter(pk=company.pk).update(status=Company.Status.UNINSTALLED, updated_at=timezone.now())
         company.status = Company.Status.UNINSTALLED
-    _quickbooks_disconnect(company=company)
+    signals.company_uninstalled.send(sender=Company, company=company)
 
 
-def _quickbooks_disconnect(*, company: Company) -> None:
-    try:
-        connection_model = apps.get_model("quickbooks", "QuickBooksConnection")
-    except LookupError:
-        return  # the QuickBooks app has no connection model in this build
-    from integration.quickbooks.services import connection_disconnect  # lazy: optional dependency
-
-    with company_scope(company):
-        connections = list(connection_model.objects.filter(company=company))
-    for connection in connections:
-        # Active or needing a reconnect: both still hold tokens and a link to the company's books.
-        if str(getattr(connection, "status", "active")) not in ("active", "needs_reconnect"):
-            continue
-        try:
-            with company_scope(company):
-                connection_disconnect(connection=connection, actor=None)
-        except Exception:  # one broken disconnect must not keep the company half uninstalled
-            logger.exception("QuickBooks disconnect failed while uninstalling company %s", company.pk)
-
-
-def invoicing_link_register(
-    *, company: Company, link_id: str, org_id: str | None = None, membership: Membership | None = None
-) -> str:
+def invoicing_link_register(*, company: Company, link_id: str, org_id: str, membership: Membership | None) -> str:
     """Register the company's invoicing link with Pipedrive (`POST /api/v1/invoice/user/provider`) and
     return the `redirectUrl` to send the user to.
 
-    `org_id` is the provider-side organization (the QuickBooks realm id); when omitted it is read from
-    the company's QuickBooks connection with this `link_id`. The call carries the connecting user's own
-    authorisation (`membership`, by default the owner of that connection) and never another member's:
+    `org_id` is the provider-side organization (the QuickBooks realm id). The call carries the connecting
+    user's own authorisation (`membership`, the owner of the QuickBooks connection) and never another member's:
     Pipedrive's page calls the linkId "the unique identifier of the user in the Invoice app" and asks
     for "Authorization: Bearer <access_token>" of the installation being connected
     (https://pipedrive.readme.io/docs/app-extensions-invoicing, "Finalizing the connection").
     Raises PermanentError when that user has no installation, and the client's typed errors for
     Pipedrive failures.
     """
-    connection = _connection_for_link(company=company, link_id=link_id)
-    if membership is None and connection is not None:
-        membership = connection.owner
     installation = (
         installations_of_company(company=company).filter(membership=membership).first()
         if membership is not None
@@ -189,26 +164,9 @@ def invoicing_link_register(
             service="pipedrive",
             code="not_installed",
         )
-    if org_id is None:
-        org_id = str(connection.realm_id) if connection is not None else ""
     return client.invoicing_provider_register(
         installation=installation,
         link_id=str(link_id),
         org_id=org_id,
         marketplace_client_id=settings.PIPEDRIVE_CLIENT_ID,
     )
-
-
-def _connection_for_link(*, company: Company, link_id: str):
-    try:
-        connection_model = apps.get_model("quickbooks", "QuickBooksConnection")
-    except LookupError:
-        return None
-    field_names = {f.name for f in connection_model._meta.get_fields()}
-    if not {"link_id", "realm_id"} <= field_names:
-        return None
-    try:
-        with company_scope(company):
-            return connection_model.objects.select_related("owner").filter(link_id=link_id).first()
-    except (ValueError, ValidationError):  # not a UUID: no connection has it
-        return None

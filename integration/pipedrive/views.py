@@ -7,8 +7,6 @@ https://pipedrive.readme.io/docs/app-uninstallation
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import logging
@@ -25,13 +23,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from integration.errors import AuthRevoked, PermanentError, TransientError
 from integration.pipedrive import services
 from integration.pipedrive.allauth_provider.provider import PipedriveProvider
 from integration.pipedrive.allauth_provider.views import callback_url
+from integration.pipedrive.basic_auth import is_pipedrive
 from tenants.services import membership_activate
 
 logger = logging.getLogger(__name__)
@@ -151,31 +149,11 @@ def install_confirm(request: HttpRequest) -> HttpResponse:
     return _finish_login(request, sociallogin, membership)
 
 
-@sensitive_variables()  # our client secret and the caller's credentials
-def _basic_auth_ok(header: str) -> bool:
-    scheme, _sep, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return False
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    client_id, sep, client_secret = decoded.partition(":")
-    expected_id = settings.PIPEDRIVE_CLIENT_ID
-    expected_secret = settings.PIPEDRIVE_CLIENT_SECRET
-    if not sep or not expected_id or not expected_secret:
-        return False
-    # Both halves compared in constant time, and both always compared.
-    id_ok = hmac.compare_digest(client_id.encode(), expected_id.encode())
-    secret_ok = hmac.compare_digest(client_secret.encode(), expected_secret.encode())
-    return id_ok and secret_ok
-
-
 def _uninstall(request: HttpRequest) -> HttpResponse:
     """`DELETE` from Pipedrive's OAuth server after a user uninstalled: JSON {client_id, company_id,
     user_id, timestamp}, Basic client_id:client_secret. Pipedrive ignores our answer, but it is
     still precise for logs and tests."""
-    if not _basic_auth_ok(request.headers.get("Authorization", "")):
+    if not is_pipedrive(request.headers.get("Authorization")):
         response = JsonResponse({"success": False, "error": "unauthorized"}, status=401)
         response["WWW-Authenticate"] = 'Basic realm="pipedrive-uninstall"'
         return response

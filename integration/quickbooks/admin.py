@@ -3,11 +3,10 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin import ReadOnlyAdmin
 from integration.models import ApiCall
 from integration.quickbooks.models import OAuthState, QuickBooksConnection
-from invoices.models import Invoice
 from tenants.admin import admin_link, changelist_link
+from tenants.admin_base import ReadOnlyAdmin
 
 TOKEN_FIELDS = ("access_token", "refresh_token")
 
@@ -58,7 +57,7 @@ class QuickBooksConnectionAdmin(ReadOnlyAdmin):
         return format_html(
             "{} · {} · {}",
             admin_link(obj.company, _("company page")),
-            changelist_link(Invoice, _("invoices"), connection__id__exact=obj.pk),
+            changelist_link("invoices.Invoice", _("invoices"), connection__id__exact=obj.pk),
             changelist_link(ApiCall, _("API calls"), company__id__exact=obj.company_id, service="quickbooks"),
         )
 

@@ -17,7 +17,7 @@ def connection_live(*, company: Company) -> QuickBooksConnection | None:
     """The company's active or needs-reconnect connection, if any."""
     with company_scope(company):
         return (
-            QuickBooksConnection.objects.filter(status__in=QuickBooksConnection.LIVE_STATUSES)
+            QuickBooksConnection.objects.filter(company=company, status__in=QuickBooksConnection.LIVE_STATUSES)
             .select_related("owner__user")
             .first()
         )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +27,8 @@ from integration.calllog import call_recorder
 from integration.errors import AuthRevoked, IntegrationError
 from integration.http import make_session
 from integration.locking import serialized
-from integration.quickbooks import oauth
+from integration.pipedrive import services as pipedrive_services
+from integration.quickbooks import oauth, signals
 from integration.quickbooks.client import QboClient, StaticToken
 from integration.quickbooks.models import OAuthState, QuickBooksConnection
 from tenants.models import Company, Membership, User
@@ -71,7 +71,7 @@ def _holder_name(connection: QuickBooksConnection) -> str:
     owner = connection.owner
     if owner is None:
         return _("a former member")
-    return owner.user.name or owner.user.email
+    return owner.user.display_name
 
 
 def _since(connection: QuickBooksConnection) -> str:
@@ -85,7 +85,7 @@ def _may_manage(connection: QuickBooksConnection, membership: Membership) -> boo
 
 def _live_connection(company: Company, *, lock: bool = False) -> QuickBooksConnection | None:
     with company_scope(company):
-        queryset = QuickBooksConnection.objects.filter(status__in=QuickBooksConnection.LIVE_STATUSES)
+        queryset = QuickBooksConnection.objects.filter(company=company, status__in=QuickBooksConnection.LIVE_STATUSES)
         if lock:
             # Lock only the connection row (owner is a nullable join).
             queryset = queryset.select_for_update(of=("self",))
@@ -128,16 +128,17 @@ def connect_start(*, company: Company, membership: Membership) -> str:
     existing = _live_connection(company)
     if existing is not None and (existing.status == Status.ACTIVE or not _may_manage(existing, membership)):
         raise ConnectRefused(_refusal(existing))
-    state = secrets.token_urlsafe(32)
+    # requests-oauthlib draws the state; we keep only its hash, single use, for this company and user.
+    url, state = oauth.authorization_url(redirect_uri=redirect_uri())
     with company_scope(company):
-        OAuthState.objects.filter(expires_at__lt=timezone.now()).delete()
+        OAuthState.objects.filter(company=company, expires_at__lt=timezone.now()).delete()
         OAuthState.objects.create(
             company=company,
             user=membership.user,
             state_hash=_state_hash(state),
             expires_at=timezone.now() + STATE_TTL,
         )
-    return oauth.authorize_url(state=state, redirect_uri=redirect_uri())
+    return url
 
 
 def _state_consume(*, state: str, user: User) -> OAuthState:
@@ -208,7 +209,7 @@ def connect_callback(*, user: User, code: str, realm_id: str, state: str, error:
     oauth_state = _state_consume(state=state, user=user)
     company = oauth_state.company
     with company_scope(company):
-        membership = Membership.objects.filter(user=user).first()
+        membership = Membership.objects.filter(company=company, user=user).first()
     if membership is None:
         raise ConnectRefused(_("You are no longer a member of this company."))
     if error:
@@ -249,9 +250,10 @@ def connect_callback(*, user: User, code: str, realm_id: str, state: str, error:
         raise
 
     result = ConnectResult(connection=connection, reconnected=reconnected)
-    from invoices.deal_figures import deal_fields_setup_later  # money loop: the deal fields the app owns
-
-    deal_fields_setup_later(company=company)
+    # The money loop (invoices) sets up the deal fields the app owns.
+    signals.connection_connected.send(
+        sender=QuickBooksConnection, connection=connection, company=company, reconnected=reconnected
+    )
     linked, result.redirect_url = _register_invoicing_link(connection)
     if not linked:
         result.warnings.append(
@@ -287,7 +289,7 @@ def _connection_store(
                     raise ConnectRefused(_refusal(live))
                 if not _may_manage(live, membership):
                     raise ConnectRefused(_refusal(live))
-            connection = QuickBooksConnection.objects.filter(realm_id=realm_id).first()
+            connection = QuickBooksConnection.objects.filter(company=company, realm_id=realm_id).first()
             reconnected = connection is not None
             if connection is None:
                 connection = QuickBooksConnection(company=company, realm_id=realm_id, connected_at=now)
@@ -324,9 +326,12 @@ def _register_invoicing_link(connection: QuickBooksConnection) -> tuple[bool, st
     Returns (registered, the http(s) URL Pipedrive wants the user sent to, or "").
     """
     try:
-        from integration.pipedrive.services import invoicing_link_register
-
-        answer = invoicing_link_register(company=connection.company, link_id=connection.link_id)
+        answer = pipedrive_services.invoicing_link_register(
+            company=connection.company,
+            link_id=connection.link_id,
+            org_id=str(connection.realm_id),
+            membership=connection.owner,
+        )
     except Exception:
         logger.exception("registering the invoicing link with Pipedrive failed for company %s", connection.company_id)
         return False, ""
@@ -487,3 +492,18 @@ def connection_mark_synced(*, connection: QuickBooksConnection, cursor: datetime
         fields["cdc_cursor"] = cursor
     with company_scope(connection.company):
         QuickBooksConnection.objects.filter(pk=connection.pk).update(**fields)
+
+
+def on_company_uninstalled(*, company: Company, **_kwargs) -> None:
+    """Pipedrive uninstalled the company: disconnect its QuickBooks connections (revoke, delete tokens)."""
+    with company_scope(company):
+        connections = list(QuickBooksConnection.objects.filter(company=company))
+    for connection in connections:
+        # Active or needing a reconnect: both still hold tokens and a link to the company's books.
+        if connection.status not in (QuickBooksConnection.Status.ACTIVE, QuickBooksConnection.Status.NEEDS_RECONNECT):
+            continue
+        try:
+            with company_scope(company):
+                connection_disconnect(connection=connection, actor=None)
+        except Exception:  # one broken disconnect must not keep the company half uninstalled
+            logger.exception("QuickBooks disconnect failed while uninstalling company %s", company.pk)

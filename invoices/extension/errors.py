@@ -3,28 +3,19 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
-from integration.quickbooks.errors import QboDuplicateName, QboNotFound
+from integration import jsonbody
+from integration.errors import IntegrationError
 from invoices import services
+from invoices.errors import integration_error_answer, invoice_error_answer
 
 
-class _Encoder(json.JSONEncoder):
-    """Money leaves as JSON numbers (two places are exact in a double's shortest repr)."""
-
-    def default(self, o):
-        if isinstance(o, Decimal):
-            return float(o)
-        return super().default(o)
-
-
-def ok(data, *, status: int = 200) -> JsonResponse:
-    return JsonResponse({"success": True, "data": data}, status=status, encoder=_Encoder, safe=False)
+def ok(data, *, status: int = 200) -> HttpResponse:
+    # Money leaves as exact JSON numbers (integration.jsonbody), never through float().
+    body = jsonbody.dumps({"success": True, "data": data})
+    return HttpResponse(body, status=status, content_type="application/json")
 
 
 class ExtensionError(Exception):
@@ -91,33 +82,14 @@ def contract_field(name: str) -> str:
 
 
 def from_invoice_error(error: services.InvoiceError) -> ExtensionError:
+    answer = invoice_error_answer(error)
     fields: dict[str, list[str]] = {}
-    for problem in error.problems:
+    for problem in answer.problems:
         fields.setdefault(contract_field(problem.field), []).append(problem.message)
-    status = 403 if isinstance(error, services.ActionNotAllowed) else 400
-    if error.code == "needs_reconnect":
-        status = 409
-    message = error.message
-    if error.problems:
-        message = " ".join([error.message, *(p.message for p in error.problems)])
-    return ExtensionError(status, error.code, message, fields=fields)
+    message = " ".join([answer.message, *(p.message for p in answer.problems)])
+    return ExtensionError(answer.status, answer.code, message, fields=fields)
 
 
 def from_integration_error(error: IntegrationError) -> ExtensionError:
-    if isinstance(error, AuthRevoked):
-        return ExtensionError(
-            409, "needs_reconnect", _("QuickBooks needs reconnecting. Ask the connection owner to reconnect it.")
-        )
-    if isinstance(error, TransientError):
-        return ExtensionError(
-            503, "quickbooks_unavailable", _("QuickBooks is not answering right now; try again in a minute.")
-        )
-    if isinstance(error, QboNotFound):
-        return not_found(_("QuickBooks does not have this object (deleted, inactive or unknown)."))
-    if isinstance(error, QboDuplicateName):
-        return ExtensionError(
-            409, "duplicate_name", _("QuickBooks already has a record with this name: pick it or choose another name.")
-        )
-    if isinstance(error, PermanentError):
-        return bad_request(error.message, code=error.code or "rejected")
-    return ExtensionError(502, "integration_error", error.message)
+    answer = integration_error_answer(error)
+    return ExtensionError(answer.status, answer.code, answer.message)

@@ -196,7 +196,7 @@ def products_search(*, connection: QuickBooksConnection, name: str, code: str, f
 
 
 def _default_income_account(connection: QuickBooksConnection, client) -> str:
-    mapping = FieldMapping.objects.filter().first()
+    mapping = FieldMapping.objects.filter(company=connection.company_id).first()
     if mapping and mapping.default_income_account_id:
         return mapping.default_income_account_id
     rows = client.query("SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true MAXRESULTS 1").items
@@ -439,7 +439,7 @@ def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items
             continue
         if not account_id:
             if not default_account:
-                mapping = FieldMapping.objects.filter().first()
+                mapping = FieldMapping.objects.filter(company=ctx.company).first()
                 default_account = (mapping.default_income_account_id if mapping else "") or _default_income_account(
                     ctx.connection, client
                 )
@@ -478,7 +478,7 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
         _lines_without_product(ctx=ctx, client=client, lines=lines, items=items)
     needs_rates = any(isinstance(b, dict) and b.get("taxRateId") for b in [body, *lines])
     rates = {r["id"]: r for r in tax_rates_list(connection=connection)} if needs_rates else {}
-    mapping = FieldMapping.objects.filter().first()
+    mapping = FieldMapping.objects.filter(company=ctx.company).first()
     draft = mappers.draft_from_create_data(
         body,
         connection=connection,

@@ -17,9 +17,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from integration.errors import IntegrationError
+from integration.pipedrive.basic_auth import is_pipedrive
 from invoices import services as invoice_services
 from invoices import validation
-from invoices.extension import auth, endpoints, errors
+from invoices.extension import endpoints, errors
 from invoices.extension import services as ext
 from invoices.extension.context import LinkContext, link_context
 from invoices.extension.errors import ExtensionError, ok
@@ -66,7 +67,7 @@ class ExtensionView(View):
         return transaction.non_atomic_requests(csrf_exempt(super().as_view(**initkwargs)))
 
     def dispatch(self, request: HttpRequest, *args, link_id: str = "", **kwargs):
-        if not auth.is_pipedrive(request.headers.get("Authorization")):
+        if not is_pipedrive(request.headers.get("Authorization")):
             return errors.unauthorized().response()
         method = request.method.lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None

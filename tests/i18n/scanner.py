@@ -39,10 +39,15 @@ EXCLUDED_PARTS = {
 ALLOWED_TEXT = re.compile(r"^[\W\d_]*$")
 ALLOWED_WORDS = {"QuickBooks", "Pipedrive", "QuickBooks Online", "PDF", "ID", "OK", "Intuit", "JSON", "API"}
 
-# The Pipedrive client's exceptions carry English diagnostics (status, remote text, exception class)
-# for logs, the API call log and support; a user reads what the surface makes of them
-# (invoices/apis.py `_integration_error` wraps them in a translated sentence).
-DIAGNOSTIC_FILES = {"integration/pipedrive/client.py", "integration/pipedrive/oauth.py"}
+# The Pipedrive client's exceptions (its API, OAuth and payload parsing) carry English diagnostics
+# (status, remote text, exception class) for logs, the API call log and support; a user reads what
+# the surface makes of them (invoices/errors.py `integration_error_answer` wraps them in a
+# translated sentence).
+DIAGNOSTIC_FILES = {
+    "integration/pipedrive/client.py",
+    "integration/pipedrive/oauth.py",
+    "integration/pipedrive/installments.py",
+}
 DIAGNOSTIC_EXCEPTIONS = {"IntegrationError", "PermanentError", "TransientError", "AuthRevoked", "RateLimited"}
 
 # Found by a scanner but not for translation, each with its reason: (file, text).
@@ -200,6 +205,9 @@ def python_findings(path: Path) -> list[Finding]:
             if name in EXCEPTIONS and node.args and not diagnostic:
                 flag(node.args[0], _literal(node.args[0]))
             for keyword in node.keywords:
+                # IntegrationError(detail=…) is the diagnostic for support, not the user's message
+                if keyword.arg == "detail" and name in DIAGNOSTIC_EXCEPTIONS:
+                    continue
                 if keyword.arg in TEXT_KEYWORDS:
                     flag(keyword.value, _literal(keyword.value))
         elif isinstance(node, ast.JoinedStr):

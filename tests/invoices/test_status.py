@@ -81,3 +81,23 @@ def test_actions_match_the_status():
     assert "delete" not in allowed_actions(Status.PAID)
     assert "delete" not in allowed_actions(Status.PAID)
     assert allowed_actions(Status.DELETED) == ()
+
+
+@pytest.mark.parametrize(
+    ("due", "expected"),
+    [("2026-11-27", Status.OPEN), ("2026-11-26", Status.OVERDUE), (None, Status.OPEN)],
+)
+def test_the_read_time_boundary_is_the_same_rule(due, expected):
+    """A stored Open invoice reads as Overdue only when due strictly before the company's today."""
+    from invoices.status import effective_status, is_past_due
+
+    due_date = dt.date.fromisoformat(due) if due else None
+    assert effective_status(status="open", due_date=due_date, today=TODAY) == expected
+    assert is_past_due(due_date, today=TODAY) is (expected == Status.OVERDUE)
+
+
+def test_one_status_enum():
+    from invoices.models import Invoice
+
+    assert Invoice.Status is Status
+    assert [value for value, _label in Invoice._meta.get_field("status").choices] == [s.value for s in Status]

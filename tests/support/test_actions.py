@@ -180,8 +180,8 @@ def test_superuser_disconnects(qbo, connected, superuser, superuser_client):
 def test_bulk_actions_are_queued_then_run_by_the_worker_task_and_resume(
     personas, support, support_client, django_capture_on_commit_callbacks
 ):
-    from integration.support import support_action_start
     from tenants import tasks
+    from tenants.support import support_action_start
     from tests.personas import add_invoices
 
     data = add_invoices(personas)
@@ -230,9 +230,9 @@ def test_a_redelivery_that_fails_is_recorded_and_can_be_run_again(qbo, connected
 
 
 def test_a_selection_above_the_cap_is_refused_not_truncated(qbo, connected, personas, support_client, monkeypatch):
-    import config.admin
+    import tenants.admin_base
 
-    monkeypatch.setattr(config.admin, "MAX_ACTION_TARGETS", 0)  # the one connection selected is over it
+    monkeypatch.setattr(tenants.admin_base, "MAX_ACTION_TARGETS", 0)  # the one connection selected is over it
     before = AuditLog.objects.count()
     ids = [personas.company_a.pk, personas.company_b.pk]
     response = support_client.post(

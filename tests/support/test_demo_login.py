@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.test import Client
 
-from integration.support import may_run
 from tenants.management.commands.seed_demo import DEMO_PASSWORD, SUPPORT_EMAIL, SUPPORT_TOTP_SECRET
 from tenants.models import Company, User
+from tenants.support import may_run
 from tests.test_admin import current_code
 
 

@@ -16,9 +16,9 @@ from django.utils import timezone
 from integration.models import ApiCall, WebhookDelivery, WebhookEvent
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.models import OAuthState, QuickBooksConnection
-from integration.support import ACTIONS
 from invoices.models import CustomerLink, InvoiceLine, ProductLink
 from tenants.models import AuditLog, User
+from tenants.support import ACTIONS
 from tests.personas import add_invoices
 
 CANARIES = {

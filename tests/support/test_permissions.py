@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from integration.quickbooks.models import QuickBooksConnection
-from integration.support import support_action_start
 from tenants.models import AuditLog, Company
+from tenants.support import support_action_start
 from tests.personas import add_invoices
 from tests.support.conftest import make_staff
 

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from integration.sandbox.pipedrive import selectors, services, webhooks, writes
+from integration.sandbox.pipedrive import installments, selectors, services, webhooks, writes
 from integration.sandbox.pipedrive.models import SandboxAccessToken, SandboxInvoiceProviderLink, SandboxNote
 from integration.sandbox.pipedrive.services import ApiError, error_body
 
@@ -311,6 +311,52 @@ def deals_products(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
         raise ApiError(400, error_body("Parameter 'deal_ids' is required"))
     items = selectors.deals_products(company=_company(token), deal_ids=deal_ids, query=request.GET)
     return _paged(request, items)
+
+
+# Deal installments (spec tag DealInstallments): every operation lists `deals:read` or `deals:full`,
+# the writes included (as the spec says); costs from `x-token-cost`. Rules in installments.py.
+
+
+@pipedrive_api(scopes=DEALS, cost=10)
+def deals_installments(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
+    """GET /api/v2/deals/installments?deal_ids=1,2 (or repeated): installments of up to 100 deals."""
+    company = _company(token)
+    installments.check_plan(company)
+    deal_ids = installments.deal_ids_of(request.GET)
+    return _paged(request, installments.installments_list(company=company, deal_ids=deal_ids, query=request.GET))
+
+
+@pipedrive_api(scopes=DEALS, cost=5, method="POST")
+def deal_installment_add(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int) -> dict:
+    """POST /api/v2/deals/{id}/installments."""
+    data = installments.installment_add(company=_company(token), deal_id=deal_id, request=request)
+    return {"success": True, "data": data}
+
+
+@pipedrive_api(scopes=DEALS, cost=5, method="PATCH")
+def deal_installment_update(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int, installment_id: int):
+    """PATCH /api/v2/deals/{id}/installments/{installment_id}."""
+    data = installments.installment_update(
+        company=_company(token), deal_id=deal_id, installment_id=installment_id, request=request
+    )
+    return {"success": True, "data": data}
+
+
+@pipedrive_api(scopes=DEALS, cost=3, method="DELETE")
+def deal_installment_delete(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int, installment_id: int):
+    """DELETE /api/v2/deals/{id}/installments/{installment_id}."""
+    data = installments.installment_delete(company=_company(token), deal_id=deal_id, installment_id=installment_id)
+    return {"success": True, "data": data}
+
+
+@transaction.non_atomic_requests
+def deal_installment(request: HttpRequest, domain: str, deal_id: int, installment_id: int):
+    """One URL, two operations (updateInstallment, deleteInstallment)."""
+    view = deal_installment_delete if request.method == "DELETE" else deal_installment_update
+    return view(request, domain, deal_id=deal_id, installment_id=installment_id)
+
+
+deal_installment.csrf_exempt = True
 
 
 @pipedrive_api(scopes=CONTACTS, cost=1)

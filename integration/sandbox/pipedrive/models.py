@@ -10,6 +10,15 @@ from __future__ import annotations
 from django.db import models
 
 
+class Plan(models.TextChoices):
+    """Pipedrive's plans (reference §2.5: Lite, Growth, Premium, Ultimate)."""
+
+    LITE = "lite"
+    GROWTH = "growth"
+    PREMIUM = "premium"
+    ULTIMATE = "ultimate"
+
+
 class SandboxCompany(models.Model):
     """A Pipedrive company (the `company_id` of users/me) with its API host path and rate budget."""
 
@@ -26,6 +35,9 @@ class SandboxCompany(models.Model):
     budget_day = models.DateField(null=True, blank=True)
     # Test control: when set (e.g. 503), every API call of this company answers it (an outage).
     api_outage_status = models.PositiveSmallIntegerField(default=0)
+    # The subscription plan: some API features (deal installments) are "only available in Growth and
+    # above plans" (v2 spec, DealInstallments).
+    plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.GROWTH)
 
     class Meta:
         ordering = ["id"]
@@ -233,3 +245,20 @@ class SandboxNote(models.Model):
 
     def __str__(self) -> str:
         return f"note {self.pk} on deal {self.deal_id}"
+
+
+class SandboxInstallment(models.Model):
+    """A deal installment (API v2 DealInstallments): an amount billed on a date. Ids are global, like Pipedrive's."""
+
+    company = models.ForeignKey(SandboxCompany, on_delete=models.CASCADE, related_name="installments")
+    deal_id = models.BigIntegerField()
+    description = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=18, decimal_places=2)
+    billing_date = models.DateField()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["company", "deal_id"], name="pd_sandbox_installment_deal")]
+
+    def __str__(self) -> str:
+        return f"installment {self.pk} of deal {self.deal_id}: {self.amount} on {self.billing_date}"

@@ -9,12 +9,20 @@ per company like real ones but stay stable across re-seeds.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 
-from integration.sandbox.pipedrive.models import SandboxCompany, SandboxField, SandboxRecord, SandboxUser
+from integration.sandbox.pipedrive.models import (
+    Plan,
+    SandboxCompany,
+    SandboxField,
+    SandboxInstallment,
+    SandboxRecord,
+    SandboxUser,
+)
 
 ACME = 1001
 BOREALIS = 2002
@@ -776,6 +784,37 @@ def _borealis() -> tuple[dict, list, dict]:
 USER_LOCALES = {13: "uk_UA"}
 
 
+# Acme's deal 1 (one-time products only, so installments are allowed) is billed in three installments
+# that add up to its value: a deposit, delivery and the final payment. Ids are global (Pipedrive's are).
+INSTALLMENT_DEAL = 1
+INSTALLMENTS = (
+    (1001, "Deposit", dt.date(2026, 12, 1)),
+    (1002, "On delivery", dt.date(2027, 1, 4)),
+    (1003, "Final payment", dt.date(2027, 2, 1)),
+)
+
+
+def installment_amounts(total: Decimal, parts: int) -> list[Decimal]:
+    """`total` split into `parts` cent amounts that add up exactly (the last takes the remainder)."""
+    share = (total / parts).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return [share] * (parts - 1) + [total - share * (parts - 1)]
+
+
+def _seed_installments(company: SandboxCompany, deal_value: Decimal) -> None:
+    amounts = installment_amounts(deal_value, len(INSTALLMENTS))
+    for (iid, description, billing_date), amount in zip(INSTALLMENTS, amounts, strict=True):
+        SandboxInstallment.objects.update_or_create(
+            id=iid,
+            defaults={
+                "company": company,
+                "deal_id": INSTALLMENT_DEAL,
+                "description": description,
+                "amount": amount,
+                "billing_date": billing_date,
+            },
+        )
+
+
 def _upsert(company: SandboxCompany, kind: str, object_id: int, data: dict, parent_id: int | None = None) -> None:
     SandboxRecord.objects.update_or_create(
         company=company, kind=kind, object_id=object_id, defaults={"data": data, "parent_id": parent_id}
@@ -788,7 +827,7 @@ def seed() -> list[SandboxCompany]:
     seeded = []
     for company_id, build in ((ACME, _acme), (BOREALIS, _borealis)):
         info, users, data = build()
-        company, _ = SandboxCompany.objects.update_or_create(id=company_id, defaults=info)
+        company, _ = SandboxCompany.objects.update_or_create(id=company_id, defaults={"plan": Plan.GROWTH, **info})
         for uid, name, email, is_admin, currency in users:
             locale = USER_LOCALES.get(uid) or ("en_GB" if company.country == "GB" else "en_US")
             SandboxUser.objects.update_or_create(
@@ -830,5 +869,7 @@ def seed() -> list[SandboxCompany]:
             _upsert(company, "deal", deal["id"], deal)
             for line in deal_lines:
                 _upsert(company, "deal_product", line["id"], line, parent_id=deal["id"])
+            if company_id == ACME and deal["id"] == INSTALLMENT_DEAL:
+                _seed_installments(company, Decimal(str(deal["value"])))
         seeded.append(company)
     return seeded

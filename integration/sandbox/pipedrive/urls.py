@@ -32,6 +32,13 @@ urlpatterns = [
     path(f"{api}/v2/deals/products", api_views.deals_products, name="api-deals-products"),
     path(f"{api}/v2/deals/<int:deal_id>", api_views.deal_detail_or_update, name="api-deal"),
     path(f"{api}/v2/deals/<int:deal_id>/products", api_views.deal_products, name="api-deal-products"),
+    path(f"{api}/v2/deals/installments", api_views.deals_installments, name="api-deals-installments"),
+    path(f"{api}/v2/deals/<int:deal_id>/installments", api_views.deal_installment_add, name="api-deal-installments"),
+    path(
+        f"{api}/v2/deals/<int:deal_id>/installments/<int:installment_id>",
+        api_views.deal_installment,
+        name="api-deal-installment",
+    ),
     path(f"{api}/v2/persons/<int:person_id>", api_views.person_detail, name="api-person"),
     path(f"{api}/v2/organizations/<int:org_id>", api_views.organization_detail, name="api-organization"),
     path(f"{api}/v2/products", api_views.products, name="api-products"),

@@ -87,17 +87,9 @@ def delete_invoice(*, realm_id: str, invoice_id: str) -> dict:
     with transaction.atomic():
         realm = _realm(realm_id)
         row = services.get_row(realm=realm, entity="Invoice", qbo_id=invoice_id, for_update=True)
-        for payment_id, _amount in services.applied_payments(realm, invoice_id):
+        for payment_id in dict.fromkeys(pid for pid, _amount in services.applied_payments(realm, invoice_id)):
             payment = services.get_row(realm=realm, entity="Payment", qbo_id=payment_id, for_update=True)
-            data = dict(payment.data)
-            data["Line"] = [
-                ln
-                for ln in data.get("Line", [])
-                if not any(str(lt.get("TxnId")) == invoice_id for lt in ln.get("LinkedTxn", []))
-            ]
-            applied = sum((money(ln.get("Amount")) for ln in data["Line"]), Decimal("0"))
-            data["UnappliedAmt"] = as_number(money(data.get("TotalAmt")) - applied)
-            services.save(row=payment, data=data)
+            services.unlink_invoice(row=payment, invoice_id=invoice_id)
         return services.delete_row(realm=realm, row=row)
 
 

@@ -37,6 +37,7 @@ FILTERABLE: dict[str, frozenset[str]] = {
         "Id", "CustomerRef", "DocNumber", "ProjectRef", "TxnDate", "SalesTermRef", "DueDate", "Balance", "TotalAmt"
     ),
     "Payment": _props("Id", "TotalAmt", "CustomerRef", "TxnDate", "PaymentMethodRef", "PaymentRefNum"),
+    "CreditMemo": _props("Id", "CustomerRef", "ProjectRef", "TxnDate", "SalesTermRef", "DocNumber", "Balance"),
     "Item": _props("Id", "Name", "Type", "Taxable", "Active", "FullyQualifiedName", "SubItem", "Sku"),
     "Customer": _props(
         "Id",
@@ -74,6 +75,7 @@ FILTERABLE: dict[str, frozenset[str]] = {
 SORTABLE: dict[str, frozenset[str]] = {
     "Invoice": _props("Id", "DocNumber", "TxnDate", "DueDate", "Balance", "TotalAmt"),
     "Payment": _props("Id", "TxnDate"),
+    "CreditMemo": _props("Id", "TxnDate", "DocNumber", "Balance"),
     "Item": _props("Id", "Name", "Type", "UnitPrice", "PurchaseCost"),
     "Customer": _props(
         "Id", "DisplayName", "GivenName", "MiddleName", "FamilyName", "CompanyName", "FullyQualifiedName", "Balance"

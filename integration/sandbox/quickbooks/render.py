@@ -22,6 +22,7 @@ MONEY_KEYS = frozenset(
         "NetAmountTaxable",
         "Deposit",
         "UnappliedAmt",
+        "RemainingCredit",
         "BalanceWithJobs",
         "TaxInclusiveAmt",
         "CurrentBalance",

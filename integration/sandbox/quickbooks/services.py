@@ -1,8 +1,15 @@
-"""What QuickBooks does with each entity: defaults, validation, totals, tax, payments, void, delete.
+"""What QuickBooks does with each entity: defaults, validation, totals, tax, payments, credit memos,
+void, delete.
 
 Every function takes keyword arguments and works inside the caller's transaction. Changes of
-Invoice, Customer and Payment are queued as webhook events (`webhooks.queue_event`), which are
-sent after the transaction commits.
+Invoice, Customer, Payment and CreditMemo are queued as webhook events (`webhooks.queue_event`),
+which are sent after the transaction commits.
+
+Credit (README "Credit memos and customer balance"): a CreditMemo's `RemainingCredit` (= its
+`Balance`) is its total less the Payment lines that link it; a Payment applies credit to invoices
+with lines linking CreditMemos next to lines linking Invoices, so `UnappliedAmt` = `TotalAmt` -
+(invoice lines - credit lines); a Customer's `Balance` is its invoices' balances less its unapplied
+payments and its credit memos' remaining credit.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ CURRENCY_NAMES = {
     "CAD": "Canadian Dollar",
     "AUD": "Australian Dollar",
 }
-WEBHOOK_ENTITIES = {"Invoice", "Customer", "Payment"}
+WEBHOOK_ENTITIES = {"Invoice", "Customer", "Payment", "CreditMemo"}
 # `include=allowduplicatedocnum` on the request: a duplicate DocNumber is let through (reference §4.1).
 allow_duplicate_doc_number: ContextVar[bool] = ContextVar("qbo_sandbox_allow_dup_docnum", default=False)
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
@@ -174,6 +181,28 @@ PAYMENT_PROPS = frozenset(
         "TxnStatus",
     }
 )
+# CreditMemo attributes (Intuit's CreditMemo reference, read through the DOCS-MIRROR
+# Petrus-Han/finance_plugins ref/quickbooks_dev_docs/api-reference/creditmemo.md).
+CREDITMEMO_PROPS = frozenset(
+    _TXN
+    | {
+        "CustomerMemo",
+        "BillAddr",
+        "ShipAddr",
+        "SalesTermRef",
+        "ApplyTaxAfterDiscount",
+        "PrintStatus",
+        "EmailStatus",
+        "BillEmail",
+        "DeliveryInfo",
+        "Balance",
+        "HomeBalance",
+        "RemainingCredit",
+        "InvoiceRef",
+        "PaymentMethodRef",
+        "RecurDataRef",
+    }
+)
 ITEM_PROPS = frozenset(
     _COMMON
     | {
@@ -222,6 +251,7 @@ SPECS: dict[str, Spec] = {
     "term": Spec("Term", "name"),
     "invoice": Spec("Invoice", "txn", INVOICE_PROPS),
     "payment": Spec("Payment", "txn", PAYMENT_PROPS),
+    "creditmemo": Spec("CreditMemo", "txn", CREDITMEMO_PROPS),
     "taxcode": Spec("TaxCode", "readonly", cdc=False),
     "taxrate": Spec("TaxRate", "readonly", cdc=False),
     "companyinfo": Spec("CompanyInfo", "readonly"),
@@ -416,7 +446,7 @@ def _customer(realm: SandboxRealm, payload: dict, existing: SandboxEntity | None
     if existing and code != _ref_id(existing.data.get("CurrencyRef")):
         has_txns = any(
             _ref_id(r.data.get("CustomerRef")) == existing.qbo_id
-            for entity in ("Invoice", "Payment")
+            for entity in ("Invoice", "Payment", "CreditMemo")
             for r in rows(realm=realm, entity=entity)
         )
         if has_txns:
@@ -566,13 +596,15 @@ def check_numbers(payload: dict, entity: str) -> None:
                         raise faults.invalid_number(f"Line.{detail_key}.{key}", detail.get(key))
 
 
-def _check_doc_number(realm: SandboxRealm, doc_number: str, existing: SandboxEntity | None) -> None:
+def _check_doc_number(
+    realm: SandboxRealm, doc_number: str, existing: SandboxEntity | None, entity: str = "Invoice"
+) -> None:
     """6140 when the company uses its own numbers (SalesFormsPrefs.CustomTxnNumbers) and another
-    live invoice already has this one; `include=allowduplicatedocnum` lets it through."""
+    live invoice (credit memo) already has this one; `include=allowduplicatedocnum` lets it through."""
     prefs = preferences(realm).get("SalesFormsPrefs") or {}
     if not prefs.get("CustomTxnNumbers") or allow_duplicate_doc_number.get():
         return
-    for row in rows(realm=realm, entity="Invoice"):
+    for row in rows(realm=realm, entity=entity):
         if (existing is None or row.qbo_id != existing.qbo_id) and row.data.get("DocNumber") == doc_number:
             raise faults.duplicate_doc_number(doc_number, row.qbo_id)
 
@@ -608,10 +640,14 @@ def _override_tax(tax_detail: dict, requested: Decimal, *, computed: Decimal) ->
     return requested
 
 
-def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity | None) -> dict:
-    """Apply QBO's create/update rules to an invoice body and compute lines, tax and totals."""
+def _compute_invoice(
+    realm: SandboxRealm, payload: dict, existing: SandboxEntity | None, entity: str = "Invoice"
+) -> dict:
+    """Apply QBO's create/update rules to an invoice (or credit memo: same sales lines, customer,
+    currency, tax and numbering; no due date, deposit or online payment) and compute its totals."""
+    invoice = entity == "Invoice"
     data = {k: v for k, v in payload.items() if v is not None}
-    check_numbers(data, "Invoice")
+    check_numbers(data, entity)
     customer_id = _ref_id(data.get("CustomerRef"))
     if not customer_id:
         raise faults.required_param("CustomerRef")
@@ -657,7 +693,7 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
         or _ref_id(customer.data.get("SalesTermRef"))
         or _ref_id((prefs.get("SalesFormsPrefs") or {}).get("DefaultTerms"))
     )
-    if not data.get("DueDate"):
+    if invoice and not data.get("DueDate"):
         data["DueDate"] = _due_date(realm, txn_date, term_id)
 
     if not data.get("DocNumber") or data.get("DocNumber") == "AUTO_GENERATE":
@@ -668,7 +704,7 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
             SandboxRealm.objects.filter(pk=realm.pk).update(next_doc_number=realm.next_doc_number + 1)
             realm.next_doc_number += 1
     elif existing is None or data["DocNumber"] != existing.data.get("DocNumber"):
-        _check_doc_number(realm, str(data["DocNumber"]), existing)
+        _check_doc_number(realm, str(data["DocNumber"]), existing, entity)
     # On create, QBO copies the customer's addresses onto the invoice, but not its email: the
     # recorded create (fixture accounting/invoice_create_response.json, customer "Amy's Bird
     # Sanctuary", who has an email) has no BillEmail. The client must send BillEmail itself.
@@ -897,12 +933,13 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     if data["EmailStatus"] == "NeedToSend" and not (data.get("BillEmail") or {}).get("Address"):
         raise faults.required_param("BillEmail")
     for flag in ("AllowIPNPayment", "AllowOnlinePayment", "AllowOnlineCreditCardPayment", "AllowOnlineACHPayment"):
-        data.setdefault(flag, False)
+        if invoice:
+            data.setdefault(flag, False)
     data.setdefault("CustomField", [{"DefinitionId": "1", "Name": "Crew #", "Type": "StringType"}])
     if code != realm.home_currency:
         rate = Decimal(str(data.get("ExchangeRate") or realm.exchange_rates.get(code, "1")))
         data["ExchangeRate"] = as_number(rate)
-    for key in ("Balance", "HomeBalance", "HomeTotalAmt", "InvoiceLink"):
+    for key in ("Balance", "HomeBalance", "HomeTotalAmt", "InvoiceLink", "RemainingCredit"):
         data.pop(key, None)
     if existing is not None:
         for key in ("EmailStatus", "DeliveryInfo"):
@@ -911,15 +948,71 @@ def _compute_invoice(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     return data
 
 
-def applied_payments(realm: SandboxRealm, invoice_id: str) -> list[tuple[str, Decimal]]:
-    """(payment id, amount) of every live payment line linked to the invoice."""
+def applied_payments(realm: SandboxRealm, invoice_id: str, txn_type: str = "Invoice") -> list[tuple[str, Decimal]]:
+    """(payment id, amount) of every live payment line linked to the invoice (or credit memo)."""
     out = []
     for row in rows(realm=realm, entity="Payment"):
         for line in row.data.get("Line", []):
             for linked in line.get("LinkedTxn", []):
-                if linked.get("TxnType") == "Invoice" and str(linked.get("TxnId")) == str(invoice_id):
+                if linked.get("TxnType") == txn_type and str(linked.get("TxnId")) == str(invoice_id):
                     out.append((row.qbo_id, money(line.get("Amount"))))
     return out
+
+
+def finalize_credit_memo(realm: SandboxRealm, credit_memo_id: str, data: dict) -> dict:
+    """RemainingCredit = Balance = TotalAmt - the payment lines that use it. The docs' fully applied
+    sample shows both 0 and no LinkedTxn, so the credit memo lists no payments."""
+    used = sum((amount for _, amount in applied_payments(realm, credit_memo_id, "CreditMemo")), Decimal("0"))
+    total = money(data.get("TotalAmt"))
+    remaining = max(Decimal("0"), total - used)
+    data["RemainingCredit"] = as_number(remaining)
+    return _with_balance(realm, data, balance=remaining, total=total)
+
+
+def _refresh_credit_memo(realm: SandboxRealm, credit_memo_id: str) -> None:
+    """A payment used (or gave back) credit: recompute the credit memo's remaining credit."""
+    row = _maybe(realm, "CreditMemo", credit_memo_id)
+    if row is None:
+        return
+    save(row=row, data=finalize_credit_memo(realm, credit_memo_id, dict(row.data)))
+
+
+def payment_amounts(lines: list[dict]) -> tuple[Decimal, Decimal]:
+    """(applied to invoices, credit used) of a payment's lines: a line linking a CreditMemo is credit;
+    any other line is money applied to what it links."""
+    invoiced = credit = Decimal("0")
+    for line in lines:
+        amount = money(line.get("Amount"))
+        if any(lt.get("TxnType") == "CreditMemo" for lt in line.get("LinkedTxn") or []):
+            credit += amount
+        else:
+            invoiced += amount
+    return invoiced, credit
+
+
+def unlink_invoice(*, row: SandboxEntity, invoice_id: str) -> None:
+    """Remove a payment's lines for `invoice_id` (voided or deleted in QuickBooks): its cash becomes
+    unapplied; credit it no longer covers goes back to the credit memos (QBO keeps no credit applied
+    to nothing). The caller refreshes the invoice; the credit memos are refreshed here."""
+    data = dict(row.data)
+    lines = [
+        ln
+        for ln in data.get("Line", [])
+        if not any(
+            lt.get("TxnType") == "Invoice" and str(lt.get("TxnId")) == invoice_id for lt in ln.get("LinkedTxn", [])
+        )
+    ]
+    invoiced, credit = payment_amounts(lines)
+    released = set()
+    if credit > invoiced:
+        released = _linked_ids({"Line": lines}, "CreditMemo")
+        lines = [ln for ln in lines if not any(lt.get("TxnType") == "CreditMemo" for lt in ln.get("LinkedTxn", []))]
+        invoiced, credit = payment_amounts(lines)
+    data["Line"] = lines
+    data["UnappliedAmt"] = as_number(money(data.get("TotalAmt")) - (invoiced - credit))
+    save(row=row, data=data)
+    for credit_memo_id in released:
+        _refresh_credit_memo(row.realm, credit_memo_id)
 
 
 def finalize_invoice(realm: SandboxRealm, invoice_id: str, data: dict) -> dict:
@@ -932,6 +1025,11 @@ def finalize_invoice(realm: SandboxRealm, invoice_id: str, data: dict) -> dict:
         balance = Decimal("0")
     keep = [lt for lt in data.get("LinkedTxn", []) if lt.get("TxnType") != "Payment"]
     data["LinkedTxn"] = keep + [{"TxnId": pid, "TxnType": "Payment"} for pid in dict.fromkeys(p for p, _ in payments)]
+    return _with_balance(realm, data, balance=balance, total=total)
+
+
+def _with_balance(realm: SandboxRealm, data: dict, *, balance: Decimal, total: Decimal) -> dict:
+    """`Balance`, and in a multicurrency company its home-currency twins at the transaction's rate."""
     data["Balance"] = as_number(balance)
     if realm.multicurrency:
         rate = Decimal(str(data.get("ExchangeRate") or 1))
@@ -987,24 +1085,24 @@ def _compute_payment(realm: SandboxRealm, payload: dict, existing: SandboxEntity
     if code != (_ref_id(customer.data.get("CurrencyRef")) or realm.home_currency):
         raise faults.business_validation("The currency of the payment must match the currency of the customer.")
     data["CurrencyRef"] = currency_ref(code)
-    applied = Decimal("0")
     lines = []
     for raw in data.get("Line") or []:
         amount = money(raw.get("Amount"))
         linked = raw.get("LinkedTxn") or []
+        types = {lt.get("TxnType") for lt in linked}
+        if types - {"Invoice", "CreditMemo"} or len(types) > 1:
+            # A payment links Invoices and CreditMemos (Payment reference: "LinkedTxn: Zero or more
+            # Invoice or CreditMemo transactions"), one kind per line.
+            raise QboFault(
+                "620", "TxnID Cannot Be Linked", f"Cannot link {sorted(map(str, types))}", element="LinkedTxn"
+            )
+        if types == {"CreditMemo"}:
+            _check_credit_line(realm, linked, amount, customer_id=customer_id, existing=existing)
+            lines.append({"Amount": as_number(amount), "LinkedTxn": linked})
+            continue
         for lt in linked:
-            if lt.get("TxnType") != "Invoice":
-                raise QboFault("620", "TxnID Cannot Be Linked", f"Cannot link {lt.get('TxnType')}", element="LinkedTxn")
-            invoice = _maybe(realm, "Invoice", str(lt.get("TxnId")))
-            if invoice is None:
-                raise faults.business_validation(
-                    f"The entity Invoice {lt.get('TxnId')} that you are trying to link does not exist.", "LinkedTxn"
-                )
-            if _ref_id(invoice.data.get("CustomerRef")) != customer_id:
-                raise faults.business_validation("The invoice belongs to another customer.", "LinkedTxn")
-            already = sum(
-                (a for pid, a in applied_payments(realm, invoice.qbo_id) if not existing or pid != existing.qbo_id),
-                Decimal("0"),
+            invoice, already = _link_target(
+                realm, "Invoice", lt.get("TxnId"), customer_id=customer_id, existing=existing
             )
             open_balance = money(invoice.data.get("TotalAmt")) - money(invoice.data.get("Deposit") or 0) - already
             if amount > open_balance:
@@ -1012,25 +1110,79 @@ def _compute_payment(realm: SandboxRealm, payload: dict, existing: SandboxEntity
                     f"The payment amount {amount} exceeds the open balance {open_balance} of invoice {invoice.qbo_id}.",
                     "Line.Amount",
                 )
-        applied += amount
         lines.append({"Amount": as_number(amount), "LinkedTxn": linked})
-    if applied > total:
+    invoiced, credit = payment_amounts(lines)
+    if credit > invoiced:
+        # Credit pays invoices; it cannot turn into cash (a refund receipt does that).
+        raise faults.business_validation(
+            f"The credit applied {credit} is more than the amount applied to invoices {invoiced}.", "Line.Amount"
+        )
+    if invoiced - credit > total:
         raise faults.business_validation("The amount applied is more than the payment total.", "TotalAmt")
     data["Line"] = lines
     data["TotalAmt"] = as_number(total)
-    data["UnappliedAmt"] = as_number(total - applied)
+    data["UnappliedAmt"] = as_number(total - (invoiced - credit))
     data.setdefault("TxnDate", clock.today(realm.timezone).isoformat())
     data.setdefault("ProcessPayment", False)
     return data
 
 
-def _linked_invoice_ids(data: dict) -> set[str]:
+def _link_target(
+    realm: SandboxRealm, txn_type: str, txn_id, *, customer_id: str, existing: SandboxEntity | None
+) -> tuple[SandboxEntity, Decimal]:
+    """The invoice or credit memo a payment line links (it must exist and be the payment customer's)
+    and what other payments already applied to it (this payment's earlier version not counted)."""
+    row = _maybe(realm, txn_type, str(txn_id))
+    if row is None:
+        raise faults.business_validation(
+            f"The entity {txn_type} {txn_id} that you are trying to link does not exist.", "LinkedTxn"
+        )
+    if _ref_id(row.data.get("CustomerRef")) != customer_id:
+        noun = "invoice" if txn_type == "Invoice" else "credit memo"
+        raise faults.business_validation(f"The {noun} belongs to another customer.", "LinkedTxn")
+    already = sum(
+        (a for pid, a in applied_payments(realm, row.qbo_id, txn_type) if not existing or pid != existing.qbo_id),
+        Decimal("0"),
+    )
+    return row, already
+
+
+def _check_credit_line(
+    realm: SandboxRealm, linked: list[dict], amount: Decimal, *, customer_id: str, existing: SandboxEntity | None
+) -> None:
+    """A line using a credit memo: it exists, is the payment customer's, and has that much credit left
+    (not counting what this payment used before)."""
+    if amount <= 0:
+        raise faults.business_validation("A credit line must have a positive amount.", "Line.Amount")
+    for lt in linked:
+        memo, used = _link_target(realm, "CreditMemo", lt.get("TxnId"), customer_id=customer_id, existing=existing)
+        left = money(memo.data.get("TotalAmt")) - used
+        if amount > left:
+            raise faults.business_validation(
+                f"The credit applied {amount} exceeds the remaining credit {left} of credit memo {memo.qbo_id}.",
+                "Line.Amount",
+            )
+
+
+def _linked_ids(data: dict, txn_type: str) -> set[str]:
     return {
         str(lt.get("TxnId"))
         for line in data.get("Line", [])
         for lt in line.get("LinkedTxn", [])
-        if lt.get("TxnType") == "Invoice"
+        if lt.get("TxnType") == txn_type
     }
+
+
+def _linked_invoice_ids(data: dict) -> set[str]:
+    return _linked_ids(data, "Invoice")
+
+
+def _refresh_links(realm: SandboxRealm, before: dict, after: dict) -> None:
+    """A payment changed: the invoices and credit memos it links (before or after) are recomputed."""
+    for invoice_id in _linked_invoice_ids(before) | _linked_invoice_ids(after):
+        _refresh_invoice(realm, invoice_id)
+    for credit_memo_id in _linked_ids(before, "CreditMemo") | _linked_ids(after, "CreditMemo"):
+        _refresh_credit_memo(realm, credit_memo_id)
 
 
 # ---------------------------------------------------------------- public operations
@@ -1048,6 +1200,8 @@ def build(*, realm: SandboxRealm, spec: Spec, payload: dict, existing: SandboxEn
         return _compute_invoice(realm, payload, existing)
     if spec.name == "Payment":
         return _compute_payment(realm, payload, existing)
+    if spec.name == "CreditMemo":
+        return _compute_invoice(realm, payload, existing, entity="CreditMemo")
     raise faults.unsupported_operation(f"/v3/company/{realm.realm_id}/{spec.name.lower()}")
 
 
@@ -1065,9 +1219,11 @@ def create(*, realm: SandboxRealm, spec: Spec, payload: dict) -> dict:
     if spec.name == "Invoice":
         row.data = finalize_invoice(realm, row.qbo_id, row.data)
         row.save(update_fields=["data"])
+    if spec.name == "CreditMemo":
+        row.data = finalize_credit_memo(realm, row.qbo_id, row.data)
+        row.save(update_fields=["data"])
     if spec.name == "Payment":
-        for invoice_id in _linked_invoice_ids(row.data):
-            _refresh_invoice(realm, invoice_id)
+        _refresh_links(realm, {}, row.data)
     return row.data
 
 
@@ -1088,18 +1244,18 @@ def update(*, realm: SandboxRealm, spec: Spec, payload: dict) -> dict:
         base = {k: v for k, v in row.data.items() if not k.startswith("_")}
         base = _strip(base)
         base.update(changes)
-        if spec.name == "Invoice" and "Line" not in changes:
+        if spec.name in {"Invoice", "CreditMemo"} and "Line" not in changes:
             base["Line"] = [ln for ln in base.get("Line", []) if ln.get("DetailType") != "SubTotalLineDetail"]
         if spec.name == "Invoice" and "DueDate" not in changes and ("TxnDate" in changes or "SalesTermRef" in changes):
             base.pop("DueDate", None)
     else:
         base = changes
-        if spec.name == "Invoice":
+        if spec.name in {"Invoice", "CreditMemo"}:
             # Full update: writable fields omitted become empty; server-owned ones stay.
             for key in ("DocNumber", "TxnDate"):
                 if key not in base and key in row.data:
                     base[key] = row.data[key]
-    old_links = _linked_invoice_ids(row.data) if spec.name == "Payment" else set()
+    before = dict(row.data) if spec.name == "Payment" else {}
     data = build(realm=realm, spec=spec, payload=base, existing=row)
     if spec.name == "Customer" and not data.get("Active", True):
         open_balance = sum(
@@ -1116,10 +1272,17 @@ def update(*, realm: SandboxRealm, spec: Spec, payload: dict) -> dict:
             )
     if spec.name == "Invoice":
         data = finalize_invoice(realm, row.qbo_id, data)
+    if spec.name == "CreditMemo":
+        used = sum((a for _, a in applied_payments(realm, row.qbo_id, "CreditMemo")), Decimal("0"))
+        if money(data.get("TotalAmt")) < used:
+            # Our choice (undocumented): an edit may not take back credit payments already used.
+            raise faults.business_validation(
+                f"The credit memo total is less than the credit already applied ({used}).", "TotalAmt"
+            )
+        data = finalize_credit_memo(realm, row.qbo_id, data)
     save(row=row, data=data)
     if spec.name == "Payment":
-        for invoice_id in old_links | _linked_invoice_ids(row.data):
-            _refresh_invoice(realm, invoice_id)
+        _refresh_links(realm, before, row.data)
     return row.data
 
 
@@ -1135,12 +1298,12 @@ def delete(*, realm: SandboxRealm, spec: Spec, payload: dict) -> dict:
 
 
 def delete_row(*, realm: SandboxRealm, row: SandboxEntity) -> dict:
-    if row.entity == "Invoice" and applied_payments(realm, row.qbo_id):
+    if row.entity in {"Invoice", "CreditMemo"} and applied_payments(realm, row.qbo_id, row.entity):
         raise faults.business_validation(
             "This transaction is linked to payments. Unlink or delete the payments before deleting it."
         )
     now = clock.now()
-    links = _linked_invoice_ids(row.data) if row.entity == "Payment" else set()
+    before = dict(row.data) if row.entity == "Payment" else {}
     row.deleted = True
     row.updated_at = now
     row.data = {
@@ -1150,8 +1313,7 @@ def delete_row(*, realm: SandboxRealm, row: SandboxEntity) -> dict:
     row.save(update_fields=["deleted", "updated_at", "data"])
     if row.entity in WEBHOOK_ENTITIES:
         webhooks.queue_event(realm=realm, entity=row.entity, entity_id=row.qbo_id, operation="Delete", when=now)
-    for invoice_id in links:
-        _refresh_invoice(realm, invoice_id)
+    _refresh_links(realm, before, {})
     return {"domain": "QBO", "status": "Deleted", "Id": row.qbo_id}
 
 
@@ -1180,25 +1342,15 @@ def void_row(*, realm: SandboxRealm, row: SandboxEntity) -> dict:
     data["TotalAmt"] = 0
     data["_voided"] = True
     if row.entity == "Payment":
-        links = _linked_invoice_ids(data)
+        before = dict(data)
         data["Line"] = []
         data["UnappliedAmt"] = 0
         save(row=row, data=data, operation="Void")
-        for invoice_id in links:
-            _refresh_invoice(realm, invoice_id)
+        _refresh_links(realm, before, {})
         return row.data
     # Payments applied to a voided invoice are unlinked and become unapplied credit.
-    for payment_id, _amount in applied_payments(realm, row.qbo_id):
-        payment = _maybe(realm, "Payment", payment_id)
-        pdata = dict(payment.data)
-        pdata["Line"] = [
-            ln
-            for ln in pdata.get("Line", [])
-            if not any(str(lt.get("TxnId")) == row.qbo_id for lt in ln.get("LinkedTxn", []))
-        ]
-        applied = sum((money(ln.get("Amount")) for ln in pdata["Line"]), Decimal("0"))
-        pdata["UnappliedAmt"] = as_number(money(pdata.get("TotalAmt")) - applied)
-        save(row=payment, data=pdata)
+    for payment_id in dict.fromkeys(pid for pid, _amount in applied_payments(realm, row.qbo_id)):
+        unlink_invoice(row=_maybe(realm, "Payment", payment_id), invoice_id=row.qbo_id)
     lines = []
     for line in data.get("Line", []):
         line = {**line, "Amount": 0}
@@ -1238,7 +1390,8 @@ def send(*, realm: SandboxRealm, invoice_id: str, send_to: str | None) -> dict:
 
 
 def customer_balances(realm: SandboxRealm) -> dict[str, Decimal]:
-    """Open balance per customer id: invoice balances minus unapplied payments."""
+    """Open balance per customer id: invoice balances minus unapplied payments minus the remaining
+    credit of credit memos (QBO's customer "Open balance" nets its credits; README)."""
     totals: dict[str, Decimal] = {}
     for inv in rows(realm=realm, entity="Invoice"):
         key = _ref_id(inv.data.get("CustomerRef"))
@@ -1246,6 +1399,9 @@ def customer_balances(realm: SandboxRealm) -> dict[str, Decimal]:
     for pay in rows(realm=realm, entity="Payment"):
         key = _ref_id(pay.data.get("CustomerRef"))
         totals[key] = totals.get(key, Decimal("0")) - money(pay.data.get("UnappliedAmt"))
+    for memo in rows(realm=realm, entity="CreditMemo"):
+        key = _ref_id(memo.data.get("CustomerRef"))
+        totals[key] = totals.get(key, Decimal("0")) - money(memo.data.get("RemainingCredit"))
     return totals
 
 

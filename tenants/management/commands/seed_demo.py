@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
         support_group, _ = Group.objects.get_or_create(name="support")
         # The support group views everything and runs the safe support actions; disconnect and
-        # delete stay with superusers (integration/support.py).
+        # delete stay with superusers (invoices/support.py).
         support_group.permissions.set(
             Permission.objects.filter(codename__startswith="view_")
             | Permission.objects.filter(content_type__app_label="tenants", codename="run_support_actions")

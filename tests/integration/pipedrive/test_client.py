@@ -148,12 +148,14 @@ def test_invoicing_link_register_returns_the_redirect_url(alice):
     )
 
 
-def test_invoicing_link_register_reads_the_realm_of_the_quickbooks_connection(alice):
+def test_the_quickbooks_side_registers_its_realm_with_its_owners_authorisation(alice):
+    from integration.quickbooks.services import invoicing_link_retry
+
     company = Company.objects.get(pipedrive_company_id=ACME)
     connection = QuickBooksConnection.all_companies.create(
         company=company, realm_id="9130350000000042", owner=alice.membership
     )
-    invoicing_link_register(company=company, link_id=connection.link_id)
+    assert invoicing_link_retry(connection=connection, actor=alice.membership) is True
     link = SandboxInvoiceProviderLink.objects.get()
     assert (link.link_id, link.org_id) == (str(connection.link_id), "9130350000000042")
 
@@ -170,11 +172,11 @@ def test_invoicing_link_registers_with_the_connecting_users_own_authorisation(al
     )
     connection = QuickBooksConnection.all_companies.create(company=company, realm_id="9130", owner=bob_membership)
     with pytest.raises(PermanentError) as info:  # Bob has not installed the app: never Alice's token instead
-        invoicing_link_register(company=company, link_id=connection.link_id)
+        invoicing_link_register(company=company, link_id=connection.link_id, org_id="9130", membership=bob_membership)
     assert info.value.code == "not_installed" and not SandboxInvoiceProviderLink.objects.exists()
     browser.cookies.clear()
     assert install(browser, pd_live, user_id=12, via="marketplace").status_code == 302
-    invoicing_link_register(company=company, link_id=connection.link_id)
+    invoicing_link_register(company=company, link_id=connection.link_id, org_id="9130", membership=bob_membership)
     assert SandboxInvoiceProviderLink.objects.get().user_id == 12
 
 
@@ -188,7 +190,7 @@ def test_uninstalled_meanwhile_is_auth_revoked(alice):
 
 def test_invoicing_link_register_needs_an_installation(pd_live, personas):
     with pytest.raises(PermanentError) as info:
-        invoicing_link_register(company=personas.company_b, link_id="x", org_id="1")
+        invoicing_link_register(company=personas.company_b, link_id="x", org_id="1", membership=None)
     assert info.value.code == "not_installed"
 
 

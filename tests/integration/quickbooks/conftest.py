@@ -36,7 +36,7 @@ def link_calls(monkeypatch) -> list[dict]:
     monkeypatch.setattr(
         pipedrive_services,
         "invoicing_link_register",
-        lambda *, company, link_id: calls.append({"company": company, "link_id": link_id}),
+        lambda *, company, link_id, **_: calls.append({"company": company, "link_id": link_id}),
         raising=False,
     )
     return calls

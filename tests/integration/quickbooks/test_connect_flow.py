@@ -108,7 +108,7 @@ def test_declining_on_intuits_page_connects_nothing(qbo, personas, web_as, link_
 def test_link_registration_failure_keeps_the_connection_and_says_so(qbo, personas, web_as, monkeypatch):
     import integration.pipedrive.services as pipedrive_services
 
-    def broken(*, company, link_id):
+    def broken(*, company, link_id, **_):
         raise RuntimeError("Pipedrive is down")
 
     monkeypatch.setattr(pipedrive_services, "invoicing_link_register", broken, raising=False)
@@ -128,7 +128,7 @@ def test_link_registration_failure_keeps_the_connection_and_says_so(qbo, persona
     monkeypatch.setattr(
         pipedrive_services,
         "invoicing_link_register",
-        lambda *, company, link_id: calls.append((company.pk, link_id)),
+        lambda *, company, link_id, **_: calls.append((company.pk, link_id)),
         raising=False,
     )
     fixed = web_as("alice").post(reverse("quickbooks:link"), follow=True)
@@ -142,7 +142,7 @@ def test_after_linking_the_user_is_sent_where_pipedrive_says(qbo, personas, web_
     import integration.pipedrive.services as pipedrive_services
 
     target = "https://acme.pipedrive.com/settings/marketplace/app/invoicing?linked=1"
-    monkeypatch.setattr(pipedrive_services, "invoicing_link_register", lambda *, company, link_id: target)
+    monkeypatch.setattr(pipedrive_services, "invoicing_link_register", lambda *, company, link_id, **_: target)
     client = web_as("alice")
     callback = helpers.consent(helpers.start_connect(client), realm_id=qbo.us_realm)
     parts = callback.split("?", 1)

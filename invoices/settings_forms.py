@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tenants.mapping import RECOMMENDED, TARGETS, MappingOptions, choice_value, plain_rate
+from invoices.settings_mapping import RECOMMENDED, TARGETS, MappingOptions, choice_value, plain_rate
 from tenants.models import Company, FieldMapping
 
 TARGET_LABELS = {
@@ -135,7 +135,7 @@ class FieldMappingForm(forms.Form):
 
         self.tax_rate_fields: list[tuple[Decimal, str]] = []
         if options.uses_tax_codes:
-            from tenants.mapping import tax_codes_current
+            from invoices.settings_mapping import tax_codes_current
 
             current = tax_codes_current(connection=options.connection)
             codes = [("", _("— not mapped —")), *options.tax_codes]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipedrive_sandbox', '0004_sandbox_deal_notes'),
+        ('pipedrive_sandbox', '0005_deal_installments_and_plan'),
     ]
 
     operations = [

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_http_methods
 
 from integration.pipedrive import lists as pipedrive_lists
 from integration.quickbooks.selectors import connection_card
-from tenants import mapping as mapping_services
+from invoices import settings_mapping as mapping_services
+from invoices.settings_forms import FieldMappingForm
 from tenants import selectors
-from tenants.forms import FieldMappingForm
 
 
 # No transaction across the calls to Pipedrive and QuickBooks; mapping_save() is atomic itself.

@@ -1,23 +1,14 @@
-"""Support actions (run from the admin) and the read models of the support console.
+"""The support console's actions on connections, invoices and webhooks, and its read models.
 
-Every action is started with `support_action_start(...)`: it checks the staff member's rights,
-writes an `AuditLog` row (queued) and hands the work to a Celery task after the commit. The task
-calls `support_action_run(audit_id=...)`, which runs the action target by target and records each
-outcome and the counts on the same row, so the admin shows progress and the result.
-
-Safe actions (refresh a token, resync, retry failed jobs, re-deliver a webhook, mark needs
-reconnect) need `tenants.run_support_actions` (the "support" group has it); disconnect is for
-superusers only. Nothing here reads or returns a token.
+The actions are registered with `tenants.support` (which starts, audits and runs them) when the
+invoices app loads. Nothing here reads or returns a token.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -27,34 +18,15 @@ from django.utils.translation import gettext_lazy
 from integration.models import ApiCall, WebhookDelivery, WebhookEvent
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import Invoice
-from tenants import audit
 from tenants.models import AuditLog, Company, User
 from tenants.scoping import company_scope
+from tenants.support import SupportAction, SupportActionError, register
 
 logger = logging.getLogger(__name__)
 
 Status = QuickBooksConnection.Status
 JOB_STATES = (Invoice.State.PENDING, Invoice.State.FAILED)
 REFRESH_EXPIRY_WINDOW = dt.timedelta(days=14)
-
-
-class SupportActionError(Exception):
-    """The action cannot run on this target (recorded as that target's failure)."""
-
-
-@dataclass(frozen=True)
-class SupportAction:
-    name: str
-    label: str
-    model: type
-    run: Callable[..., str]  # (obj, *, params, actor) -> a short outcome message; raises on failure
-    superuser_only: bool = False
-    warning: str = ""
-
-    def company_id_of(self, obj) -> int | None:
-        if isinstance(obj, WebhookDelivery):
-            return None
-        return getattr(obj, "company_id", None)
 
 
 # -- the actions, one target at a time -------------------------------------------------------------
@@ -147,142 +119,40 @@ def disconnect(connection: QuickBooksConnection, *, params: dict, actor: User) -
     return _("Disconnected; the tokens were revoked at Intuit and deleted.")
 
 
-ACTIONS: dict[str, SupportAction] = {
-    action.name: action
-    for action in [
-        SupportAction(
-            "token_refresh", gettext_lazy("Refresh the QuickBooks token now"), QuickBooksConnection, token_refresh_now
-        ),
-        SupportAction(
-            "resync",
-            gettext_lazy("Resync invoices from a date (change data capture)"),
-            QuickBooksConnection,
-            resync_from,
-        ),
-        SupportAction(
-            "retry_invoice", gettext_lazy("Retry failed jobs (send the invoices again)"), Invoice, retry_invoice
-        ),
-        SupportAction(
-            "webhook_redeliver", gettext_lazy("Re-deliver the stored webhook"), WebhookDelivery, webhook_redeliver
-        ),
-        SupportAction(
-            "mark_needs_reconnect",
-            gettext_lazy("Mark as needing a reconnect"),
-            QuickBooksConnection,
-            mark_needs_reconnect,
-            warning=gettext_lazy("The stored tokens are deleted; the company must reconnect QuickBooks."),
-        ),
-        SupportAction(
-            "disconnect",
-            gettext_lazy("Disconnect QuickBooks"),
-            QuickBooksConnection,
-            disconnect,
-            superuser_only=True,
-            warning=gettext_lazy("The tokens are revoked at Intuit and deleted. Only the company can connect again."),
-        ),
-    ]
-}
-
-
-# -- start and run ---------------------------------------------------------------------------------
-
-
-def may_run(*, user: User, action: str) -> bool:
-    """Staff with the support permission run safe actions; only superusers run the others."""
-    spec = ACTIONS[action]
-    if not (user.is_active and user.is_staff):
-        return False
-    if spec.superuser_only:
-        return user.is_superuser
-    return user.is_superuser or user.has_perm("tenants.run_support_actions")
-
-
-def _objects(spec: SupportAction):
-    model = spec.model
-    manager = getattr(model, "all_companies", None) or model.objects  # support spans companies
-    queryset = manager.all()
-    if model is not WebhookDelivery:
-        queryset = queryset.select_related("company")
-    return queryset
-
-
-def support_action_start(*, action: str, actor: User, target_ids: list[int], params: dict | None = None) -> AuditLog:
-    """Check rights, record the action (queued) and run it in the background after the commit.
-
-    Raises PermissionDenied (after recording the refusal) when `actor` may not run it.
-    """
-    from tenants import tasks
-
-    spec = ACTIONS[action]
-    ids = sorted({int(i) for i in target_ids})
-    companies = (
-        set(_objects(spec).filter(pk__in=ids).values_list("company_id", flat=True))
-        if spec.model is not WebhookDelivery
-        else set()
-    )
-    company = Company.objects.filter(pk=next(iter(companies))).first() if len(companies) == 1 else None
-    label = spec.model._meta.label
-    if not may_run(user=actor, action=action):
-        audit.audit_open(
-            actor=actor,
-            action=action,
-            company=company,
-            target_model=label,
-            target_ids=ids,
-            params=params,
-            status=AuditLog.Status.REFUSED,
-            message=_("Refused: %(user)s may not run this action.") % {"user": actor.email},
-        )
-        raise PermissionDenied(_("You may not run this action."))
-    entry = audit.audit_open(
-        actor=actor, action=action, company=company, target_model=label, target_ids=ids, params=params
-    )
-    transaction.on_commit(lambda: tasks.run_support_action.delay(audit_id=entry.pk))
-    return entry
-
-
-def support_action_run(*, audit_id: int) -> AuditLog:
-    """The background job: run the action on each target not yet done; resumable and idempotent."""
-    entry = AuditLog.objects.select_related("actor").get(pk=audit_id)
-    if entry.status in (AuditLog.Status.DONE, AuditLog.Status.FAILED, AuditLog.Status.REFUSED):
-        return entry
-    spec = ACTIONS[entry.action]
-    actor = entry.actor
-    audit.audit_started(entry=entry)
-    try:
-        if actor is None or not may_run(user=actor, action=entry.action):
-            raise PermissionDenied(_("The actor lost the right to run this action before it ran."))
-        done = {result["id"] for result in entry.results}
-        objects = _objects(spec).in_bulk([i for i in entry.target_ids if i not in done])
-        for target_id in entry.target_ids:
-            if target_id in done:
-                continue
-            obj = objects.get(target_id)
-            if obj is None:
-                audit.audit_progress(
-                    entry=entry, target_id=target_id, company_id=None, ok=False, message=_("Not found.")
-                )
-                continue
-            try:
-                message, ok = spec.run(obj, params=entry.params, actor=actor), True
-            except Exception as exc:  # one target's failure is recorded; the others still run
-                if not isinstance(exc, SupportActionError):
-                    logger.warning(
-                        "support action %s on %s %s failed", entry.action, spec.model.__name__, target_id, exc_info=True
-                    )
-                if isinstance(exc, SupportActionError):
-                    message = str(exc)
-                else:
-                    message = f"{exc.__class__.__name__}: {getattr(exc, 'message', None) or exc}"
-                ok = False
-            audit.audit_progress(
-                entry=entry, target_id=target_id, company_id=spec.company_id_of(obj), ok=ok, message=str(message)
-            )
-    except Exception as exc:
-        audit.audit_crashed(entry=entry, error=exc)
-        return entry
-    audit.audit_finished(entry=entry)
-    return entry
+register(
+    SupportAction(
+        "token_refresh", gettext_lazy("Refresh the QuickBooks token now"), QuickBooksConnection, token_refresh_now
+    ),
+    SupportAction(
+        "resync",
+        gettext_lazy("Resync invoices from a date (change data capture)"),
+        QuickBooksConnection,
+        resync_from,
+    ),
+    SupportAction("retry_invoice", gettext_lazy("Retry failed jobs (send the invoices again)"), Invoice, retry_invoice),
+    SupportAction(
+        "webhook_redeliver",
+        gettext_lazy("Re-deliver the stored webhook"),
+        WebhookDelivery,
+        webhook_redeliver,
+        company_scoped=False,
+    ),
+    SupportAction(
+        "mark_needs_reconnect",
+        gettext_lazy("Mark as needing a reconnect"),
+        QuickBooksConnection,
+        mark_needs_reconnect,
+        warning=gettext_lazy("The stored tokens are deleted; the company must reconnect QuickBooks."),
+    ),
+    SupportAction(
+        "disconnect",
+        gettext_lazy("Disconnect QuickBooks"),
+        QuickBooksConnection,
+        disconnect,
+        superuser_only=True,
+        warning=gettext_lazy("The tokens are revoked at Intuit and deleted. Only the company can connect again."),
+    ),
+)
 
 
 def failed_job_ids(*, company: Company) -> list[int]:
