@@ -7,8 +7,8 @@
 # 3. Migrates a throwaway PostgreSQL database, then boots the Dockerfile's CMD (gunicorn) with
 #    DJANGO_ENV=production on PostgreSQL + Redis, on a port the kernel picks (never :8000).
 # 4. Requires /readyz = 200, static files served by whitenoise under their hashed names (the vendored
-#    SDK and the source map it names), a page rendering hashed static URLs, no /sandbox/, and no
-#    sandbox table in the database. Any failure exits non-zero with the server log.
+#    SDK and the source map it names), a page rendering hashed static URLs, no /sandbox/, a page in
+#    Ukrainian (the compiled catalogues), and no sandbox table in the database. Any failure exits non-zero with the server log.
 #
 # Needs PostgreSQL (CHECK_IMAGE_PG, default postgres://postgres@127.0.0.1:5432; the database is
 # created and dropped here), Redis (CHECK_IMAGE_REDIS_URL, default redis://127.0.0.1:6379/14) and
@@ -144,4 +144,11 @@ echo "/accounts/login/ 200 links /static/$css (200)"
 status=$(fetch "$BASE/sandbox/quickbooks/")
 [ "$status" = 404 ] || fail "/sandbox/quickbooks/ answered $status in production (expected 404)"
 echo "/sandbox/quickbooks/ 404"
+
+step "the compiled catalogues: a Ukrainian browser gets Ukrainian"
+status=$(fetch -H "Accept-Language: uk" "$BASE/accounts/login/")
+[ "$status" = 200 ] || fail "/accounts/login/ in Ukrainian answered $status"
+grep -q '<html lang="uk"' "$WORK/body" && grep -q "Продовжити з Pipedrive" "$WORK/body" ||
+  fail "/accounts/login/ is not Ukrainian: locale/*.mo missing from the build (scripts/build-image.sh messages)"
+echo "/accounts/login/ lang=uk, translated"
 
