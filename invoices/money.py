@@ -239,9 +239,18 @@ def format_money(amount, currency: str, *, locale: str | None = None) -> str:
     from babel.numbers import UnknownCurrencyError, format_currency
 
     try:
-        return format_currency(Decimal(str(amount)), currency, locale=_babel_locale(locale))
+        value = _rounded(Decimal(str(amount)), currency)
+        return format_currency(value, currency, locale=_babel_locale(locale), decimal_quantization=False)
     except (UnknownCurrencyError, InvalidOperation, ValueError):
         return f"{format_amount(amount, currency, locale=locale)} {currency}".strip()
+
+
+def _rounded(value: Decimal, currency: str) -> Decimal:
+    """Half-up to the currency's decimals, as every amount here (and as Intl rounds in the browser)."""
+    from babel.numbers import get_currency_precision
+
+    places = get_currency_precision(currency) if currency else 2
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def format_amount(amount, currency: str = "", *, locale: str | None = None) -> str:
@@ -255,4 +264,5 @@ def format_amount(amount, currency: str = "", *, locale: str | None = None) -> s
     except (InvalidOperation, ValueError):
         return str(amount)
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(value, format=pattern, locale=_babel_locale(locale), decimal_quantization=True)
+    value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return format_decimal(value, format=pattern, locale=_babel_locale(locale), decimal_quantization=False)
