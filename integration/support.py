@@ -96,7 +96,7 @@ def resync_from(connection: QuickBooksConnection, *, params: dict, actor: User) 
 
 def retry_invoice(invoice: Invoice, *, params: dict, actor: User) -> str:
     """Send a pending or failed invoice to QuickBooks again, with its original requestid."""
-    from invoices.services import invoice_submit
+    from invoices.create_queue import invoice_submit
 
     if invoice.state not in JOB_STATES:
         raise SupportActionError(_("The invoice is already in QuickBooks; nothing to retry."))

@@ -19,8 +19,10 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
-from invoices import panel_reads, selectors, services, validation
+from invoices import access, create, create_queue, lifecycle, lookups, panel_reads, selectors, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal, priced
+from invoices.errors import ActionNotAllowed, InvoiceError
+from invoices.http import pdf_response
 from invoices.models import Invoice, ProductLink
 from invoices.serializers import (
     DraftInputSerializer,
@@ -44,12 +46,12 @@ class ApiError(exceptions.APIException):
         self.problems = problems or []
 
 
-def _problems_response(error: services.InvoiceError) -> ApiError:
+def _problems_response(error: InvoiceError) -> ApiError:
     fields: dict[str, list[str]] = {}
     for problem in error.problems:
         fields.setdefault(problem.field, []).append(problem.message)
     return ApiError(
-        status_code=status.HTTP_403_FORBIDDEN if isinstance(error, services.ActionNotAllowed) else 400,
+        status_code=status.HTTP_403_FORBIDDEN if isinstance(error, ActionNotAllowed) else 400,
         code=error.code,
         message=error.message,
         fields=fields,
@@ -105,7 +107,7 @@ class PanelApi(CompanyScopedApi):
     def handle_exception(self, exc):
         if isinstance(exc, DraftError):
             exc = ApiError(status_code=400, code="invalid", message=exc.message, fields={exc.field: [exc.message]})
-        elif isinstance(exc, services.InvoiceError):
+        elif isinstance(exc, InvoiceError):
             exc = _problems_response(exc)
         elif isinstance(exc, IntegrationError):
             exc = _integration_error(exc, may_reconnect=self.may_manage_connection())
@@ -124,7 +126,7 @@ class PanelApi(CompanyScopedApi):
                 code="not_connected",
                 message=_("QuickBooks is not connected yet. A company admin can connect it in Settings."),
             )
-        refusal = services.viewing_refusal(membership=self.membership, connection=self.connection)
+        refusal = access.viewing_refusal(membership=self.membership, connection=self.connection)
         if refusal:
             raise ApiError(status_code=403, code="not_allowed_to_view", message=refusal)
 
@@ -146,7 +148,7 @@ class PanelApi(CompanyScopedApi):
             raise ApiError(status_code=400, code="invalid", message=_("Some fields are not valid."), fields=wrong_types)
         draft = Draft.from_dict({**raw, "deal_id": deal_id})
         if limits and self.connection is not None:
-            services.draft_within_limits(connection=self.connection, draft=draft)
+            create.draft_within_limits(connection=self.connection, draft=draft)
         return draft
 
     def may_manage_connection(self) -> bool:
@@ -218,14 +220,14 @@ class DealInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
                 ),
             )
         # The money rule: the invoice bills the lines the user confirmed, at the total they saw.
-        services.draft_as_confirmed(
+        create.draft_as_confirmed(
             connection=self.connection,
             installation=installation,
             draft=draft,
             idempotency_key=str(data.validated_data["idempotency_key"]),
             confirmed_total=data.validated_data["draft"].get("total"),
         )
-        invoice = services.invoice_create(
+        invoice = create.invoice_create(
             connection=self.connection,
             draft=draft,
             actor=self.membership,
@@ -268,7 +270,7 @@ class DealPreflightApi(PanelApi):
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
-        problems = services.invoice_preflight(connection=self.connection, draft=draft)
+        problems = create.invoice_preflight(connection=self.connection, draft=draft)
         from invoices.duplicates import duplicate_warnings
 
         # The lines priced as confirmed, their total and its difference from the deal's value; and a
@@ -291,8 +293,8 @@ class DealRefreshApi(PanelApi):
         self.require_active()
         invoices = list(selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id))
         for pending in [i for i in invoices if i.state == Invoice.State.PENDING]:
-            services.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
-        services.invoice_refresh(connection=self.connection, invoices=invoices)
+            create_queue.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
+        lifecycle.invoice_refresh(connection=self.connection, invoices=invoices)
         return DealInvoicesApi.get(self, request, deal_id)
 
 
@@ -315,13 +317,13 @@ class InvoiceActionApi(PanelApi):
         self.require_active()
         invoice = self.invoice(invoice_id)
         if action == "void":
-            services.invoice_void(invoice=invoice, actor=self.membership)
+            lifecycle.invoice_void(invoice=invoice, actor=self.membership)
         elif action == "delete":
-            services.invoice_delete(invoice=invoice, actor=self.membership)
+            lifecycle.invoice_delete(invoice=invoice, actor=self.membership)
         elif action == "send":
             data = SendSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            services.invoice_send(
+            lifecycle.invoice_send(
                 invoice=invoice,
                 actor=self.membership,
                 to=data.validated_data.get("to", ""),
@@ -336,7 +338,8 @@ class InvoicePdfApi(PanelApi):
     @extend_schema(summary="The invoice PDF, streamed from QuickBooks", responses={(200, "application/pdf"): bytes})
     def get(self, request, invoice_id: int):
         self.require_active()
-        return services.invoice_pdf_response(invoice=self.invoice(invoice_id), actor=self.membership)
+        invoice = self.invoice(invoice_id)
+        return pdf_response(invoice=invoice, pdf=lifecycle.invoice_pdf(invoice=invoice, actor=self.membership))
 
 
 class InvoiceDealLinkApi(PanelApi):
@@ -345,7 +348,7 @@ class InvoiceDealLinkApi(PanelApi):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
         self._require_deal_in_pipedrive(deal_id)
-        services.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
+        lifecycle.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
         return Response(self.serialize(self.invoice(invoice_id)))
 
     def _require_deal_in_pipedrive(self, deal_id: int) -> None:
@@ -359,7 +362,7 @@ class InvoiceDealLinkApi(PanelApi):
     def delete(self, request, invoice_id: int, deal_id: int):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
-        services.invoice_unlink_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
+        lifecycle.invoice_unlink_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
         return Response(self.serialize(self.invoice(invoice_id)))
 
 
@@ -412,7 +415,7 @@ class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
         customer = self._customer(query.validated_data["deal_id"])
         if query.validated_data.get("refresh"):
             # Pull this customer's invoices from QBO for the range, including ones typed into QuickBooks.
-            services.customer_invoices_pull(
+            lifecycle.customer_invoices_pull(
                 connection=self.connection,
                 customer_qbo_id=customer,
                 date_from=query.validated_data.get("date_from"),
@@ -437,18 +440,16 @@ class ProductLinkApi(PanelApi):
         self.require_active()
         data = ProductLinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        from integration.quickbooks.services import client_for
-
         # The item's name is stored with the link, so a draft shows "Hours", not QBO's id "3" (issue 13);
         # reading it also proves the item exists (610 → 404 in our envelope).
-        item = client_for(connection=self.connection).read("Item", data.validated_data["qbo_item_id"])
+        item = lookups.item_get(connection=self.connection, item_id=data.validated_data["qbo_item_id"])
         link, _created = ProductLink.objects.update_or_create(
             connection=self.connection,
             pipedrive_product_id=product_id,
             defaults={
                 "company": self.company,
                 "qbo_item_id": data.validated_data["qbo_item_id"],
-                "item_name": str(item.get("Name") or "")[:500],
+                "item_name": item.name[:500],
             },
         )
         return Response(
@@ -473,30 +474,28 @@ class QboSearchApi(PanelApi):
     )
     def get(self, request):
         self.require_active()
-        rows = services.qbo_search_by_name(
-            connection=self.connection, entity=self.entity, term=request.query_params.get("q") or "", limit=self.LIMIT
-        )
+        term = request.query_params.get("q") or ""
         if self.entity == "Customer":
             results = [
                 {
-                    "id": str(r["Id"]),
-                    "name": r.get("DisplayName", ""),
-                    "email": (r.get("PrimaryEmailAddr") or {}).get("Address", ""),
-                    "currency": (r.get("CurrencyRef") or {}).get("value", self.connection.home_currency),
+                    "id": c.id,
+                    "name": c.display_name,
+                    "email": c.email,
+                    "currency": c.currency or self.connection.home_currency,
                 }
-                for r in rows
+                for c in lookups.customers_search(connection=self.connection, term=term, limit=self.LIMIT)
             ]
         else:
             results = [
                 {
-                    "id": str(r["Id"]),
-                    "name": r.get("Name", ""),
-                    "type": r.get("Type", ""),
+                    "id": i.id,
+                    "name": i.name,
+                    "type": i.type,
                     # Prefill a line added from the search (QBO Item: UnitPrice, Description).
-                    "unit_price": None if r.get("UnitPrice") is None else str(r.get("UnitPrice")),
-                    "description": r.get("Description", ""),
+                    "unit_price": None if i.unit_price is None else str(i.unit_price),
+                    "description": i.description,
                 }
-                for r in rows
+                for i in lookups.items_search(connection=self.connection, term=term, limit=self.LIMIT)
             ]
         return Response({"results": results})
 

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from integration.models import WebhookDelivery, WebhookEvent
+from integration.quickbooks import documents, entities
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.webhooks import Change, parse_changes
 from invoices import payments
@@ -29,7 +30,6 @@ from tenants.scoping import company_scope
 logger = logging.getLogger(__name__)
 
 CDC_LOOKBACK = dt.timedelta(days=29)  # QBO answers CDC for the last 30 days only
-ID_CHUNK = 200  # ids per `IN (...)` query, well under QBO's statement limits
 
 
 def company_today(connection: QuickBooksConnection) -> dt.date:
@@ -55,14 +55,10 @@ def qbo_values_problem(data: dict) -> str | None:
     same limits as a draft's (invoices.validation): the columns are numeric(18, 2)."""
     from invoices.validation import MAX_AMOUNT, decimal_or_none
 
-    if data.get("status") == "Deleted":
+    qbo = documents.invoice_of(data)
+    if qbo.deleted:
         return None  # nothing but the id is read
-    amounts = {
-        "TotalAmt": data.get("TotalAmt", 0),
-        "Balance": data.get("Balance", 0),
-        "TotalTax": (data.get("TxnTaxDetail") or {}).get("TotalTax") or 0,
-    }
-    for name, value in amounts.items():
+    for name, value in qbo.amounts.items():
         number = decimal_or_none(value)
         # adjusted() first: comparing 1e999999999 would overflow the decimal context itself.
         if number is None or number.adjusted() >= 10 or abs(number) > MAX_AMOUNT:
@@ -71,14 +67,11 @@ def qbo_values_problem(data: dict) -> str | None:
                 "value": str(value)[:40],
                 "max": f"{MAX_AMOUNT:,}",
             }
-    for name in ("TxnDate", "DueDate"):
+    for name, value in qbo.dates.items():
         try:
-            _date(data.get(name))
+            _date(value)
         except (TypeError, ValueError):
-            return _("%(field)s is not a date in QuickBooks: %(value)s.") % {
-                "field": name,
-                "value": str(data.get(name))[:40],
-            }
+            return _("%(field)s is not a date in QuickBooks: %(value)s.") % {"field": name, "value": str(value)[:40]}
     return None
 
 
@@ -92,23 +85,22 @@ def copy_qbo_fields(*, invoice: Invoice, connection: QuickBooksConnection, data:
     facts = Facts.from_qbo(data, deleted=deleted)
     status = compute_status(facts, today=company_today(connection))
     if status != Status.DELETED:
-        customer = data.get("CustomerRef") or {}
-        invoice.qbo_id = str(data.get("Id") or invoice.qbo_id)
-        invoice.doc_number = str(data.get("DocNumber") or invoice.doc_number)
-        invoice.customer_qbo_id = str(customer.get("value") or invoice.customer_qbo_id)
-        invoice.customer_name = str(customer.get("name") or invoice.customer_name)
-        invoice.bill_email = str((data.get("BillEmail") or {}).get("Address") or invoice.bill_email)[:100]
-        invoice.currency = str((data.get("CurrencyRef") or {}).get("value") or connection.home_currency or "USD")
+        qbo = documents.invoice_of(data)
+        invoice.qbo_id = qbo.id or invoice.qbo_id
+        invoice.doc_number = qbo.doc_number or invoice.doc_number
+        invoice.customer_qbo_id = qbo.customer_id or invoice.customer_qbo_id
+        invoice.customer_name = qbo.customer_name or invoice.customer_name
+        invoice.bill_email = (qbo.bill_email or invoice.bill_email)[:100]
+        invoice.currency = qbo.currency or connection.home_currency or "USD"
         invoice.total = facts.total
         invoice.balance = facts.balance
-        invoice.tax_total = Decimal(str((data.get("TxnTaxDetail") or {}).get("TotalTax") or 0))
-        invoice.txn_date = _date(data.get("TxnDate")) or invoice.txn_date
-        invoice.due_date = _date(data.get("DueDate"))
-        invoice.sent = invoice.sent or data.get("EmailStatus") == "EmailSent" or bool(data.get("DeliveryInfo"))
-        invoice.private_note = str(data.get("PrivateNote") or "")[:4000]
-        invoice.sync_token = str(data.get("SyncToken") or invoice.sync_token)
-        updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
-        invoice.qbo_updated_at = updated or invoice.qbo_updated_at
+        invoice.tax_total = Decimal(str(qbo.total_tax))
+        invoice.txn_date = _date(qbo.txn_date) or invoice.txn_date
+        invoice.due_date = _date(qbo.due_date)
+        invoice.sent = invoice.sent or qbo.email_sent
+        invoice.private_note = qbo.private_note[:4000]
+        invoice.sync_token = qbo.sync_token or invoice.sync_token
+        invoice.qbo_updated_at = parse_datetime(qbo.updated_at) or invoice.qbo_updated_at
     invoice.status = status
     invoice.state = Invoice.State.CREATED
     invoice.last_synced_at = timezone.now()
@@ -139,8 +131,9 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
 
     Must run inside the connection's company scope.
     """
-    qbo_id = str(data.get("Id") or "")
-    updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
+    qbo = documents.invoice_of(data)
+    qbo_id = qbo.id
+    updated = parse_datetime(qbo.updated_at)
     problem = None if deleted else qbo_values_problem(data)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(connection=connection, qbo_id=qbo_id).first()
@@ -148,7 +141,7 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
         if problem:
             return _out_of_range(connection=connection, invoice=invoice, qbo_id=qbo_id, problem=problem)
         if created:
-            if deleted or data.get("status") == "Deleted":
+            if deleted or qbo.deleted:
                 return Invoice(
                     connection=connection, qbo_id=qbo_id, status=Status.DELETED
                 )  # never seen: nothing to show
@@ -206,10 +199,10 @@ def pending_intent_for(*, connection: QuickBooksConnection, data: dict) -> Invoi
     intent sent: customer, issue date, total and number; the oldest such intent wins.
 
     Must run in a transaction (the intent is locked)."""
-    customer = data.get("CustomerRef") or {}
+    qbo = documents.invoice_of(data)
     try:
-        total = Decimal(str(data.get("TotalAmt")))
-        txn_date = _date(data.get("TxnDate"))
+        total = Decimal(str(qbo.total))
+        txn_date = _date(qbo.txn_date)
     except (ArithmeticError, ValueError, TypeError):
         return None
     if txn_date is None or not total.is_finite():
@@ -225,14 +218,14 @@ def pending_intent_for(*, connection: QuickBooksConnection, data: dict) -> Invoi
         )
         .order_by("created_at", "id")
     )
-    doc_number = str(data.get("DocNumber") or "")
+    doc_number = qbo.doc_number
     for intent in candidates[:50]:
         if not money_equal(intent.total, total):
             continue
         if intent.customer_qbo_id:
-            if intent.customer_qbo_id != str(customer.get("value") or ""):
+            if intent.customer_qbo_id != qbo.customer_id:
                 continue
-        elif intent.customer_name.strip() != str(customer.get("name") or "").strip():
+        elif intent.customer_name.strip() != qbo.customer_name.strip():
             continue
         wanted_number = str(((intent.payload or {}).get("draft") or {}).get("doc_number") or "")
         if wanted_number and wanted_number != doc_number:
@@ -273,16 +266,7 @@ def invoice_mark_deleted(*, connection: QuickBooksConnection, qbo_id: str) -> In
     """QBO says the invoice is gone (delete answer, 610, CDC or webhook)."""
     if not Invoice.objects.filter(connection=connection, qbo_id=qbo_id).exists():
         return None
-    return invoice_apply_qbo(connection=connection, data={"Id": qbo_id, "status": "Deleted"}, deleted=True)
-
-
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), ID_CHUNK):
-        yield ids[start : start + ID_CHUNK]
-
-
-def _in_list(ids: Iterable[str]) -> str:
-    return ", ".join(f"'{int(i)}'" for i in ids)  # ids are numeric; int() refuses anything else
+    return invoice_apply_qbo(connection=connection, data=documents.invoice_deleted_stub(qbo_id), deleted=True)
 
 
 def invoices_refetch(*, connection: QuickBooksConnection, qbo_ids: Iterable[str]) -> list[Invoice]:
@@ -295,39 +279,33 @@ def invoices_refetch(*, connection: QuickBooksConnection, qbo_ids: Iterable[str]
     wanted = sorted({str(i) for i in qbo_ids if str(i).isdigit()}, key=int)
     if not wanted:
         return []
-    client = client_for(connection=connection)
     applied = []
-    for chunk in _chunks(wanted):
-        rows = client.query(f"SELECT * FROM Invoice WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
-        seen = set()
-        for row in rows:
-            seen.add(str(row.get("Id")))
-            applied.append(invoice_apply_qbo(connection=connection, data=row))
-        for missing in set(chunk) - seen:
-            gone = invoice_mark_deleted(connection=connection, qbo_id=missing)
-            if gone is not None:
-                applied.append(gone)
+    seen = set()
+    for row in entities.invoices_by_ids(client_for(connection=connection), wanted):
+        seen.add(documents.invoice_of(row).id)
+        applied.append(invoice_apply_qbo(connection=connection, data=row))
+    for missing in sorted(set(wanted) - seen, key=int):
+        gone = invoice_mark_deleted(connection=connection, qbo_id=missing)
+        if gone is not None:
+            applied.append(gone)
     return applied
 
 
 def _invoice_ids_of_payments(client, payment_ids: list[str], read: list[dict] | None = None) -> set[str]:
-    invoice_ids: set[str] = set()
-    for chunk in _chunks(sorted(set(payment_ids), key=int)):
-        rows = client.query(f"SELECT * FROM Payment WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
-        invoice_ids |= _linked_invoices(rows)
-        if read is not None:
-            read.extend(rows)
-    return invoice_ids
+    rows = entities.payments_by_ids(client, payment_ids)
+    if read is not None:
+        read.extend(rows)
+    return _linked_invoices(rows)
 
 
 def _linked_invoices(payments: Iterable[dict]) -> set[str]:
-    ids = set()
-    for payment in payments:
-        for line in payment.get("Line") or []:
-            for linked in line.get("LinkedTxn") or []:
-                if linked.get("TxnType") == "Invoice" and str(linked.get("TxnId", "")).isdigit():
-                    ids.add(str(linked["TxnId"]))
-    return ids
+    return {
+        invoice_id
+        for payment in payments
+        for line in documents.payment_of(payment).lines
+        for invoice_id in line.invoice_ids
+        if invoice_id.isdigit()
+    }
 
 
 def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change | WebhookEvent]) -> list[Invoice]:
@@ -450,8 +428,6 @@ def _cdc_changes(client, since: dt.datetime) -> tuple[dict[str, list[dict]], str
     paged query on MetaData.LastUpdatedTime instead (the deletions CDC returned are kept).
     Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
     """
-    from integration.quickbooks.client import quote
-
     result = client.cdc(list(CDC_ENTITIES), changed_since=since)
     changes = {name: list(result.changes.get(name, [])) for name in CDC_ENTITIES}
     if sum(len(rows) for rows in changes.values()) < CDC_MAX_OBJECTS:
@@ -462,10 +438,8 @@ def _cdc_changes(client, since: dt.datetime) -> tuple[dict[str, list[dict]], str
             changes[name] = list(alone)
             continue
         logger.warning("CDC for %s hit the %s-object cap: reading the changes page by page", name, CDC_MAX_OBJECTS)
-        since_text = quote(since.astimezone(dt.UTC).isoformat(timespec="seconds"))
-        sql = f"SELECT * FROM {name} WHERE MetaData.LastUpdatedTime >= {since_text}"  # noqa: S608 (QBO query)
-        deleted = [row for row in alone if row.get("status") == "Deleted"]
-        changes[name] = [*client.query_all(sql), *deleted]
+        deleted = [row for row in alone if documents.invoice_of(row).deleted]
+        changes[name] = [*entities.changed_since(client, name, since), *deleted]
     return changes, result.time
 
 
@@ -483,15 +457,17 @@ def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
     changes, qbo_time = _cdc_changes(client, since)
     applied = 0
     for row in changes["Invoice"]:
-        if row.get("status") == "Deleted":
-            applied += invoice_mark_deleted(connection=connection, qbo_id=str(row.get("Id"))) is not None
+        qbo = documents.invoice_of(row)
+        if qbo.deleted:
+            applied += invoice_mark_deleted(connection=connection, qbo_id=qbo.id) is not None
         else:
             invoice_apply_qbo(connection=connection, data=row)
             applied += 1
     changed_payments = changes["Payment"]
-    live_payments = [p for p in changed_payments if p.get("status") != "Deleted"]
+    read = [(p, documents.payment_of(p)) for p in changed_payments]
+    live_payments = [row for row, payment in read if not payment.deleted]
     applied += len(invoices_refetch(connection=connection, qbo_ids=_linked_invoices(live_payments)))
-    gone = [str(p.get("Id")) for p in changed_payments if p.get("status") == "Deleted"]
+    gone = [payment.id for _row, payment in read if payment.deleted]
     payments.payments_forget(connection=connection, payment_ids=gone)
     payments.payments_store(connection=connection, payments=live_payments)
     # The next sweep starts where QBO's clock said this one looked, minus a minute of overlap.

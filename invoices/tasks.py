@@ -75,8 +75,8 @@ def overdue_sweep() -> int:
 @with_company_scope
 def submit_invoice(*, company_id: int, invoice_id: int) -> str:
     """Retry a pending create with its original requestid (scheduled with backoff and jitter)."""
+    from invoices.create_queue import invoice_submit
     from invoices.models import Invoice
-    from invoices.services import invoice_submit
 
     invoice = invoice_submit(invoice_id=invoice_id)
     now = timezone.now()

@@ -10,11 +10,13 @@ Build one for a stored connection with `integration.quickbooks.services.client_f
 
 from __future__ import annotations
 
+import json as jsonlib
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
@@ -128,6 +130,24 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+def encode_json(body: Any) -> bytes:
+    """JSON with every Decimal written as the exact number it is (money never goes through float)."""
+    marker = uuid.uuid4().hex
+    numbers: dict[str, str] = {}
+
+    def exact(value: Any) -> str:
+        if isinstance(value, Decimal) and value.is_finite():
+            key = f"{marker}:{len(numbers)}"
+            numbers[jsonlib.dumps(key)] = format(value, "f")
+            return key
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    text = jsonlib.dumps(body, default=exact, ensure_ascii=False, separators=(",", ":"))
+    for placeholder, number in numbers.items():
+        text = text.replace(placeholder, number)
+    return text.encode()
+
+
 def quote(value: str) -> str:
     """A string literal for the query language: single quotes, backslash escapes (reference §2.5)."""
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
@@ -191,6 +211,9 @@ class QboClient:
         stream: bool = False,
     ) -> requests.Response:
         params = {**(params or {}), "minorversion": MINOR_VERSION}
+        if json is not None:
+            data, json = encode_json(json), None
+            headers = {"Content-Type": "application/json", **(headers or {})}
         token = self.tokens.get()
         for attempt in (1, 2):
             request_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", **(headers or {})}

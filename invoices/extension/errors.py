@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
 from integration.quickbooks.errors import QboDuplicateName, QboNotFound
-from invoices import services
+from invoices.errors import ActionNotAllowed, InvoiceError
 
 
 class _Encoder(json.JSONEncoder):
@@ -90,11 +90,11 @@ def contract_field(name: str) -> str:
     return _FIELD_NAMES.get(name, name)
 
 
-def from_invoice_error(error: services.InvoiceError) -> ExtensionError:
+def from_invoice_error(error: InvoiceError) -> ExtensionError:
     fields: dict[str, list[str]] = {}
     for problem in error.problems:
         fields.setdefault(contract_field(problem.field), []).append(problem.message)
-    status = 403 if isinstance(error, services.ActionNotAllowed) else 400
+    status = 403 if isinstance(error, ActionNotAllowed) else 400
     if error.code == "needs_reconnect":
         status = 409
     message = error.message

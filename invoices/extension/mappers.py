@@ -13,8 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from integration.quickbooks import documents
+from integration.quickbooks.documents import QboCustomer, QboItem
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import services
+from invoices import access, lifecycle
 from invoices.drafts import Draft, DraftAddress, DraftCustomer, DraftLine
 from invoices.extension.errors import bad_request
 from invoices.models import Invoice
@@ -25,7 +27,6 @@ from tenants.models import Membership
 # LinkFeatures.validations.product: QBO's own limits on Item (Name, Sku, Description).
 PRODUCT_LIMITS = {"name": 100, "code": 100, "description": 4000}
 CONTACT_NAME_LIMIT = 500
-ADDRESS_LINES = ("Line1", "Line2", "Line3", "Line4", "Line5")
 
 # Our action names (invoices.status.ACTIONS) → the contract's InvoiceAction.
 ACTIONS = {
@@ -56,20 +57,19 @@ def _compact(data: dict, *optional: str) -> dict:
 # -- contacts (QBO customers) -----------------------------------------------------------------
 
 
-def contact_out(customer: dict) -> dict:
-    addr = customer.get("BillAddr") or {}
-    qbo_id = str(customer.get("Id"))
+def contact_out(customer: QboCustomer) -> dict:
+    qbo_id = customer.id
     return _compact(
         {
             "id": qbo_id,
-            "displayName": str(customer.get("DisplayName") or ""),
-            "address": "\n".join(str(addr[k]) for k in ADDRESS_LINES if addr.get(k)),
-            "postalCode": str(addr.get("PostalCode") or ""),
-            "city": str(addr.get("City") or ""),
-            "country": str(addr.get("Country") or ""),
-            "email": str((customer.get("PrimaryEmailAddr") or {}).get("Address") or ""),
-            "phone": str((customer.get("PrimaryPhone") or {}).get("FreeFormNumber") or ""),
-            "taxId": str(customer.get("PrimaryTaxIdentifier") or ""),
+            "displayName": customer.display_name,
+            "address": "\n".join(customer.address_lines),
+            "postalCode": customer.postal_code,
+            "city": customer.city,
+            "country": customer.country,
+            "email": customer.email,
+            "phone": customer.phone,
+            "taxId": customer.tax_id,
             # The customer's page in the QuickBooks web app (same host as the invoice deep link).
             "url": f"{settings.QBO_APP_BASE_URL.rstrip('/')}/customerdetail?nameId={qbo_id}",
         },
@@ -120,40 +120,35 @@ def contact_in(body, *, creating: bool) -> dict:
             fields.setdefault("email", []).append(_("Not an email address."))
     if fields:
         raise bad_request(_("Some contact fields are not valid."), fields=fields)
-    qbo: dict = {}
-    if name is not None:
-        qbo["DisplayName"] = name
-    if email is not None:
-        qbo["PrimaryEmailAddr"] = {"Address": email}
-    if phone is not None:
-        qbo["PrimaryPhone"] = {"FreeFormNumber": phone}
-    if tax_id:
-        qbo["PrimaryTaxIdentifier"] = tax_id
+    lines = None
     if any(v is not None for v in (address, city, postal, country)):
         lines = [line.strip() for line in (address or "").splitlines() if line.strip()]
-        bill = {key: line[:500] for key, line in zip(ADDRESS_LINES, lines, strict=False)}
-        bill.update({k: v for k, v in (("City", city), ("PostalCode", postal), ("Country", country)) if v})
-        qbo["BillAddr"] = bill
-    return qbo
+    return documents.customer_changes(
+        display_name=name,
+        email=email,
+        phone=phone,
+        tax_id=tax_id,
+        address_lines=lines,
+        city=city,
+        postal_code=postal,
+        country=country,
+    )
 
 
 # -- products (QBO items) ---------------------------------------------------------------------
 
 
-def product_out(item: dict, *, connection: QuickBooksConnection) -> dict:
+def product_out(item: QboItem, *, connection: QuickBooksConnection) -> dict:
     us = connection.tax_model == QuickBooksConnection.TaxModel.US
-    if us:
-        tax_rate = "NON" if item.get("Taxable") is False else None
-    else:
-        tax_rate = (item.get("SalesTaxCodeRef") or {}).get("value")
-    price = item.get("UnitPrice")
+    tax_rate = ("NON" if item.taxable is False else None) if us else item.sales_tax_code
+    price = item.unit_price
     return _compact(
         {
-            "id": str(item.get("Id")),
-            "name": str(item.get("Name") or ""),
-            "description": str(item.get("Description") or ""),
-            "code": str(item.get("Sku") or ""),
-            "accountId": str((item.get("IncomeAccountRef") or {}).get("value") or ""),
+            "id": item.id,
+            "name": item.name,
+            "description": item.description,
+            "code": item.sku,
+            "accountId": item.income_account_id,
             "taxRateId": str(tax_rate) if tax_rate else None,
             "unitPrice": Decimal(str(price)) if price is not None else None,
             # QBO items carry no currency: their price is in the home currency.
@@ -192,25 +187,17 @@ def product_in(body, *, connection: QuickBooksConnection, creating: bool) -> dic
         fields.setdefault("name", []).append(_("QuickBooks does not allow “:” in item names."))
     if fields:
         raise bad_request(_("Some product fields are not valid."), fields=fields)
-    qbo: dict = {}
-    if creating:
-        qbo["Type"] = "Service"
-    if name is not None:
-        qbo["Name"] = name
-    if description is not None:
-        qbo["Description"] = description
-    if code is not None:
-        qbo["Sku"] = code
-    if account:
-        qbo["IncomeAccountRef"] = {"value": account}
-    if price is not None:
-        qbo["UnitPrice"] = float(price)
-    if tax_rate:
-        if connection.tax_model == QuickBooksConnection.TaxModel.US:
-            qbo["Taxable"] = tax_rate != "NON"
-        else:
-            qbo["SalesTaxCodeRef"] = {"value": tax_rate}
-    return qbo
+    us = connection.tax_model == QuickBooksConnection.TaxModel.US
+    return documents.item_body(
+        creating=creating,
+        name=name,
+        description=description,
+        sku=code,
+        income_account_id=account or "",
+        unit_price=price,
+        taxable=(tax_rate != "NON") if tax_rate and us else None,
+        sales_tax_code=tax_rate if tax_rate and not us else "",
+    )
 
 
 # -- invoices ---------------------------------------------------------------------------------
@@ -236,7 +223,7 @@ def invoice_out(invoice: Invoice, *, actor: Membership | None) -> dict:
         status_code, label, pd_code = status.value, str(mapped.label or LABELS[status]), mapped.code
     else:  # not in QuickBooks (yet): being created, or refused for good
         status_code, label, pd_code = invoice.state, str(invoice.get_state_display()), "draft"
-    ours = services.actions_for(invoice=invoice, membership=actor) if actor is not None else []
+    ours = access.actions_for(invoice=invoice, membership=actor) if actor is not None else []
     labels = _labels()
     actions = [
         {
@@ -264,7 +251,7 @@ def invoice_out(invoice: Invoice, *, actor: Membership | None) -> dict:
         "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
         "paidDate": _paid_date(invoice),
         "actions": actions,
-        "providerInvoiceUrl": services.invoice_deep_link(invoice=invoice) if live and invoice.qbo_id else "",
+        "providerInvoiceUrl": lifecycle.invoice_deep_link(invoice=invoice) if live and invoice.qbo_id else "",
         # QBO shares a pay link only for invoices with a billing email (and online payment on).
         "isShareable": bool(live and invoice.bill_email and invoice.status != Status.VOIDED),
         "isSent": invoice.sent,
@@ -325,7 +312,7 @@ def draft_from_create_data(
     connection: QuickBooksConnection,
     features: dict,
     tax_rates: dict[str, dict],
-    items: dict[str, dict],
+    items: dict[str, QboItem],
     due_days: int,
     today: dt.date,
     deal_id: int | None,
@@ -371,11 +358,11 @@ def draft_from_create_data(
             fields.setdefault(prefix, []).append(_("Each line is an object."))
             continue
         item_id = _str_or_none(raw.get("productId"))
-        item = items.get(item_id) or {}
+        item = items.get(item_id)
         quantity = _decimal_of(raw.get("quantity"), f"{prefix}.quantity", fields)
         price = _decimal_of(raw.get("unitPrice"), f"{prefix}.unitPrice", fields)
-        if price is None and item.get("UnitPrice") is not None:
-            price = Decimal(str(item["UnitPrice"]))
+        if price is None and item is not None and item.unit_price is not None:
+            price = Decimal(str(item.unit_price))
         rate_pct = _decimal_of(raw.get("discountRate"), f"{prefix}.discountRate", fields)
         line_rate = _str_or_none(raw.get("taxRateId"))
         if features["invoiceTaxOption"] == "single":
@@ -390,10 +377,13 @@ def draft_from_create_data(
             fields.setdefault(f"{prefix}.taxRateId", []).append(_("This tax rate does not exist in QuickBooks."))
         rate = Decimal(str(tax_rates[line_rate]["rate"])) if line_rate in tax_rates else Decimal("0")
         method = tax_mode if tax_mode != "none" and rate > 0 else "none"
-        description = _str_or_none(raw.get("description")) or str(item.get("Description") or item.get("Name") or "")
+        item_name = item.name if item is not None else ""
+        description = (
+            _str_or_none(raw.get("description")) or (item.description if item is not None else "") or item_name
+        )
         lines.append(
             DraftLine(
-                name=str(item.get("Name") or description or _("Line %(n)d") % {"n": index + 1}),
+                name=item_name or description or _("Line %(n)d") % {"n": index + 1},
                 quantity=str(quantity if quantity is not None else Decimal("1")),
                 item_price=str(price if price is not None else Decimal("0")),
                 discount=str(rate_pct or 0),
@@ -402,7 +392,7 @@ def draft_from_create_data(
                 tax_method=method,
                 description=description,
                 qbo_item_id=item_id,
-                qbo_item_name=str(item.get("Name") or ""),
+                qbo_item_name=item_name,
                 # Non-US lines carry a real TaxCode; US lines are TAX/NON from the rate.
                 tax_code=line_rate if not us else "",
             )

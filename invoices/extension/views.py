@@ -17,12 +17,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from integration.errors import IntegrationError
-from invoices import services as invoice_services
-from invoices import validation
+from invoices import lifecycle, validation
+from invoices.errors import InvoiceError
 from invoices.extension import auth, endpoints, errors
 from invoices.extension import services as ext
 from invoices.extension.context import LinkContext, link_context
 from invoices.extension.errors import ExtensionError, ok
+from invoices.http import pdf_response
 from tenants.scoping import CompanyScopeError, company_scope
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class ExtensionView(View):
                 return handler(request, ctx, **kwargs)
         except ExtensionError as error:
             return error.response()
-        except invoice_services.InvoiceError as error:
+        except InvoiceError as error:
             return errors.from_invoice_error(error).response()
         except IntegrationError as error:
             return errors.from_integration_error(error).response()
@@ -314,7 +315,7 @@ class InvoiceEmailView(InvoiceMixin, ExtensionView):
     def post(self, request, ctx, invoice_id: str):
         invoice = self.invoice(ctx, invoice_id)
         ext.require_active(ctx)
-        invoice_services.invoice_send(invoice=invoice, actor=ctx.actor)
+        lifecycle.invoice_send(invoice=invoice, actor=ctx.actor)
         return ok(ext.invoice_out(ctx, ext.invoice_of_link(ctx=ctx, invoice_id=invoice_id)))
 
 
@@ -330,7 +331,7 @@ class InvoicePdfView(InvoiceMixin, ExtensionView):
     def get(self, request, ctx, invoice_id: str):
         invoice = self.invoice(ctx, invoice_id)
         ext.require_active(ctx)
-        return invoice_services.invoice_pdf_response(invoice=invoice, actor=ctx.actor)
+        return pdf_response(invoice=invoice, pdf=lifecycle.invoice_pdf(invoice=invoice, actor=ctx.actor))
 
 
 class SummaryView(ExtensionView):

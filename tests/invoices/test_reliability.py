@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from integration.errors import RateLimited, TransientError
 from integration.sandbox.quickbooks import controls
-from invoices import selectors, services, sync, tasks
+from invoices import create, create_queue, faults, selectors, sync, tasks
+from invoices import preflight as preflight_module
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine
 from tenants.scoping import company_scope
 from tests.invoices.test_create import a_draft, qbo_invoice_count
@@ -64,7 +65,7 @@ def _sweep() -> int:
 
 def _create(connected, personas, key, draft=None):
     with company_scope(connected.company):
-        return services.invoice_create(
+        return create.invoice_create(
             connection=connected, draft=draft or a_draft(), actor=personas.alice_membership, idempotency_key=key
         )
 
@@ -121,7 +122,7 @@ def test_a_fault_at_every_step_of_the_create_ends_in_a_final_state(
 ):
     before = qbo_invoice_count(connected)
     key = str(uuid.uuid4())
-    monkeypatch.setattr(services, "_fault", _raise_at(step, error))
+    monkeypatch.setattr(faults, "step", _raise_at(step, error))
     if outcome == "refused":
         with pytest.raises(Boom):
             _create(connected, personas, key)
@@ -132,7 +133,7 @@ def test_a_fault_at_every_step_of_the_create_ends_in_a_final_state(
             # The user is told; the next attempt is soon (first backoff ≤ 30 s).
             assert answer.last_error and answer.next_attempt_at is not None
             assert answer.next_attempt_at <= timezone.now() + dt.timedelta(seconds=31)
-    monkeypatch.setattr(services, "_fault", lambda step: None)  # the fault is over
+    monkeypatch.setattr(faults, "step", lambda step: None)  # the fault is over
     _elapse()
     _sweep()
     invoice = _assert_final(connected, before, key=key, created=outcome != "refused")
@@ -153,7 +154,7 @@ def test_a_fault_at_every_step_of_the_create_ends_in_a_final_state(
 def test_a_failure_inside_the_qbo_call_replays_the_same_request(qbo, connected, personas, monkeypatch):
     """The QBO create raises after QBO wrote it (the answer was lost in transit)."""
     before = qbo_invoice_count(connected)
-    real_send = services._send_to_qbo
+    real_send = create_queue.send_to_qbo
     calls = []
 
     def send_then_lose_the_answer(**kwargs):
@@ -163,7 +164,7 @@ def test_a_failure_inside_the_qbo_call_replays_the_same_request(qbo, connected, 
             raise TransientError("connection reset while reading the answer")
         return result
 
-    monkeypatch.setattr(services, "_send_to_qbo", send_then_lose_the_answer)
+    monkeypatch.setattr(create_queue, "send_to_qbo", send_then_lose_the_answer)
     key = str(uuid.uuid4())
     assert _create(connected, personas, key).state == "pending"
     _elapse()
@@ -177,10 +178,10 @@ def test_the_webhook_before_our_write_makes_no_twin(qbo, connected, personas, mo
     before = qbo_invoice_count(connected)
     controls.set_webhook_format(realm_id=qbo.us_realm, fmt="off")
     key = str(uuid.uuid4())
-    monkeypatch.setattr(services, "_fault", _raise_at("after_qbo", Boom("killed")))
+    monkeypatch.setattr(faults, "step", _raise_at("after_qbo", Boom("killed")))
     pending = _create(connected, personas, key)
     assert pending.state == "pending" and not pending.qbo_id
-    monkeypatch.setattr(services, "_fault", lambda step: None)
+    monkeypatch.setattr(faults, "step", lambda step: None)
     Invoice.all_companies.filter(pk=pending.pk).update(claimed_until=None)  # its process is gone
     with company_scope(connected.company):
         synced = sync.connection_cdc_sync(connection=connected)
@@ -200,7 +201,7 @@ def test_the_webhook_before_our_write_makes_no_twin(qbo, connected, personas, mo
 
 def _intent(connected, personas):
     with company_scope(connected.company):
-        return services._record_intent(
+        return create_queue.record_intent(
             connection=connected, draft=a_draft(), actor=personas.alice_membership, key=uuid.uuid4()
         )
 
@@ -211,24 +212,26 @@ def test_throttling_never_drops_an_accepted_create(qbo, connected, personas):
     for _attempt in range(30):  # far past the old budget of 12
         started = timezone.now()
         with company_scope(connected.company):
-            invoice = services._record_attempt(
+            invoice = create_queue.record_attempt(
                 invoice_id=invoice.pk,
                 error=RateLimited("throttled", retry_after=60),
-                kind=services.TRANSIENT,
+                kind=create_queue.TRANSIENT,
             )
         delays.append((invoice.next_attempt_at - started).total_seconds())
     assert invoice.state == "pending" and invoice.attempts == 30
     assert min(delays) >= 59  # a 429 backs off at least as long as asked
-    assert max(delays) <= services.RETRY_MAX_SECONDS + 1  # capped
+    assert max(delays) <= create_queue.RETRY_MAX_SECONDS + 1  # capped
     assert delays[-1] > delays[0]  # and grows
     assert invoice.last_error.startswith("Delayed")  # the user is told it is delayed
 
 
 def test_an_unexplained_error_ends_visibly_after_a_few_attempts(qbo, connected, personas):
     invoice = _intent(connected, personas)
-    for _attempt in range(services.MAX_UNEXPECTED_ATTEMPTS):
+    for _attempt in range(create_queue.MAX_UNEXPECTED_ATTEMPTS):
         with company_scope(connected.company):
-            invoice = services._record_attempt(invoice_id=invoice.pk, error=Boom("bug"), kind=services.UNEXPECTED)
+            invoice = create_queue.record_attempt(
+                invoice_id=invoice.pk, error=Boom("bug"), kind=create_queue.UNEXPECTED
+            )
     assert invoice.state == "failed" and invoice.last_error == "bug"
     assert InvoiceEvent.all_companies.filter(invoice=invoice, kind="create_failed").count() == 1
 
@@ -244,7 +247,7 @@ def test_a_resubmitted_failed_key_answers_the_failure_not_202(qbo, connected, pe
     def refused(**kwargs):  # QuickBooks refuses the invoice itself (a permanent 400)
         raise PermanentError("Invalid Reference Id: Item assigned to this transaction has been deleted")
 
-    monkeypatch.setattr(services, "_send_to_qbo", refused)
+    monkeypatch.setattr(create_queue, "send_to_qbo", refused)
     first = alice.post("/api/v1/deals/501/invoices", body, format="json")
     again = alice.post("/api/v1/deals/501/invoices", body, format="json")
     for response in (first, again):
@@ -270,14 +273,14 @@ def test_a_repeated_key_never_waits_for_the_first_request(qbo, connected, person
 def _slow_invoice_write(qbo, monkeypatch, *, seconds: float) -> None:
     """Pre-flight reads are answered at once; then QuickBooks takes `seconds` over the invoice
     write (and still writes it, like a slow Intuit: the sandbox's "timeout" fault)."""
-    real_preflight = services.preflight
+    real_preflight = preflight_module.preflight
 
     def preflight_then_slow(**kwargs):
         checked = real_preflight(**kwargs)
         controls.inject_failure(kind="timeout", count=1, realm_id=qbo.us_realm, delay_seconds=seconds)
         return checked
 
-    monkeypatch.setattr(services, "preflight", preflight_then_slow)
+    monkeypatch.setattr(preflight_module, "preflight", preflight_then_slow)
 
 
 @pytest.mark.parametrize("surface", ["panel", "reverse"])
@@ -291,7 +294,7 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
 
     settings.INVOICE_CREATE_WAIT_SECONDS = 3
     scheduled = []
-    monkeypatch.setattr(services, "_schedule_retry", lambda **kw: scheduled.append(kw))
+    monkeypatch.setattr(create_queue, "schedule_retry", lambda **kw: scheduled.append(kw))
     before = qbo_invoice_count(connected)
     _slow_invoice_write(qbo, monkeypatch, seconds=10)
     key = str(uuid.uuid4())
@@ -312,9 +315,9 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
     invoice = Invoice.all_companies.get(connection=connected, request_id=key)
     assert invoice.state == Invoice.State.PENDING and invoice.attempts == 0  # handed over, not a failure
     assert "background" in invoice.last_error
-    assert invoice.next_attempt_at <= timezone.now() + dt.timedelta(seconds=services.HANDOVER_SECONDS + 1)
+    assert invoice.next_attempt_at <= timezone.now() + dt.timedelta(seconds=create_queue.HANDOVER_SECONDS + 1)
     assert [s["invoice_id"] for s in scheduled] == [invoice.pk]
-    assert scheduled[0]["delay"] <= services.HANDOVER_SECONDS
+    assert scheduled[0]["delay"] <= create_queue.HANDOVER_SECONDS
     # The worker runs the task now, while QuickBooks is still writing the first request.
     with company_scope(connected.company):
         assert tasks.submit_invoice.apply(kwargs={k: scheduled[0][k] for k in ("company_id", "invoice_id")}).get() == (
@@ -566,7 +569,7 @@ def test_retention_prunes_logs_and_keeps_the_audit_trail(db, settings):
 
 
 def test_identity_only_store_still_counts_the_expected_amount(qbo, connected, personas, monkeypatch):
-    monkeypatch.setattr(services, "_fault", _raise_at("during_write", _numeric_overflow))
+    monkeypatch.setattr(faults, "step", _raise_at("during_write", _numeric_overflow))
     invoice = _create(connected, personas, str(uuid.uuid4()))
     assert invoice.state == "created"
     invoice.refresh_from_db()
