@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,15 +20,14 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
-from invoices import access, create, create_queue, lifecycle, lookups, panel_reads, selectors, validation
+from invoices import access, create, create_queue, lifecycle, panel_reads, selectors, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal, priced
 from invoices.errors import ActionNotAllowed, InvoiceError
 from invoices.http import pdf_response
-from invoices.models import Invoice, ProductLink
+from invoices.models import Invoice
 from invoices.serializers import (
     DraftInputSerializer,
     InvoiceSerializer,
-    ProductLinkSerializer,
     RangeSerializer,
     SendSerializer,
 )
@@ -233,8 +233,13 @@ class DealInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
             actor=self.membership,
             idempotency_key=str(data.validated_data["idempotency_key"]),
         )
-        code = status.HTTP_201_CREATED if invoice.state == Invoice.State.CREATED else status.HTTP_202_ACCEPTED
-        return Response(self.serialize(invoice), status=code)
+        if invoice.state == Invoice.State.CREATED:
+            return Response(self.serialize(invoice), status=status.HTTP_201_CREATED)
+        # Still being created (QuickBooks slow or away; a worker goes on): answered at once, never
+        # waited for. The client polls the intent's URL, or is told by the panel's live reads.
+        response = Response(self.serialize(invoice), status=status.HTTP_202_ACCEPTED)
+        response["Location"] = reverse("api:invoice-detail", kwargs={"invoice_id": invoice.pk})
+        return response
 
 
 class DealDraftApi(PanelApi):
@@ -428,84 +433,6 @@ class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
             date_from=query.validated_data.get("date_from"),
             date_to=query.validated_data.get("date_to"),
         )
-
-
-class ProductLinkApi(PanelApi):
-    @extend_schema(
-        request=ProductLinkSerializer,
-        summary="Remember which QuickBooks item a Pipedrive product is",
-        responses=OpenApiTypes.OBJECT,
-    )
-    def put(self, request, product_id: int):
-        self.require_active()
-        data = ProductLinkSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        # The item's name is stored with the link, so a draft shows "Hours", not QBO's id "3" (issue 13);
-        # reading it also proves the item exists (610 → 404 in our envelope).
-        item = lookups.item_get(connection=self.connection, item_id=data.validated_data["qbo_item_id"])
-        link, _created = ProductLink.objects.update_or_create(
-            connection=self.connection,
-            pipedrive_product_id=product_id,
-            defaults={
-                "company": self.company,
-                "qbo_item_id": data.validated_data["qbo_item_id"],
-                "item_name": item.name[:500],
-            },
-        )
-        return Response(
-            {
-                "pipedrive_product_id": link.pipedrive_product_id,
-                "qbo_item_id": link.qbo_item_id,
-                "qbo_item_name": link.item_name,
-            }
-        )
-
-
-class QboSearchApi(PanelApi):
-    """Search QBO customers or items by name, for the modal's link boxes."""
-
-    entity = ""
-    LIMIT = 20
-
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Part of the name")],
-        summary="Search QuickBooks by name",
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request):
-        self.require_active()
-        term = request.query_params.get("q") or ""
-        if self.entity == "Customer":
-            results = [
-                {
-                    "id": c.id,
-                    "name": c.display_name,
-                    "email": c.email,
-                    "currency": c.currency or self.connection.home_currency,
-                }
-                for c in lookups.customers_search(connection=self.connection, term=term, limit=self.LIMIT)
-            ]
-        else:
-            results = [
-                {
-                    "id": i.id,
-                    "name": i.name,
-                    "type": i.type,
-                    # Prefill a line added from the search (QBO Item: UnitPrice, Description).
-                    "unit_price": None if i.unit_price is None else str(i.unit_price),
-                    "description": i.description,
-                }
-                for i in lookups.items_search(connection=self.connection, term=term, limit=self.LIMIT)
-            ]
-        return Response({"results": results})
-
-
-class QboCustomerSearchApi(QboSearchApi):
-    entity = "Customer"
-
-
-class QboItemSearchApi(QboSearchApi):
-    entity = "Item"
 
 
 class ConnectionDisconnectApi(PanelApi):

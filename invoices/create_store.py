@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from integration.quickbooks import documents
-from integration.quickbooks.documents import QboCustomer
+from integration.quickbooks import records
+from integration.quickbooks.records import QboCustomer
 from invoices import faults, money, sync
 from invoices.drafts import Draft
 from invoices.errors import is_transient
@@ -49,7 +49,7 @@ def store_answer(
 
 def _store_identity(*, invoice_id: int, created: dict, error: Exception) -> Invoice:
     """The fallback of `store_answer`: the QBO id, number and status, no amounts or lines."""
-    qbo = documents.invoice_of(created)
+    qbo = records.invoice_of(created)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update(of=("self",)).select_related("connection").get(pk=invoice_id)
         if invoice.state != Invoice.State.PENDING:
@@ -105,7 +105,7 @@ def _store_created(
     *, invoice: Invoice, draft: Draft, checked: Checked, customer: QboCustomer, created: dict, lines: list[BuiltLine]
 ) -> None:
     connection = invoice.connection
-    _fold_twin(invoice=invoice, qbo_id=documents.invoice_of(created).id)
+    _fold_twin(invoice=invoice, qbo_id=records.invoice_of(created).id)
     sync.copy_qbo_fields(invoice=invoice, connection=connection, data=created)
     invoice.attempts += 1
     invoice.last_error = ""

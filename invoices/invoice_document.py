@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from integration.quickbooks import documents
-from integration.quickbooks.documents import QboCustomer, SalesLine
+from integration.quickbooks.documents import SalesLine
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import QboCustomer
 from invoices import money
 from invoices.drafts import Draft
 from invoices.preflight import Checked
@@ -19,13 +20,6 @@ class BuiltLine:
     sales: SalesLine
     collapsed: bool
     source: dict = field(default_factory=dict)
-
-
-def address_of(draft: Draft) -> documents.Address:
-    a = draft.customer.address
-    return documents.Address(
-        line1=a.line1, line2=a.line2, city=a.city, region=a.region, postal_code=a.postal_code, country=a.country
-    )
 
 
 def invoice_document(
@@ -73,7 +67,7 @@ def invoice_document(
         currency=draft.currency.upper() if connection.multicurrency_enabled else "",
         doc_number=draft.doc_number,
         bill_email=draft.customer.email,
-        bill_address=address_of(draft),
+        bill_address=draft.customer.address,
         # Pipedrive's tax, to the cent; QBO honours an explicit total and prorates it (reference §8.2).
         total_tax=checked.expected_tax or None,
         global_tax_calculation=global_tax,
@@ -88,7 +82,7 @@ def customer_document(*, connection: QuickBooksConnection, draft: Draft) -> dict
         display_name=customer.name.strip(),
         company_name=customer.name.strip()[:100] if customer.pipedrive_entity == "organization" else "",
         email=customer.email,
-        bill_address=address_of(draft),
+        bill_address=draft.customer.address,
         currency=draft.currency.upper() if connection.multicurrency_enabled and draft.currency else "",
         tax_id=customer.tax_id,
     )
@@ -97,5 +91,5 @@ def customer_document(*, connection: QuickBooksConnection, draft: Draft) -> dict
 def customer_changes(*, existing: QboCustomer, draft: Draft) -> dict:
     """What 'update customer in QuickBooks' would change on a linked customer."""
     return documents.customer_update_from_draft(
-        existing=existing, email=draft.customer.email, address=address_of(draft)
+        existing=existing, email=draft.customer.email, address=draft.customer.address
     )

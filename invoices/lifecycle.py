@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from integration.quickbooks import documents, entities
+from integration.quickbooks import entities, records
 from integration.quickbooks.client import PdfDownload
 from integration.quickbooks.errors import QboStaleObject
 from integration.quickbooks.models import QuickBooksConnection
@@ -76,7 +76,7 @@ def invoice_delete(*, invoice: Invoice, actor: Membership | None) -> Invoice:
     require_action(invoice, "delete", actor)
     client = _client(invoice.connection)
     _with_fresh_sync_token(invoice, lambda token: entities.invoice_delete(client, invoice.qbo_id, token))
-    _apply_action(invoice, documents.invoice_deleted_stub(invoice.qbo_id), actor=actor, deleted=True)
+    _apply_action(invoice, records.invoice_deleted_stub(invoice.qbo_id), actor=actor, deleted=True)
     record_action_outcome(invoice=invoice, actor=actor, kind="deleted")
     return invoice
 
@@ -104,7 +104,7 @@ def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "", cc
         updated = _with_fresh_sync_token(
             invoice, lambda token: entities.invoice_set_copy_to(client, invoice.qbo_id, token, cc.strip())
         )
-        invoice.sync_token = documents.invoice_of(updated).sync_token or invoice.sync_token
+        invoice.sync_token = records.invoice_of(updated).sync_token or invoice.sync_token
     sent = entities.invoice_send(client, invoice.qbo_id, to=address)
     with transaction.atomic():
         _apply_action(invoice, sent, actor=actor)
@@ -141,7 +141,7 @@ def invoice_share_link(*, invoice: Invoice) -> str:
     """QBO's shareable pay link (InvoiceLink); "" when QBO gives none."""
     # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice (InvoiceLink)
     data = entities.invoice_get(_client(invoice.connection), invoice.qbo_id, share_link=True)
-    return documents.invoice_of(data).share_link
+    return records.invoice_of(data).share_link
 
 
 def invoice_refresh(*, connection: QuickBooksConnection, invoices: list[Invoice]) -> list[Invoice]:
@@ -160,7 +160,7 @@ def customer_invoices_pull(
     rows = entities.invoices_of_customer(_client(connection), customer_qbo_id, date_from=date_from, date_to=date_to)
     for row in rows:
         sync.invoice_apply_qbo(connection=connection, data=row)
-        seen.add(documents.invoice_of(row).id)
+        seen.add(records.invoice_of(row).id)
     ours = selectors.invoices_of_customer(
         company=connection.company,
         connection=connection,
@@ -172,33 +172,29 @@ def customer_invoices_pull(
     return len(seen)
 
 
+def _deal_event(*, invoice: Invoice, kind: str, actor: Membership | None, message: str, deal_id: int) -> None:
+    InvoiceEvent.objects.create(
+        company=invoice.company, invoice=invoice, kind=kind, actor=actor, message=message, data={"deal_id": deal_id}
+    )
+
+
 def invoice_link_deal(*, invoice: Invoice, deal_id: int, actor: Membership | None) -> InvoiceDeal:
+    """Show this invoice on a deal too (idempotent)."""
     with transaction.atomic():
         link, created = InvoiceDeal.objects.get_or_create(
             invoice=invoice, deal_id=deal_id, defaults={"company": invoice.company, "linked_by": actor}
         )
         if created:
-            InvoiceEvent.objects.create(
-                company=invoice.company,
-                invoice=invoice,
-                kind=InvoiceEvent.Kind.LINKED,
-                actor=actor,
-                message=_("Linked to deal %(deal)s") % {"deal": deal_id},
-                data={"deal_id": deal_id},
-            )
+            message = _("Linked to deal %(deal)s") % {"deal": deal_id}
+            _deal_event(invoice=invoice, kind=InvoiceEvent.Kind.LINKED, actor=actor, message=message, deal_id=deal_id)
     return link
 
 
 def invoice_unlink_deal(*, invoice: Invoice, deal_id: int, actor: Membership | None) -> bool:
+    """Stop showing this invoice on a deal; False when it was not shown there."""
     with transaction.atomic():
         deleted, _count = InvoiceDeal.objects.filter(invoice=invoice, deal_id=deal_id).delete()
         if deleted:
-            InvoiceEvent.objects.create(
-                company=invoice.company,
-                invoice=invoice,
-                kind=InvoiceEvent.Kind.UNLINKED,
-                actor=actor,
-                message=_("Unlinked from deal %(deal)s") % {"deal": deal_id},
-                data={"deal_id": deal_id},
-            )
+            message = _("Unlinked from deal %(deal)s") % {"deal": deal_id}
+            _deal_event(invoice=invoice, kind=InvoiceEvent.Kind.UNLINKED, actor=actor, message=message, deal_id=deal_id)
     return bool(deleted)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from integration.quickbooks import entities
-from integration.quickbooks.documents import QboCustomer, QboItem
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import QboCustomer, QboItem
 
 
 def _client(connection: QuickBooksConnection):

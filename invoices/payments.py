@@ -17,8 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
-from integration.quickbooks.documents import payment_of
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import payment_of
 from invoices.models import Invoice, InvoicePayment
 from invoices.validation import MAX_AMOUNT
 

@@ -14,8 +14,8 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from integration.quickbooks import entities
-from integration.quickbooks.documents import QboCustomer, QboItem, QboTaxCode, QboTaxRate
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import QboCustomer, QboItem, QboTaxCode, QboTaxRate
 from invoices import money, validation
 from invoices.drafts import Draft
 from invoices.sync import company_today

@@ -46,7 +46,7 @@ class Facts:
     @classmethod
     def from_qbo(cls, invoice: dict, *, deleted: bool = False) -> Facts:
         """From a QBO Invoice object (read, create, void or CDC shape)."""
-        from integration.quickbooks.documents import invoice_of
+        from integration.quickbooks.records import invoice_of
 
         qbo = invoice_of(invoice)
         return cls(

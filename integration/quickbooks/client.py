@@ -10,13 +10,11 @@ Build one for a stored connection with `integration.quickbooks.services.client_f
 
 from __future__ import annotations
 
-import json as jsonlib
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
@@ -25,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from integration.errors import AuthRevoked, IntegrationError, RateLimited, TransientError
 from integration.http import TimeoutSession
+from integration.quickbooks.documents import encode_json
 from integration.quickbooks.errors import (
     SERVICE,
     AuthExpired,
@@ -128,24 +127,6 @@ class PdfDownload:
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
-
-
-def encode_json(body: Any) -> bytes:
-    """JSON with every Decimal written as the exact number it is (money never goes through float)."""
-    marker = uuid.uuid4().hex
-    numbers: dict[str, str] = {}
-
-    def exact(value: Any) -> str:
-        if isinstance(value, Decimal) and value.is_finite():
-            key = f"{marker}:{len(numbers)}"
-            numbers[jsonlib.dumps(key)] = format(value, "f")
-            return key
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    text = jsonlib.dumps(body, default=exact, ensure_ascii=False, separators=(",", ":"))
-    for placeholder, number in numbers.items():
-        text = text.replace(placeholder, number)
-    return text.encode()
 
 
 def quote(value: str) -> str:

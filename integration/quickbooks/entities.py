@@ -1,8 +1,9 @@
 """Typed QBO reads and writes, one function per use: the only place that writes QBO query strings.
 
 Every function takes a `QboClient` (integration.quickbooks.services.client_for) and answers in the
-typed shapes of `documents` (QboCustomer, QboItem, ...), or raw rows where the caller only hands
-them on to a `documents` reader (invoices and payments, whose readers also take webhook/CDC rows).
+typed shapes of `records` (QboCustomer, QboItem, ...), or raw rows where the caller only hands
+them on to a `records` reader (invoices and payments, whose readers also take webhook/CDC rows).
+Bodies come from `documents`.
 Values go into queries through `quote()` (reference §2.5); ids that must be numbers are int-checked.
 Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
 """
@@ -10,18 +11,14 @@ Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quick
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
-from integration.quickbooks import documents
+from integration.quickbooks import documents, records
 from integration.quickbooks.client import PdfDownload, QboClient, quote
-from integration.quickbooks.documents import (
-    QboAccount,
-    QboCurrency,
-    QboCustomer,
-    QboItem,
-    QboTaxCode,
-    QboTaxRate,
-)
+from integration.quickbooks.records import QboAccount, QboCurrency, QboCustomer, QboItem, QboTaxCode, QboTaxRate
+
+T = TypeVar("T")
 
 ID_CHUNK = 200  # ids per `IN (...)` query, well under QBO's statement limits
 ACTIVE_OR_NOT = "Active IN (true, false)"  # QBO's queries leave inactive rows out unless asked
@@ -46,7 +43,7 @@ def _rows(client: QboClient, sql: str) -> list[dict]:
     return client.query(sql).items
 
 
-# -- invoices and payments (raw rows: documents.invoice_of / payment_of read them) -------------
+# -- invoices and payments (raw rows: records.invoice_of / payment_of read them) -------------
 
 
 def invoice_id_by_doc_number(client: QboClient, doc_number: str) -> str | None:
@@ -128,11 +125,11 @@ def invoice_pdf(client: QboClient, invoice_id: str) -> PdfDownload:
 
 
 def _customer(rows: list[dict]) -> QboCustomer | None:
-    return documents.customer_of(rows[0]) if rows else None
+    return records.customer_of(rows[0]) if rows else None
 
 
 def customer_get(client: QboClient, customer_id: str) -> QboCustomer:
-    return documents.customer_of(client.read("Customer", customer_id))
+    return records.customer_of(client.read("Customer", customer_id))
 
 
 def customer_by_id(client: QboClient, customer_id: str) -> QboCustomer | None:
@@ -162,17 +159,17 @@ def customers_search(client: QboClient, term: str, *, limit: int) -> list[QboCus
     term = term.strip()[:100]
     where = f" WHERE DisplayName LIKE {quote(f'%{term}%')}" if term else ""
     sql = f"SELECT * FROM Customer{where} ORDERBY DisplayName MAXRESULTS {int(limit)}"  # noqa: S608
-    return [documents.customer_of(row) for row in _rows(client, sql)]
+    return [records.customer_of(row) for row in _rows(client, sql)]
 
 
 def customer_create(client: QboClient, body: dict, *, request_id: str | None) -> QboCustomer:
     """Create a customer (documents.customer_body / contact bodies)."""
-    return documents.customer_of(client.create("Customer", body, request_id=request_id))
+    return records.customer_of(client.create("Customer", body, request_id=request_id))
 
 
 def customer_update(client: QboClient, current: QboCustomer, changes: dict, *, request_id: str | None) -> QboCustomer:
     """Sparse update of `current` (stale SyncToken → QboStaleObject)."""
-    return documents.customer_of(
+    return records.customer_of(
         client.sparse_update("Customer", current.id, current.sync_token, changes, request_id=request_id)
     )
 
@@ -181,7 +178,7 @@ def customer_update(client: QboClient, current: QboCustomer, changes: dict, *, r
 
 
 def item_get(client: QboClient, item_id: str) -> QboItem:
-    return documents.item_of(client.read("Item", item_id))
+    return records.item_of(client.read("Item", item_id))
 
 
 def items_search(client: QboClient, *, name: str = "", sku: str = "", limit: int) -> list[QboItem]:
@@ -194,16 +191,21 @@ def items_search(client: QboClient, *, name: str = "", sku: str = "", limit: int
     elif name.strip():
         where = f" WHERE Name LIKE {quote('%' + name.strip()[:100] + '%')}"
     sql = f"SELECT * FROM Item{where} ORDERBY Name MAXRESULTS {int(limit)}"  # noqa: S608
-    return [documents.item_of(row) for row in _rows(client, sql)]
+    return [records.item_of(row) for row in _rows(client, sql)]
+
+
+def _by_ids(client: QboClient, entity: str, ids: Iterable[str], read: Callable[[dict], T]) -> dict[str, T]:
+    """Rows of `entity` with these ids (quoted, any text), read and keyed by id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = _rows(client, f"SELECT * FROM {entity} WHERE Id IN ({_quoted(ids)})")  # noqa: S608
+    return {str(row.get("Id")): read(row) for row in rows}
 
 
 def items_by_ids(client: QboClient, ids: Iterable[str]) -> dict[str, QboItem]:
     """The (active) items of these ids, by id."""
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = _rows(client, f"SELECT * FROM Item WHERE Id IN ({_quoted(ids)})")  # noqa: S608
-    return {item.id: item for item in map(documents.item_of, rows)}
+    return _by_ids(client, "Item", ids, records.item_of)
 
 
 def items_by_skus(client: QboClient, skus: Iterable[str]) -> dict[str, QboItem]:
@@ -212,23 +214,21 @@ def items_by_skus(client: QboClient, skus: Iterable[str]) -> dict[str, QboItem]:
     if not skus:
         return {}
     rows = _rows(client, f"SELECT * FROM Item WHERE Sku IN ({_quoted(skus)})")  # noqa: S608
-    return {item.sku.lower(): item for item in map(documents.item_of, rows)}
+    return {item.sku.lower(): item for item in map(records.item_of, rows)}
 
 
 def item_by_name(client: QboClient, name: str) -> QboItem | None:
     """The item (active or not) named exactly `name`."""
     rows = _rows(client, f"SELECT * FROM Item WHERE Name = {quote(name)} AND {ACTIVE_OR_NOT}")  # noqa: S608
-    return documents.item_of(rows[0]) if rows else None
+    return records.item_of(rows[0]) if rows else None
 
 
 def item_create(client: QboClient, body: dict, *, request_id: str | None) -> QboItem:
-    return documents.item_of(client.create("Item", body, request_id=request_id))
+    return records.item_of(client.create("Item", body, request_id=request_id))
 
 
 def item_update(client: QboClient, current: QboItem, changes: dict, *, request_id: str | None) -> QboItem:
-    return documents.item_of(
-        client.sparse_update("Item", current.id, current.sync_token, changes, request_id=request_id)
-    )
+    return records.item_of(client.sparse_update("Item", current.id, current.sync_token, changes, request_id=request_id))
 
 
 # -- accounts, taxes, currencies ----------------------------------------------------------------
@@ -236,7 +236,7 @@ def item_update(client: QboClient, current: QboItem, changes: dict, *, request_i
 
 def account_by_id(client: QboClient, account_id: str) -> QboAccount | None:
     rows = _rows(client, f"SELECT * FROM Account WHERE Id = {quote(account_id)}")  # noqa: S608
-    return documents.account_of(rows[0]) if rows else None
+    return records.account_of(rows[0]) if rows else None
 
 
 def income_accounts(client: QboClient, *, active_only: bool = True) -> list[QboAccount]:
@@ -245,42 +245,34 @@ def income_accounts(client: QboClient, *, active_only: bool = True) -> list[QboA
         rows = client.query_all("SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true")
     else:
         rows = client.query_all("SELECT * FROM Account WHERE AccountType = 'Income' ORDERBY Name")
-    return [documents.account_of(row) for row in rows]
+    return [records.account_of(row) for row in rows]
 
 
 def first_income_account(client: QboClient) -> QboAccount | None:
     rows = _rows(client, "SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true MAXRESULTS 1")
-    return documents.account_of(rows[0]) if rows else None
+    return records.account_of(rows[0]) if rows else None
 
 
 def tax_codes(client: QboClient, *, active_only: bool = True) -> list[QboTaxCode]:
     sql = "SELECT * FROM TaxCode WHERE Active = true" if active_only else "SELECT * FROM TaxCode"
-    return [documents.tax_code_of(row) for row in client.query_all(sql)]
+    return [records.tax_code_of(row) for row in client.query_all(sql)]
 
 
 def tax_codes_by_ids(client: QboClient, ids: Iterable[str]) -> dict[str, QboTaxCode]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = _rows(client, f"SELECT * FROM TaxCode WHERE Id IN ({_quoted(ids)})")  # noqa: S608
-    return {code.id: code for code in map(documents.tax_code_of, rows)}
+    return _by_ids(client, "TaxCode", ids, records.tax_code_of)
 
 
 def tax_rates(client: QboClient) -> list[QboTaxRate]:
     """The active tax rates."""
-    return [documents.tax_rate_of(row) for row in client.query_all("SELECT * FROM TaxRate WHERE Active = true")]
+    return [records.tax_rate_of(row) for row in client.query_all("SELECT * FROM TaxRate WHERE Active = true")]
 
 
 def tax_rates_by_ids(client: QboClient, ids: Iterable[str]) -> dict[str, QboTaxRate]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    rows = _rows(client, f"SELECT * FROM TaxRate WHERE Id IN ({_quoted(ids)})")  # noqa: S608
-    return {rate.id: rate for rate in map(documents.tax_rate_of, rows)}
+    return _by_ids(client, "TaxRate", ids, records.tax_rate_of)
 
 
 def company_currencies(client: QboClient) -> list[QboCurrency]:
     """The active currencies of a multicurrency company."""
     # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companycurrency
     rows = client.query_all("SELECT * FROM CompanyCurrency WHERE Active = true")
-    return [documents.currency_of(row) for row in rows]
+    return [records.currency_of(row) for row in rows]

@@ -14,8 +14,8 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
 from integration.quickbooks import documents
-from integration.quickbooks.documents import QboCustomer, QboItem
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import QboCustomer, QboItem
 from invoices import access, lifecycle
 from invoices.drafts import Draft, DraftAddress, DraftCustomer, DraftLine
 from invoices.extension.errors import bad_request

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from integration.errors import IntegrationError
 from invoices import lifecycle, validation
 from invoices.errors import InvoiceError
-from invoices.extension import auth, endpoints, errors
+from invoices.extension import auth, catalog, endpoints, errors
 from invoices.extension import services as ext
 from invoices.extension.context import LinkContext, link_context
 from invoices.extension.errors import ExtensionError, ok
@@ -181,17 +181,17 @@ class ConnectUrlView(ExtensionView):
 
 class CurrenciesView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.currencies_list(connection=ctx.connection))
+        return ok(catalog.currencies_list(connection=ctx.connection))
 
 
 class TaxRatesView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.tax_rates_list(connection=ctx.connection))
+        return ok(catalog.tax_rates_list(connection=ctx.connection))
 
 
 class AccountsView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.accounts_list(connection=ctx.connection))
+        return ok(catalog.accounts_list(connection=ctx.connection))
 
 
 class TemplatesView(ExtensionView):
@@ -208,11 +208,11 @@ class TemplatesView(ExtensionView):
 
 class ContactsView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.contacts_search(connection=ctx.connection, name=request.GET.get("name", "")))
+        return ok(catalog.contacts_search(connection=ctx.connection, name=request.GET.get("name", "")))
 
     def post(self, request, ctx):
         ext.require_active(ctx)
-        contact = ext.contact_create(
+        contact = catalog.contact_create(
             connection=ctx.connection, body=self.body(request), request_id=self.request_id(request)
         )
         return ok(contact, status=201)
@@ -220,11 +220,11 @@ class ContactsView(ExtensionView):
 
 class ContactView(ExtensionView):
     def get(self, request, ctx, contact_id: str):
-        return ok(ext.contact_get(connection=ctx.connection, contact_id=contact_id))
+        return ok(catalog.contact_get(connection=ctx.connection, contact_id=contact_id))
 
     def put(self, request, ctx, contact_id: str):
         ext.require_active(ctx)
-        contact = ext.contact_update(
+        contact = catalog.contact_update(
             connection=ctx.connection,
             contact_id=contact_id,
             body=self.body(request),
@@ -237,7 +237,7 @@ class ProductsView(ExtensionView):
     def get(self, request, ctx):
         force = str(request.GET.get("forceCodeSearch", "")).lower() in {"1", "true", "yes"}
         return ok(
-            ext.products_search(
+            catalog.products_search(
                 connection=ctx.connection,
                 name=request.GET.get("name", ""),
                 code=request.GET.get("code", ""),
@@ -247,7 +247,7 @@ class ProductsView(ExtensionView):
 
     def post(self, request, ctx):
         ext.require_active(ctx)
-        product = ext.product_create(
+        product = catalog.product_create(
             connection=ctx.connection, body=self.body(request), request_id=self.request_id(request)
         )
         return ok(product, status=201)
@@ -255,11 +255,11 @@ class ProductsView(ExtensionView):
 
 class ProductView(ExtensionView):
     def get(self, request, ctx, product_id: str):
-        return ok(ext.product_get(connection=ctx.connection, product_id=product_id))
+        return ok(catalog.product_get(connection=ctx.connection, product_id=product_id))
 
     def put(self, request, ctx, product_id: str):
         ext.require_active(ctx)
-        product = ext.product_update(
+        product = catalog.product_update(
             connection=ctx.connection,
             product_id=product_id,
             body=self.body(request),

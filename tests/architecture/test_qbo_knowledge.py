@@ -124,7 +124,7 @@ def qbo_knowledge(source: str) -> list[str]:
 def test_the_scan_finds_what_it_looks_for():
     """A planted query and a planted body are found; our own SQL and plain words are not."""
     planted = (
-        "rows = client.query(f\"SELECT * FROM Invoice WHERE Id IN ({ids})\")\n"
+        'rows = client.query(f"SELECT * FROM Invoice WHERE Id IN ({ids})")\n'
         "body = {'CustomerRef': {'value': '1'}, 'Line': []}\n"
         "sql = 'SELECT id FROM invoices_invoice WHERE company_id = %s'\n"
         "other = f'SELECT {pk} FROM {table}'\n"

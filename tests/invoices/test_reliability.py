@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from integration.errors import RateLimited, TransientError
 from integration.sandbox.quickbooks import controls
-from invoices import create, create_queue, faults, selectors, sync, tasks
+from invoices import create, create_queue, faults, selectors, sync, sync_feeds, tasks
 from invoices import preflight as preflight_module
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine
 from tenants.scoping import company_scope
@@ -184,7 +184,7 @@ def test_the_webhook_before_our_write_makes_no_twin(qbo, connected, personas, mo
     monkeypatch.setattr(faults, "step", lambda step: None)
     Invoice.all_companies.filter(pk=pending.pk).update(claimed_until=None)  # its process is gone
     with company_scope(connected.company):
-        synced = sync.connection_cdc_sync(connection=connected)
+        synced = sync_feeds.connection_cdc_sync(connection=connected)
     assert synced >= 1
     rows = list(Invoice.all_companies.filter(connection=connected))
     assert [(r.pk, r.state) for r in rows] == [(pending.pk, "pending")]
@@ -313,6 +313,14 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
     assert answer.status_code == 202, answer.content
     assert elapsed < 5, elapsed
     invoice = Invoice.all_companies.get(connection=connected, request_id=key)
+    if surface == "panel":
+        # The client is not kept waiting: it polls the intent's URL for the outcome.
+        from tests.invoices.test_panel_api import panel
+
+        poll_url = answer["Location"]
+        assert poll_url == f"/api/v1/invoices/{invoice.pk}"
+        polled = panel(personas.alice_membership).get(poll_url)
+        assert polled.status_code == 200 and polled.json()["state"] == "pending"
     assert invoice.state == Invoice.State.PENDING and invoice.attempts == 0  # handed over, not a failure
     assert "background" in invoice.last_error
     assert invoice.next_attempt_at <= timezone.now() + dt.timedelta(seconds=create_queue.HANDOVER_SECONDS + 1)
@@ -328,6 +336,9 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
     done = Invoice.all_companies.get(pk=invoice.pk)
     assert done.state == Invoice.State.CREATED and done.qbo_id
     assert Invoice.all_companies.filter(connection=connected).count() == 1
+    if surface == "panel":
+        polled = panel(personas.alice_membership).get(poll_url).json()
+        assert (polled["state"], polled["qbo_id"]) == ("created", done.qbo_id)
     kinds = list(InvoiceEvent.all_companies.filter(invoice=done).order_by("id").values_list("kind", flat=True))
     assert kinds == ["create_pending", "created"]
 
@@ -363,6 +374,20 @@ def test_a_worker_is_not_bound_by_the_request_deadline(qbo, connected, personas,
     with background_waits():
         invoice = _create(connected, personas, str(uuid.uuid4()))
     assert invoice.state == Invoice.State.CREATED
+
+
+def test_a_limiter_wait_never_outlasts_the_requests_deadline():
+    """The create's deadline (INVOICE_CREATE_WAIT_SECONDS) bounds the wait for a slot too: the
+    request answers (202, a worker goes on) instead of sleeping past it."""
+    from integration import http
+    from integration.quickbooks.limiter import LimiterConfig, LocalLimiter
+
+    limiter = LocalLimiter(LimiterConfig(per_window=1000, max_in_flight=1, max_wait_seconds=5))
+    limiter.acquire("realm")  # the one slot, held
+    started = time.monotonic()
+    with http.deadline(0.2), pytest.raises(RateLimited):
+        limiter.acquire("realm")
+    assert time.monotonic() - started < 1.0
 
 
 def test_a_web_request_waits_briefly_for_a_limiter_slot_then_gets_503(settings):
@@ -446,10 +471,10 @@ def test_cdc_reads_every_change_beyond_the_1000_object_cap(qbo, connected, setti
     # The same rule at a smaller scale, so the test takes seconds: the sandbox caps a CDC answer at
     # CDC_MAX_OBJECTS (Intuit: 1,000) and our sync knows the same cap.
     monkeypatch.setattr(sandbox_api, "CDC_MAX_OBJECTS", 40)
-    monkeypatch.setattr(sync, "CDC_MAX_OBJECTS", 40)
+    monkeypatch.setattr(sync_feeds, "CDC_MAX_OBJECTS", 40)
     CDC_MAX_OBJECTS = 40
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)  # the cursor is now
+        sync_feeds.connection_cdc_sync(connection=connected)  # the cursor is now
     line = [
         {
             "Amount": 10.0,
@@ -465,7 +490,7 @@ def test_cdc_reads_every_change_beyond_the_1000_object_cap(qbo, connected, setti
     paid = controls.record_payment(realm_id=qbo.us_realm, invoice_id=typed[0]["Id"])
     assert paid
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)
+        sync_feeds.connection_cdc_sync(connection=connected)
     ids = {str(t["Id"]) for t in typed}
     stored = set(Invoice.all_companies.filter(connection=connected, qbo_id__in=ids).values_list("qbo_id", flat=True))
     assert len(stored) == len(ids)  # none of the 1,050 dropped
@@ -489,7 +514,7 @@ def test_an_invoice_typed_in_quickbooks_beyond_our_columns_never_fails_the_batch
     ours = _create(connected, personas, str(uuid.uuid4()))
     assert ours.state == Invoice.State.CREATED
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)  # the cursor is now
+        sync_feeds.connection_cdc_sync(connection=connected)  # the cursor is now
     controls.advance_clock(seconds=120)
     huge = controls.create_invoice(
         realm_id=qbo.us_realm, customer_id="3", TxnDate="2026-11-20", lines=_typed_line(1e20)
@@ -501,7 +526,7 @@ def test_an_invoice_typed_in_quickbooks_beyond_our_columns_never_fails_the_batch
     controls.edit_invoice(realm_id=qbo.us_realm, invoice_id=ours.qbo_id, changes={"Line": _typed_line(5e17)})
     assert Decimal(str(huge["TotalAmt"])) > Decimal("1e16")
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)  # does not raise
+        sync_feeds.connection_cdc_sync(connection=connected)  # does not raise
         # The webhook path (a targeted re-read of the same ids) goes on too.
         applied = sync.invoices_refetch(connection=connected, qbo_ids=[huge["Id"], normal["Id"], ours.qbo_id])
     assert len(applied) == 3
@@ -586,7 +611,7 @@ def test_a_webhook_while_our_database_is_down_answers_503_json(db, client, setti
     def down(**kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(sync, "webhook_record", down)
+    monkeypatch.setattr(sync_feeds, "webhook_record", down)
     body = json.dumps({"eventNotifications": []}).encode()
     token = settings.QBO_WEBHOOK_VERIFIER_TOKEN.encode()
     signature = base64.b64encode(hmac.new(token, body, hashlib.sha256).digest()).decode()

@@ -16,7 +16,7 @@ from integration.quickbooks.models import QuickBooksConnection
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks.models import SandboxCall, SandboxEntity
 from invoices import lifecycle, lookups
-from invoices.extension import services as ext_services
+from invoices.extension import catalog
 from invoices.models import Invoice
 from tenants.scoping import company_scope
 from tests.invoices.test_panel_api import DRAFT, panel
@@ -113,10 +113,10 @@ def test_the_products_queries_pass_intuits_query_rules(qbo, connected, client_of
             date_to=dt.date(2100, 1, 1),
         )
     assert pulled == 1
-    ext_services.products_search(connection=connected, name="Hours", code="HRS", force_code=False)
-    assert ext_services.accounts_list(connection=connected)
-    assert ext_services.tax_rates_list(connection=connected) is not None
-    ext_services.currencies_list(connection=connected)
+    catalog.products_search(connection=connected, name="Hours", code="HRS", force_code=False)
+    assert catalog.accounts_list(connection=connected)
+    assert catalog.tax_rates_list(connection=connected) is not None
+    catalog.currencies_list(connection=connected)
     for sql in (
         "SELECT * FROM Account WHERE AccountType = 'Income' ORDERBY Name",
         "SELECT * FROM TaxCode",
