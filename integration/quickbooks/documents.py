@@ -30,7 +30,7 @@ def encode_json(body: Any) -> bytes:
             return key
         raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
-    text = json.dumps(body, default=exact, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(body, default=exact, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     for placeholder, number in numbers.items():
         text = text.replace(placeholder, number)
     return text.encode()
