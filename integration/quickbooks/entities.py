@@ -52,22 +52,23 @@ def invoice_id_by_doc_number(client: QboClient, doc_number: str) -> str | None:
     return str(rows[0].get("Id")) if rows else None
 
 
-def invoices_by_ids(client: QboClient, ids: Iterable[str]) -> list[dict]:
-    """The invoices of these numeric ids that QBO still has, in few queries."""
+def _by_numeric_ids(client: QboClient, entity: str, ids: Iterable[str]) -> list[dict]:
+    """Rows of `entity` with these numeric ids that QBO still has, ID_CHUNK ids per query."""
     wanted = sorted({str(i) for i in ids}, key=int)
     rows: list[dict] = []
     for chunk in _chunks(wanted):
-        rows += _rows(client, f"SELECT * FROM Invoice WHERE Id IN ({_numbers(chunk)}) MAXRESULTS 1000")  # noqa: S608
+        rows += _rows(client, f"SELECT * FROM {entity} WHERE Id IN ({_numbers(chunk)}) MAXRESULTS 1000")  # noqa: S608
     return rows
+
+
+def invoices_by_ids(client: QboClient, ids: Iterable[str]) -> list[dict]:
+    """The invoices of these numeric ids that QBO still has (rows for records.invoice_of)."""
+    return _by_numeric_ids(client, "Invoice", ids)
 
 
 def payments_by_ids(client: QboClient, ids: Iterable[str]) -> list[dict]:
-    """The payments of these numeric ids, in few queries."""
-    wanted = sorted({str(i) for i in ids}, key=int)
-    rows: list[dict] = []
-    for chunk in _chunks(wanted):
-        rows += _rows(client, f"SELECT * FROM Payment WHERE Id IN ({_numbers(chunk)}) MAXRESULTS 1000")  # noqa: S608
-    return rows
+    """The payments of these numeric ids (rows for records.payment_of)."""
+    return _by_numeric_ids(client, "Payment", ids)
 
 
 def invoices_of_customer(
