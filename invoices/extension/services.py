@@ -18,7 +18,7 @@ from integration.quickbooks import documents, entities
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.records import QboAccount, QboItem
 from invoices import access, create, lifecycle, selectors
-from invoices.extension import mappers
+from invoices.extension import create_data, mappers
 from invoices.extension.catalog import default_income_account, tax_rates_list
 from invoices.extension.context import LinkContext
 from invoices.extension.errors import ExtensionError, bad_request, not_found
@@ -316,7 +316,7 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
     needs_rates = any(isinstance(b, dict) and b.get("taxRateId") for b in [body, *lines])
     rates = {r["id"]: r for r in tax_rates_list(connection=connection)} if needs_rates else {}
     mapping = FieldMapping.objects.filter().first()
-    draft = mappers.draft_from_create_data(
+    draft = create_data.draft_from_create_data(
         body,
         connection=connection,
         features=link_features(connection=connection),
