@@ -39,7 +39,7 @@ from integration.pipedrive.jwt import (
 )
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import services, validation
+from invoices import access, lifecycle, validation
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoicePayment
 from invoices.selectors import HISTORY_LIMIT, LIVE
 from invoices.serializers import InvoiceSerializer
@@ -196,7 +196,7 @@ class Reader:
         self.membership = view.membership
         self.connection = view.connection
         self.today = company_today(self.connection)
-        self.may_void = services.can_void_or_delete(membership=self.membership, connection=self.connection)
+        self.may_void = access.can_void_or_delete(membership=self.membership, connection=self.connection)
         self._labels: dict = {}
         self._pipedrive: dict = {}
 
@@ -334,7 +334,7 @@ class Reader:
             "sent": row["sent"],
             "last_error": row["last_error"],
             "actions": actions,
-            "quickbooks_url": services.invoice_deep_link(invoice=SimpleNamespace(qbo_id=qbo_id))
+            "quickbooks_url": lifecycle.invoice_deep_link(invoice=SimpleNamespace(qbo_id=qbo_id))
             if qbo_id and row["status"] != Status.DELETED
             else "",
             "deal_ids": row["deal_ids"],

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoices import apis, money_views, views
+from invoices import apis, lookup_apis, money_views, views
 
 app_name = "invoices"
 
@@ -22,7 +22,7 @@ api_urlpatterns = [
     path("invoices/<int:invoice_id>/<str:action>", apis.InvoiceActionApi.as_view(), name="invoice-action"),
     path("connection/disconnect", apis.ConnectionDisconnectApi.as_view(), name="connection-disconnect"),
     path("contact-invoices", apis.ContactInvoicesApi.as_view(), name="contact-invoices"),
-    path("products/<int:product_id>/item", apis.ProductLinkApi.as_view(), name="product-item"),
-    path("quickbooks/customers", apis.QboCustomerSearchApi.as_view(), name="qbo-customers"),
-    path("quickbooks/items", apis.QboItemSearchApi.as_view(), name="qbo-items"),
+    path("products/<int:product_id>/item", lookup_apis.ProductLinkApi.as_view(), name="product-item"),
+    path("quickbooks/customers", lookup_apis.QboCustomerSearchApi.as_view(), name="qbo-customers"),
+    path("quickbooks/items", lookup_apis.QboItemSearchApi.as_view(), name="qbo-items"),
 ]
