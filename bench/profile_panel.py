@@ -40,7 +40,8 @@ def _measure(client: Client, label: str, path: str, headers: dict, *, status: in
         client.get(path, headers=headers)
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(int(os.environ.get("PROFILE_TOP", 45)))
+    stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
+    stats.print_stats(int(os.environ.get("PROFILE_TOP", 45)))
     print(f"\n=== {label}: {wall:.2f} ms per request; {len(queries)} queries, {db_ms:.2f} ms in the database")
     for q in queries.captured_queries:
         print(f"   {float(q['time']) * 1000:6.2f} ms  {q['sql'][:150]}")
