@@ -1,8 +1,10 @@
 """Where one panel read spends its time (issue 12): in-process, Django's test client, PostgreSQL.
 
-Not part of `make bench` (pytest collects bench_*.py there); run it with `make profile-panel`. It loads
-BENCH_COMPANIES (10) x 1,000 invoices, warms up, then for each read prints the per-request wall time,
-the queries (count and database time) and cProfile's top functions by cumulative time.
+Not part of `make bench` (pytest collects bench_*.py there); run it on PostgreSQL with
+`DATABASE_URL=… python -m pytest bench/profile_panel.py -q -s -p no:cacheprovider -o python_files="profile_*.py"
+-o python_functions="profile_*"`. It loads BENCH_COMPANIES (10) x 1,000 invoices, warms up, then for each read
+prints the per-request wall time, the statements (count and database time) and cProfile's top functions
+(PROFILE_SORT=cumulative|tottime, PROFILE_TOP=45, PROFILE_REQUESTS=300, PROFILE_STATS=0 to skip them).
 """
 
 from __future__ import annotations
