@@ -213,7 +213,11 @@ def delivery_process(*, company: Company, body: bytes) -> WonDeal | None:
 
 def won_flag(*, deal_id: int) -> dict | None:
     """The panel's flag for a deal (company scope): state, label and problems."""
-    won = WonDeal.objects.filter(deal_id=deal_id).first()
+    return flag_of(WonDeal.objects.filter(deal_id=deal_id).first())
+
+
+def flag_of(won: WonDeal | None) -> dict | None:
+    """The panel's flag for a WonDeal row (the panel's lean read builds the row from its own query)."""
     if won is None:
         return None
     label = str(won.get_state_display())

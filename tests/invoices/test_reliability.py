@@ -413,7 +413,7 @@ def test_an_outage_of_our_database_answers_503_json(qbo, connected, personas, mo
     def down(*args, **kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(panel_reads.Reader, "rows", down)
+    monkeypatch.setattr(panel_reads, "_statement", down)
     response = panel(personas.alice_membership).get("/api/v1/deals/501/invoices")
     assert response.status_code == 503 and response["Retry-After"]
     assert response.json()["error"]["code"] == "temporarily_unavailable"
