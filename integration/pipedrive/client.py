@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 import requests
 from django.utils import timezone
@@ -452,19 +452,20 @@ def deals_list(
         params["status"] = status
     if updated_since:
         params["updated_since"] = updated_since
-    return paginate(installation=installation, path="/api/v2/deals", params=params, page_size=page_size)
+    return cast(
+        "Iterator[Deal]", paginate(installation=installation, path="/api/v2/deals", params=params, page_size=page_size)
+    )
 
 
 def deal_products_list(*, installation: PipedriveInstallation, deal_id: int) -> list[DealProduct]:
     """The deal's product lines, in Pipedrive's order (`order_nr`)."""
     # https://developers.pipedrive.com/docs/api/v1/Deals#getDealProducts (API v2)
-    return list(
-        paginate(
-            installation=installation,
-            path=f"/api/v2/deals/{int(deal_id)}/products",
-            params={"sort_by": "order_nr", "sort_direction": "asc"},
-        )
+    lines = paginate(
+        installation=installation,
+        path=f"/api/v2/deals/{int(deal_id)}/products",
+        params={"sort_by": "order_nr", "sort_direction": "asc"},
     )
+    return list(cast("Iterator[DealProduct]", lines))
 
 
 def person_get(*, installation: PipedriveInstallation, person_id: int, include_option_labels: bool = False) -> Person:
@@ -491,7 +492,8 @@ def products_list(
 ) -> Iterator[Product]:
     # https://developers.pipedrive.com/docs/api/v1/Products#getProducts (API v2, cursor paging)
     params = {"ids": _csv(ids[:100])} if ids else None
-    return paginate(installation=installation, path="/api/v2/products", params=params, page_size=page_size)
+    products = paginate(installation=installation, path="/api/v2/products", params=params, page_size=page_size)
+    return cast("Iterator[Product]", products)
 
 
 def products_search(
@@ -522,7 +524,7 @@ def fields_list(*, installation: PipedriveInstallation, entity: Entity) -> list[
     # https://developers.pipedrive.com/docs/api/v1/DealFields#getDealFields (and person/organization/product; API v2)
     if entity not in FIELDS_PATHS:
         raise ValueError(f"unknown Pipedrive entity {entity!r}")
-    return list(paginate(installation=installation, path=FIELDS_PATHS[entity]))
+    return list(cast("Iterator[FieldDefinition]", paginate(installation=installation, path=FIELDS_PATHS[entity])))
 
 
 def invoicing_provider_register(
@@ -536,8 +538,8 @@ def invoicing_provider_register(
         path="/api/v1/invoice/user/provider",
         json={"data": {"linkId": link_id, "orgId": org_id, "marketplaceClientId": marketplace_client_id}},
     )
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    redirect_url = data.get("redirectUrl") or body.get("redirectUrl")
+    data = body.get("data")
+    redirect_url = (data.get("redirectUrl") if isinstance(data, dict) else None) or body.get("redirectUrl")
     if not redirect_url or not isinstance(redirect_url, str):
         raise PermanentError("Pipedrive did not return a redirectUrl", service=SERVICE, code="bad_response")
     return redirect_url
@@ -564,7 +566,7 @@ def deal_field_create(
     data = _data(call(installation=installation, method="POST", path="/api/v2/dealFields", json=body))
     if not isinstance(data, dict) or not data.get("field_code"):
         raise PermanentError("Pipedrive did not return the new field", service=SERVICE, code="bad_response")
-    return data
+    return cast(FieldDefinition, data)
 
 
 def deal_update(*, installation: PipedriveInstallation, deal_id: int, custom_fields: dict[str, Any]) -> Deal:

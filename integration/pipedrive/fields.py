@@ -267,14 +267,14 @@ def decode_value(field_type: str, raw: Any, *, options: list[dict] | None = None
         if not isinstance(raw, dict):
             value = _time(raw)
             return None if value is None else TimeValue(start=value)
-        start = _time(raw.get("value", raw.get("from")))
-        end = _time(raw.get("until")) if field_type == "timerange" else None
-        if start is None and end is None:
+        starts = _time(raw.get("value", raw.get("from")))
+        ends = _time(raw.get("until")) if field_type == "timerange" else None
+        if starts is None and ends is None:
             return None
         timezone_id = raw.get("timezone_id")
         return TimeValue(
-            start=start,
-            end=end,
+            start=starts,
+            end=ends,
             timezone_name=_str(raw.get("timezone_name")),
             timezone_id=int(timezone_id) if isinstance(timezone_id, int | str) and str(timezone_id).isdigit() else None,
         )

@@ -32,7 +32,7 @@ def _cached(installation: PipedriveInstallation, name: str, compute: Callable[[]
     return value
 
 
-def fields(*, installation: PipedriveInstallation, entity: str) -> list[pipedrive.FieldDefinition]:
+def fields(*, installation: PipedriveInstallation, entity: pipedrive.Entity) -> list[pipedrive.FieldDefinition]:
     return _cached(
         installation, f"fields:{entity}", lambda: pipedrive.fields_list(installation=installation, entity=entity)
     )

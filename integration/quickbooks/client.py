@@ -387,7 +387,7 @@ class QboClient:
     def void(self, entity: str, entity_id: str | int, sync_token: str, *, request_id: str | None = None) -> dict:
         """Void: amounts zeroed, PrivateNote starts with "Voided" (reference §4.5)."""
         entity = _entity(entity)
-        body = {"Id": _id(entity_id), "SyncToken": str(sync_token)}
+        body: dict[str, object] = {"Id": _id(entity_id), "SyncToken": str(sync_token)}
         if entity == "Invoice":
             # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice#void-an-invoice
             params = {"operation": "void"}
@@ -419,7 +419,7 @@ class QboClient:
         if not 1 <= len(items) <= MAX_BATCH:
             raise ValueError(f"a batch holds 1..{MAX_BATCH} items")
         request_id = _request_id(request_id, limit=MAX_BATCH_REQUEST_ID)
-        payload = []
+        payload: list[dict[str, object]] = []
         for item in items:
             if len(item.bid) > 10:
                 raise ValueError("bId is limited to 10 characters when a requestid is sent")

@@ -328,7 +328,7 @@ def _register_invoicing_link(connection: QuickBooksConnection) -> tuple[bool, st
     try:
         answer = pipedrive_services.invoicing_link_register(
             company=connection.company,
-            link_id=connection.link_id,
+            link_id=str(connection.link_id),
             org_id=str(connection.realm_id),
             membership=connection.owner,
         )
