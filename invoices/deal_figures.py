@@ -31,6 +31,7 @@ from integration import jsonbody
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, RateLimited
 from integration.locking import serialized
 from integration.pipedrive import client as pipedrive
+from integration.pipedrive.errors import NotFound as PipedriveNotFound
 from integration.pipedrive.selectors import installation_for
 from invoices.models import DealFigureFields, DealFiguresOutbox, Invoice, InvoiceDeal, InvoiceEvent
 from invoices.status import Status, is_past_due
@@ -349,7 +350,7 @@ def push_one(*, row: DealFiguresOutbox, config: DealFigureFields, installation) 
         return
     try:
         pipedrive.deal_update(installation=installation, deal_id=row.deal_id, custom_fields=body)
-    except pipedrive.NotFound:
+    except PipedriveNotFound:
         _done(row, row.written)  # the deal is gone: nothing to keep current
         return
     except PermanentError as exc:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from integration.errors import PermanentError
 from integration.models import ApiCall
 from integration.pipedrive import client as pipedrive
+from integration.pipedrive.errors import NotFound
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.services import client_for
 from integration.sandbox.pipedrive import host_services
@@ -106,7 +107,7 @@ def test_the_sandbox_creates_deal_fields_and_updates_custom_fields_as_the_spec_s
             assert error.value.status == 400
         with pytest.raises(PermanentError):
             pipedrive.deal_field_create(installation=installed, field_name="No options", field_type="enum")
-        with pytest.raises(pipedrive.NotFound):
+        with pytest.raises(NotFound):
             pipedrive.deal_update(installation=installed, deal_id=7, custom_fields={})  # a deleted deal
         # null clears
         pipedrive.deal_update(installation=installed, deal_id=DEAL, custom_fields={money["field_code"]: None})

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from integration.errors import AuthRevoked, PermanentError, RateLimited
 from integration.models import ApiCall
-from integration.pipedrive import client
+from integration.pipedrive import client, tokens
+from integration.pipedrive.errors import NotFound
 from integration.pipedrive.fields import Address, Money, Option, decode_custom_fields, field_value
 from integration.pipedrive.models import PipedriveInstallation
 from integration.pipedrive.services import invoicing_link_register
@@ -70,7 +71,7 @@ def test_deal_and_its_parties(alice):
 
 
 def test_missing_object_is_not_found(alice):
-    with pytest.raises(client.NotFound) as info:
+    with pytest.raises(NotFound) as info:
         client.deal_get(installation=alice, deal_id=987654)
     assert info.value.status == 404
 
@@ -185,7 +186,7 @@ def test_uninstalled_meanwhile_is_auth_revoked(alice):
     stale.access_expires_at = timezone.now() - timedelta(minutes=1)
     PipedriveInstallation.all_companies.filter(pk=stale.pk).delete()
     with pytest.raises(AuthRevoked):
-        client.access_token(installation=stale)
+        tokens.access_token(installation=stale)
 
 
 def test_invoicing_link_register_needs_an_installation(pd_live, personas):
@@ -214,7 +215,7 @@ def test_refresh_re_reads_the_row_after_locking(alice):
     stale = installation_of(11)
     stale.access_expires_at = timezone.now() - timedelta(minutes=1)
     before = token_calls()
-    assert client.access_token(installation=stale) == alice.access_token
+    assert tokens.access_token(installation=stale) == alice.access_token
     assert token_calls() == before
 
 
@@ -227,7 +228,7 @@ def test_concurrent_callers_cause_one_refresh(alice):
     def worker():
         try:
             mine = installation_of(11)
-            results.append(client.access_token(installation=mine))
+            results.append(tokens.access_token(installation=mine))
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
