@@ -52,9 +52,7 @@ def _parse(item: dict) -> Installment:
             "Pipedrive sent an installment we cannot read", service=SERVICE, code="bad_response"
         ) from exc
     if not amount.is_finite():
-        raise PermanentError(
-            "Pipedrive sent a non-finite installment amount", service=SERVICE, code="bad_response"
-        )
+        raise PermanentError("Pipedrive sent a non-finite installment amount", service=SERVICE, code="bad_response")
     return parsed
 
 

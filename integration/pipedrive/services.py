@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -139,7 +140,9 @@ def company_mark_uninstalled(*, company: Company) -> None:
     signals.company_uninstalled.send(sender=Company, company=company)
 
 
-def invoicing_link_register(*, company: Company, link_id: str, org_id: str, membership: Membership | None) -> str:
+def invoicing_link_register(
+    *, company: Company, link_id: UUID | str, org_id: str, membership: Membership | None
+) -> str:
     """Register the company's invoicing link with Pipedrive (`POST /api/v1/invoice/user/provider`) and
     return the `redirectUrl` to send the user to.
 

@@ -14,7 +14,7 @@ from integration.errors import RateLimited, TransientError
 from integration.http import make_session
 from integration.quickbooks.client import BatchItem, QboClient, quote
 from integration.quickbooks.errors import QboDuplicateName, QboNotFound, QboStaleObject, QboValidationError
-from integration.quickbooks.services import ConnectionTokens
+from integration.quickbooks.tokens import ConnectionTokens
 
 LINE = {
     "Amount": 150.0,
