@@ -166,11 +166,6 @@ def users_me_with_token(*, access_token: str, api_domain: str) -> CurrentUser:
     return parse_current_user(json_body(response))
 
 
-def users_me(*, installation: PipedriveInstallation) -> CurrentUser:
-    # https://developers.pipedrive.com/docs/api/v1/Users#getCurrentUser
-    return parse_current_user(_get(installation, "/api/v1/users/me"))
-
-
 def currencies_list(*, installation: PipedriveInstallation, term: str = "") -> list[Currency]:
     # https://developers.pipedrive.com/docs/api/v1/Currencies#getCurrencies (v1 only)
     return _data(_get(installation, "/api/v1/currencies", {"term": term} if term else None)) or []
@@ -243,11 +238,6 @@ def organization_get(
     # https://developers.pipedrive.com/docs/api/v1/Organizations#getOrganization (API v2)
     params = {"include_option_labels": "true"} if include_option_labels else None
     return _data(_get(installation, f"/api/v2/organizations/{int(organization_id)}", params))
-
-
-def product_get(*, installation: PipedriveInstallation, product_id: int) -> Product:
-    # https://developers.pipedrive.com/docs/api/v1/Products#getProduct (API v2)
-    return _data(_get(installation, f"/api/v2/products/{int(product_id)}"))
 
 
 def products_list(
