@@ -122,7 +122,7 @@ def resubmit_stuck() -> int:
 @with_company_scope
 def setup_deal_fields(*, company_id: int) -> bool:
     """At connect: make the deal fields the app owns (failures are retried by the first push)."""
-    from invoices.deal_figures import deal_fields_setup
+    from invoices.deal_figure_fields import deal_fields_setup
     from tenants.scoping import current_company
 
     return deal_fields_setup(company=current_company())

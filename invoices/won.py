@@ -55,7 +55,7 @@ def webhook_url() -> str:
 
 def webhook_register(*, company: Company) -> DealFigureFields:
     """Register our deal-change webhook once per company (needs an admin's installation: scope admin)."""
-    from invoices.deal_figures import fields_config
+    from invoices.deal_figure_fields import fields_config
 
     config = fields_config(company=company)
     if config.webhook_id:
