@@ -2,7 +2,8 @@
 with 100 companies x 1,000 invoices on PostgreSQL, `wrk` with 20 connections on loopback.
 
 Prints each endpoint's requests/s, p50/p99 latency and its ratio to the bare view, plus the queries
-per request (which must not grow with the number of invoices). The runs: /healthz; the deal's
+per request (which must not grow with the number of invoices). The runs: /healthz; /readyz (a bare
+view with one round trip each to PostgreSQL and Redis: the floor of any read); the deal's
 invoices (random company and deal, a 200 each time); the same with a matching If-None-Match (304);
 the contact summary. Sizes: BENCH_COMPANIES (100), BENCH_INVOICES (1000), BENCH_SECONDS (10).
 The server is gunicorn as in production (BENCH_WORKERS=2 processes x 4 threads, DEBUG off).
@@ -234,13 +235,18 @@ def bench_panel_api():
     for name, path in (("deal invoices", deal_path), ("contact summary", contact_path)):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {panel_token(company_id=targets[0][0], user_id=targets[0][1])}")
+        with CaptureQueriesContext(db_connection) as fresh:
+            client.get(path.replace("{deal}", "2"))  # the member and connection read, then remembered
         with CaptureQueriesContext(db_connection) as queries:
             response = client.get(path.replace("{deal}", "1"))
         assert response.status_code == 200, response.content[:200]
         with CaptureQueriesContext(db_connection) as revalidation:
             again = client.get(path.replace("{deal}", "1"), HTTP_IF_NONE_MATCH=response["ETag"])
         assert again.status_code == 304
-        print(f"{name:<16} queries per request: {len(queries)} (200), {len(revalidation)} (304)")
+        print(
+            f"{name:<16} queries per request: {len(queries)} (200), {len(revalidation)} (304),"
+            f" {len(fresh)} (200, first read of a member in a process)"
+        )
 
     with _gunicorn(_database_url()) as base:
         workers = os.environ.get("BENCH_WORKERS", "2")
@@ -258,6 +264,8 @@ def bench_panel_api():
             ]
         runs = [
             ("bare view /healthz", "/healthz", {}),
+            # The floor of any read: a bare view with a round trip to PostgreSQL (SELECT 1) and Redis.
+            ("/readyz (DB+Redis)", "/readyz", {}),
             ("deal invoices", deal_path, {"seats": seats}),
             ("deal invoices 304", deal_path, {"seats": seats, "conditional": True}),
             ("contact summary", contact_path, {"seats": seats}),

@@ -50,6 +50,12 @@ def deadline(seconds: float | None) -> Iterator[None]:
         _deadline.reset(token)
 
 
+def deadline_left() -> float | None:
+    """Seconds left before the current web request's deadline (None: no deadline)."""
+    ends = _deadline.get()
+    return None if ends is None else max(0.0, ends - time.monotonic())
+
+
 def deadline_passed() -> bool:
     ends = _deadline.get()
     return ends is not None and time.monotonic() >= ends

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -19,14 +20,14 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
-from invoices import panel_reads, selectors, services, validation
+from invoices import access, create, create_queue, lifecycle, panel_reads, selectors, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal, priced
-from invoices.errors import ErrorAnswer, integration_error_answer, invoice_error_answer
-from invoices.models import Invoice, ProductLink
+from invoices.errors import ErrorAnswer, InvoiceError, integration_error_answer, invoice_error_answer
+from invoices.http import pdf_response
+from invoices.models import Invoice
 from invoices.serializers import (
     DraftInputSerializer,
     InvoiceSerializer,
-    ProductLinkSerializer,
     RangeSerializer,
     SendSerializer,
 )
@@ -80,7 +81,7 @@ class PanelApi(CompanyScopedApi):
     def handle_exception(self, exc):
         if isinstance(exc, DraftError):
             exc = ApiError(status_code=400, code="invalid", message=exc.message, fields={exc.field: [exc.message]})
-        elif isinstance(exc, services.InvoiceError):
+        elif isinstance(exc, InvoiceError):
             exc = _api_error(invoice_error_answer(exc))
         elif isinstance(exc, IntegrationError):
             exc = _api_error(integration_error_answer(exc, may_reconnect=self.may_manage_connection()))
@@ -99,7 +100,7 @@ class PanelApi(CompanyScopedApi):
                 code="not_connected",
                 message=_("QuickBooks is not connected yet. A company admin can connect it in Settings."),
             )
-        refusal = services.viewing_refusal(membership=self.membership, connection=self.connection)
+        refusal = access.viewing_refusal(membership=self.membership, connection=self.connection)
         if refusal:
             raise ApiError(status_code=403, code="not_allowed_to_view", message=refusal)
 
@@ -121,7 +122,7 @@ class PanelApi(CompanyScopedApi):
             raise ApiError(status_code=400, code="invalid", message=_("Some fields are not valid."), fields=wrong_types)
         draft = Draft.from_dict({**raw, "deal_id": deal_id})
         if limits and self.connection is not None:
-            services.draft_within_limits(connection=self.connection, draft=draft)
+            create.draft_within_limits(connection=self.connection, draft=draft)
         return draft
 
     def may_manage_connection(self) -> bool:
@@ -158,7 +159,10 @@ class PanelApi(CompanyScopedApi):
         }
 
 
-class DealInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
+class DealInvoicesApi(PanelApi):
+    """POST creates; a GET is answered by panel_reads.deal_invoices_endpoint without DRF's dispatch
+    (invoices/urls.py) and documented here."""
+
     @panel_reads.read_schema(
         panel_reads.DealInvoices, summary="The deal's invoices, their history, and a summary per currency"
     )
@@ -193,21 +197,26 @@ class DealInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
                 ),
             )
         # The money rule: the invoice bills the lines the user confirmed, at the total they saw.
-        services.draft_as_confirmed(
+        create.draft_as_confirmed(
             connection=self.connection,
             installation=installation,
             draft=draft,
             idempotency_key=str(data.validated_data["idempotency_key"]),
             confirmed_total=data.validated_data["draft"].get("total"),
         )
-        invoice = services.invoice_create(
+        invoice = create.invoice_create(
             connection=self.connection,
             draft=draft,
             actor=self.membership,
             idempotency_key=str(data.validated_data["idempotency_key"]),
         )
-        code = status.HTTP_201_CREATED if invoice.state == Invoice.State.CREATED else status.HTTP_202_ACCEPTED
-        return Response(self.serialize(invoice), status=code)
+        if invoice.state == Invoice.State.CREATED:
+            return Response(self.serialize(invoice), status=status.HTTP_201_CREATED)
+        # Still being created (QuickBooks slow or away; a worker goes on): answered at once, never
+        # waited for. The client polls the intent's URL, or is told by the panel's live reads.
+        response = Response(self.serialize(invoice), status=status.HTTP_202_ACCEPTED)
+        response["Location"] = reverse("api:invoice-detail", kwargs={"invoice_id": invoice.pk})
+        return response
 
 
 class DealDraftApi(PanelApi):
@@ -243,7 +252,7 @@ class DealPreflightApi(PanelApi):
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
-        problems = services.invoice_preflight(connection=self.connection, draft=draft)
+        problems = create.invoice_preflight(connection=self.connection, draft=draft)
         from invoices.duplicates import duplicate_warnings
 
         # The lines priced as confirmed, their total and its difference from the deal's value; and a
@@ -266,8 +275,8 @@ class DealRefreshApi(PanelApi):
         self.require_active()
         invoices = list(selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id))
         for pending in [i for i in invoices if i.state == Invoice.State.PENDING]:
-            services.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
-        services.invoice_refresh(connection=self.connection, invoices=invoices)
+            create_queue.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
+        lifecycle.invoice_refresh(connection=self.connection, invoices=invoices)
         return DealInvoicesApi.get(self, request, deal_id)
 
 
@@ -290,13 +299,13 @@ class InvoiceActionApi(PanelApi):
         self.require_active()
         invoice = self.invoice(invoice_id)
         if action == "void":
-            services.invoice_void(invoice=invoice, actor=self.membership)
+            lifecycle.invoice_void(invoice=invoice, actor=self.membership)
         elif action == "delete":
-            services.invoice_delete(invoice=invoice, actor=self.membership)
+            lifecycle.invoice_delete(invoice=invoice, actor=self.membership)
         elif action == "send":
             data = SendSerializer(data=request.data)
             data.is_valid(raise_exception=True)
-            services.invoice_send(
+            lifecycle.invoice_send(
                 invoice=invoice,
                 actor=self.membership,
                 to=data.validated_data.get("to", ""),
@@ -311,7 +320,8 @@ class InvoicePdfApi(PanelApi):
     @extend_schema(summary="The invoice PDF, streamed from QuickBooks", responses={(200, "application/pdf"): bytes})
     def get(self, request, invoice_id: int):
         self.require_active()
-        return services.invoice_pdf_response(invoice=self.invoice(invoice_id), actor=self.membership)
+        invoice = self.invoice(invoice_id)
+        return pdf_response(invoice=invoice, pdf=lifecycle.invoice_pdf(invoice=invoice, actor=self.membership))
 
 
 class InvoiceDealLinkApi(PanelApi):
@@ -320,7 +330,7 @@ class InvoiceDealLinkApi(PanelApi):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
         self._require_deal_in_pipedrive(deal_id)
-        services.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
+        lifecycle.invoice_link_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
         return Response(self.serialize(self.invoice(invoice_id)))
 
     def _require_deal_in_pipedrive(self, deal_id: int) -> None:
@@ -334,12 +344,14 @@ class InvoiceDealLinkApi(PanelApi):
     def delete(self, request, invoice_id: int, deal_id: int):
         self.require_viewer()
         invoice = self.invoice(invoice_id)
-        services.invoice_unlink_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
+        lifecycle.invoice_unlink_deal(invoice=invoice, deal_id=deal_id, actor=self.membership)
         return Response(self.serialize(self.invoice(invoice_id)))
 
 
-class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
-    """All invoices of the deal's QBO customer in a date range, made here or in QuickBooks."""
+class ContactInvoicesApi(PanelApi):
+    """All invoices of the deal's QBO customer in a date range, made here or in QuickBooks. A plain
+    read is answered by panel_reads.contact_invoices_endpoint without DRF's dispatch
+    (invoices/urls.py); this view answers a `refresh` or a deal whose customer Pipedrive must name."""
 
     def _customer(self, deal_id: int) -> str:
         link = (
@@ -379,14 +391,13 @@ class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
         parameters=[RangeSerializer],
     )
     def get(self, request):
-        panel_reads.check_seat(self, request)
         self.require_viewer()
         query = RangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         customer = self._customer(query.validated_data["deal_id"])
         if query.validated_data.get("refresh"):
             # Pull this customer's invoices from QBO for the range, including ones typed into QuickBooks.
-            services.customer_invoices_pull(
+            lifecycle.customer_invoices_pull(
                 connection=self.connection,
                 customer_qbo_id=customer,
                 date_from=query.validated_data.get("date_from"),
@@ -395,92 +406,11 @@ class ContactInvoicesApi(panel_reads.SeatCachedReads, PanelApi):
         return panel_reads.contact_invoices(
             self,
             request,
+            deal_id=query.validated_data["deal_id"],
             customer_qbo_id=customer,
             date_from=query.validated_data.get("date_from"),
             date_to=query.validated_data.get("date_to"),
         )
-
-
-class ProductLinkApi(PanelApi):
-    @extend_schema(
-        request=ProductLinkSerializer,
-        summary="Remember which QuickBooks item a Pipedrive product is",
-        responses=OpenApiTypes.OBJECT,
-    )
-    def put(self, request, product_id: int):
-        self.require_active()
-        data = ProductLinkSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        from integration.quickbooks.services import client_for
-
-        # The item's name is stored with the link, so a draft shows "Hours", not QBO's id "3" (issue 13);
-        # reading it also proves the item exists (610 → 404 in our envelope).
-        item = client_for(connection=self.connection).read("Item", data.validated_data["qbo_item_id"])
-        link, _created = ProductLink.objects.update_or_create(
-            connection=self.connection,
-            pipedrive_product_id=product_id,
-            defaults={
-                "company": self.company,
-                "qbo_item_id": data.validated_data["qbo_item_id"],
-                "item_name": str(item.get("Name") or "")[:500],
-            },
-        )
-        return Response(
-            {
-                "pipedrive_product_id": link.pipedrive_product_id,
-                "qbo_item_id": link.qbo_item_id,
-                "qbo_item_name": link.item_name,
-            }
-        )
-
-
-class QboSearchApi(PanelApi):
-    """Search QBO customers or items by name, for the modal's link boxes."""
-
-    entity = ""
-    LIMIT = 20
-
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Part of the name")],
-        summary="Search QuickBooks by name",
-        responses=OpenApiTypes.OBJECT,
-    )
-    def get(self, request):
-        self.require_active()
-        rows = services.qbo_search_by_name(
-            connection=self.connection, entity=self.entity, term=request.query_params.get("q") or "", limit=self.LIMIT
-        )
-        if self.entity == "Customer":
-            results = [
-                {
-                    "id": str(r["Id"]),
-                    "name": r.get("DisplayName", ""),
-                    "email": (r.get("PrimaryEmailAddr") or {}).get("Address", ""),
-                    "currency": (r.get("CurrencyRef") or {}).get("value", self.connection.home_currency),
-                }
-                for r in rows
-            ]
-        else:
-            results = [
-                {
-                    "id": str(r["Id"]),
-                    "name": r.get("Name", ""),
-                    "type": r.get("Type", ""),
-                    # Prefill a line added from the search (QBO Item: UnitPrice, Description).
-                    "unit_price": None if r.get("UnitPrice") is None else str(r.get("UnitPrice")),
-                    "description": r.get("Description", ""),
-                }
-                for r in rows
-            ]
-        return Response({"results": results})
-
-
-class QboCustomerSearchApi(QboSearchApi):
-    entity = "Customer"
-
-
-class QboItemSearchApi(QboSearchApi):
-    entity = "Item"
 
 
 class ConnectionDisconnectApi(PanelApi):

@@ -1,13 +1,14 @@
 """Invoice figures on the Pipedrive deal: Invoiced, Paid, Outstanding and Invoice status.
 
 The app owns four deal custom fields, made once per company through API v2 `POST /dealFields`
-(`DealFigureFields`, made by `invoices.deal_figure_fields`). Whenever an invoice of a deal changes (created, paid, voided, deleted, linked,
-unlinked: every path saves an Invoice, an InvoiceEvent or an InvoiceDeal, so signals catch them all
-without hooks in the services), the deal is marked in a durable outbox (`DealFiguresOutbox`, one row
-per deal, coalesced). A task writes the deal's figures, recomputed from our own data at write time,
-as absolute values (`PATCH /api/v2/deals/{id}` `custom_fields`), so a duplicate, late or
-out-of-order event can only cause a redundant write, never a wrong total. Outages leave the row
-dirty with a backoff; the beat sweeper picks it up again, so no update is lost.
+(`DealFigureFields`, made by `invoices.deal_figure_fields`). Whenever an invoice of a deal changes
+(created, paid, voided, deleted, linked, unlinked: every path saves an Invoice, an InvoiceEvent or
+an InvoiceDeal, so signals catch them all without hooks in the services), the deal is marked in a
+durable outbox (`DealFiguresOutbox`, one row per deal, coalesced). A task writes the deal's figures,
+recomputed from our own data at write time, as absolute values (`PATCH /api/v2/deals/{id}`
+`custom_fields`), so a duplicate, late or out-of-order event can only cause a redundant write, never
+a wrong total. Outages leave the row dirty with a backoff; the beat sweeper picks it up again, so no
+update is lost.
 
 Rate: at most `BATCH` writes per run and company, the next run `PACE_SECONDS` later (each write costs
 5 of Pipedrive's tokens; the client itself waits out short 429s, longer ones reschedule the batch).

@@ -112,7 +112,7 @@ def headline(*, invoice: Invoice, kind: str) -> str:
 
 def note_content(*, note: DealNote) -> str:
     """The note's HTML: number, amount, status and a link to the invoice in QuickBooks."""
-    from invoices.services import invoice_deep_link
+    from invoices.lifecycle import invoice_deep_link
 
     invoice = note.invoice
     status = LABELS[Status(invoice.status)] if invoice.status in Status._value2member_map_ else invoice.status

@@ -281,22 +281,20 @@ class _Sources:
 def suggest_customer(*, connection: QuickBooksConnection, customer: DraftCustomer) -> None:
     """No remembered link: suggest the QBO customer with the same email, else the same name
     (inactive ones too: the user can reactivate rather than duplicate)."""
-    from integration.quickbooks.client import quote
+    from integration.quickbooks import entities
     from integration.quickbooks.services import client_for
 
     client = client_for(connection=connection)
-    for reason, field_name, value in (
-        ("email", "PrimaryEmailAddr", customer.email),
-        ("name", "DisplayName", customer.name),
+    for reason, find, value in (
+        ("email", entities.customer_find_by_email, customer.email),
+        ("name", entities.customer_find_by_name, customer.name),
     ):
         if not value:
             continue
-        rows = client.query(
-            f"SELECT * FROM Customer WHERE {field_name} = {quote(value)} AND Active IN (true, false) MAXRESULTS 1"  # noqa: S608
-        ).items
-        if rows:
-            customer.qbo_customer_id, customer.suggestion_reason = str(rows[0]["Id"]), reason
-            customer.suggestion_active = bool(rows[0].get("Active", True))
+        found = find(client, value)
+        if found is not None:
+            customer.qbo_customer_id, customer.suggestion_reason = found.id, reason
+            customer.suggestion_active = found.active
             return
 
 

@@ -1,4 +1,5 @@
-"""Our errors as HTTP answers, written once for the panel API (`invoices/apis.py`) and Pipedrive's
+"""The refusals of the invoice services (what the user can act on, by field), and our errors as HTTP
+answers, written once for the panel API (`invoices/apis.py`, `invoices/panel_reads.py`) and Pipedrive's
 reverse API (`invoices/extension/errors.py`); each surface only wraps the answer in its envelope.
 
 A request that is fine but meets the wrong state (the connection needs reconnecting, a record with
@@ -16,7 +17,35 @@ from django.utils.translation import gettext as _
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
 from integration.pipedrive.errors import NotFound as PipedriveNotFound
 from integration.quickbooks.errors import QboDuplicateName, QboNotFound
-from invoices import services
+from invoices.preflight import Problem
+
+
+class InvoiceError(Exception):
+    """A refusal the user can act on: `code`, a human `message`, and the `problems` by field."""
+
+    def __init__(self, message: str, *, code: str = "invalid", problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.problems = problems or []
+
+
+class ActionNotAllowed(InvoiceError):
+    pass
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying as is: QuickBooks unavailable or throttling, our database or Redis away."""
+    from django.db import InterfaceError, OperationalError
+
+    if isinstance(exc, TransientError | OperationalError | InterfaceError | ConnectionError | TimeoutError):
+        return True
+    try:
+        import redis
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+
 
 # Codes about the state of the company's connections, not about the input (ours or a client's).
 CONFLICT_CODES = frozenset({"needs_reconnect", "not_connected", "not_installed"})
@@ -27,13 +56,13 @@ class ErrorAnswer:
     status: int
     code: str
     message: str
-    problems: list = field(default_factory=list)  # services.Problem, by field
+    problems: list = field(default_factory=list)  # Problem, by field
 
 
-def invoice_error_answer(error: services.InvoiceError) -> ErrorAnswer:
-    """A refusal of ours (services.InvoiceError) as status, code, message and problems."""
+def invoice_error_answer(error: InvoiceError) -> ErrorAnswer:
+    """A refusal of ours (InvoiceError) as status, code, message and problems."""
     status = 409 if error.code in CONFLICT_CODES else 400
-    if isinstance(error, services.ActionNotAllowed):
+    if isinstance(error, ActionNotAllowed):
         status = 403
     return ErrorAnswer(status, error.code, error.message, list(error.problems))
 

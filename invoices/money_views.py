@@ -127,7 +127,7 @@ def won_not_invoiced_page(request):
     from integration.errors import IntegrationError
     from integration.pipedrive.selectors import installation_for
     from integration.quickbooks.selectors import connection_live
-    from invoices.services import can_view
+    from invoices.access import can_view
     from invoices.won_report import won_not_invoiced
 
     company, membership = request.company, request.membership

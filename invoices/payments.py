@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import payment_of
 from invoices.models import Invoice, InvoicePayment
 from invoices.validation import MAX_AMOUNT
 
@@ -38,26 +39,17 @@ def _dec(value) -> Decimal:
     return number if number.adjusted() < 18 else Decimal("1e18").copy_sign(number)
 
 
-def _links(line: dict, txn_type: str) -> list[str]:
-    return [
-        str(linked.get("TxnId"))
-        for linked in line.get("LinkedTxn") or []
-        if isinstance(linked, dict) and linked.get("TxnType") == txn_type and linked.get("TxnId")
-    ]
-
-
 def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
     """Replace what this Payment applied to our invoices (an older copy than ours is ignored).
     Returns the rows written. Must run inside the connection's company scope."""
-    payment_id = str(data.get("Id") or "")
+    payment = payment_of(data)
+    payment_id = payment.id
     if not payment_id:
         return 0
-    updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
-    lines = [line for line in data.get("Line") or [] if isinstance(line, dict)]
-    invoice_lines = [(ids, _dec(line.get("Amount"))) for line in lines if (ids := _links(line, "Invoice"))]
-    credit = sum((_dec(line.get("Amount")) for line in lines if _links(line, "CreditMemo")), Decimal(0))
+    updated = parse_datetime(payment.updated_at)
+    invoice_lines = [(line.invoice_ids, _dec(line.amount)) for line in payment.lines if line.invoice_ids]
+    credit = sum((_dec(line.amount) for line in payment.lines if line.credit_memo_ids), Decimal(0))
     invoiced = sum((amount for _ids, amount in invoice_lines), Decimal(0))
-    method_ref = data.get("PaymentMethodRef") or {}
     if any(abs(amount) > MAX_AMOUNT for amount in [credit, invoiced, *(a for _ids, a in invoice_lines)]):
         # A payment typed in QuickBooks beyond our numeric(18, 2) columns: skip it, never the batch.
         logger.warning("QuickBooks payment %s not stored: an amount is beyond %s", payment_id, MAX_AMOUNT)
@@ -68,7 +60,7 @@ def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
         if updated and newest and updated < newest:
             return 0  # events arrive out of order: keep the newer copy
         existing.delete()
-        if data.get("status") == "Deleted" or data.get("TxnStatus") == "Voided":
+        if payment.deleted or payment.voided:
             return 0
         wanted = [qbo_id for ids, _amount in invoice_lines for qbo_id in ids]
         invoices = {i.qbo_id: i for i in Invoice.objects.filter(connection=connection, qbo_id__in=wanted)}
@@ -84,10 +76,10 @@ def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
                     connection=connection,
                     invoice=invoice,
                     payment_qbo_id=payment_id,
-                    txn_date=parse_date(str(data.get("TxnDate") or "")) if data.get("TxnDate") else None,
-                    currency=str((data.get("CurrencyRef") or {}).get("value") or invoice.currency),
-                    method=str(method_ref.get("name") or method_ref.get("value") or "")[:100],
-                    reference=str(data.get("PaymentRefNum") or "")[:100],
+                    txn_date=parse_date(payment.txn_date) if payment.txn_date else None,
+                    currency=payment.currency or invoice.currency,
+                    method=payment.method[:100],
+                    reference=payment.reference[:100],
                     qbo_updated_at=updated,
                 )
                 row.amount += amount - share

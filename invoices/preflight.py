@@ -13,8 +13,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from integration.quickbooks.client import quote
+from integration.quickbooks import entities
 from integration.quickbooks.models import QuickBooksConnection
+from integration.quickbooks.records import QboCustomer, QboItem, QboTaxCode, QboTaxRate
 from invoices import money, validation
 from invoices.drafts import Draft
 from invoices.sync import company_today
@@ -47,9 +48,9 @@ class Checked:
 
     problems: list[Problem] = field(default_factory=list)
     priced: list[money.PricedLine] = field(default_factory=list)
-    customer: dict | None = None
-    items: dict[str, dict] = field(default_factory=dict)
-    tax_codes: dict[str, dict] = field(default_factory=dict)
+    customer: QboCustomer | None = None
+    items: dict[str, QboItem] = field(default_factory=dict)
+    tax_codes: dict[str, QboTaxCode] = field(default_factory=dict)
     expected_total: Decimal = Decimal("0")
     expected_tax: Decimal = Decimal("0")
 
@@ -61,10 +62,6 @@ class Checked:
         return not self.problems
 
 
-def _ids_in(ids) -> str:
-    return ", ".join(quote(str(i)) for i in sorted(ids))
-
-
 def _date(checked: Checked, name: str, value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
@@ -73,21 +70,20 @@ def _date(checked: Checked, name: str, value: str) -> dt.date | None:
         return None
 
 
-def _rate_of(code: dict, rates: dict[str, dict]) -> Decimal | None:
+def _rate_of(code: QboTaxCode, rates: dict[str, QboTaxRate]) -> Decimal | None:
     """The sales rate of a non-US TaxCode (sum of its sales tax rates), if known."""
-    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-    if not details:
+    if not code.sales_rate_ids:
         return None
     total = Decimal("0")
-    for detail in details:
-        rate = rates.get(str((detail.get("TaxRateRef") or {}).get("value")))
+    for rate_id in code.sales_rate_ids:
+        rate = rates.get(rate_id)
         if rate is None:
             return None
-        total += Decimal(str(rate.get("RateValue", 0)))
+        total += Decimal(str(rate.rate))
     return total
 
 
-def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Checked:
+def preflight(*, connection: QuickBooksConnection, draft: Draft, client: entities.QboClient) -> Checked:
     """Check a draft against the money rules and the connected QBO company."""
     checked = Checked()
     # Limits first (columns and QBO): a draft that could overflow is refused before QBO is read.
@@ -117,12 +113,7 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
         checked.add("due_date", "due_before_issue", _("The due date is before the issue date."))
     if len(draft.doc_number or "") > MAX_DOC_NUMBER:
         checked.add("doc_number", "too_long", _("Invoice numbers have at most %d characters.") % MAX_DOC_NUMBER)
-    elif (
-        draft.doc_number
-        and client.query(
-            f"SELECT Id FROM Invoice WHERE DocNumber = {quote(draft.doc_number)} MAXRESULTS 1"  # noqa: S608
-        ).items
-    ):
+    elif draft.doc_number and entities.invoice_id_by_doc_number(client, draft.doc_number):
         # QBO refuses a used number with 6140 when the company numbers its own invoices, and Intuit
         # advises against duplicates otherwise: say so before anything is written.
         checked.add(
@@ -151,29 +142,26 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
         if len(value) > MAX_ADDRESS_LINE:
             checked.add(f"customer.address.{part}", "too_long", _("This address line is too long."))
     if customer.qbo_customer_id:
-        rows = client.query(
-            f"SELECT * FROM Customer WHERE Id = {quote(customer.qbo_customer_id)} AND Active IN (true, false)"  # noqa: S608
-        ).items
-        if not rows:
+        checked.customer = entities.customer_by_id(client, customer.qbo_customer_id)
+        if checked.customer is None:
             checked.add(
                 "customer.qbo_customer_id", "customer_not_found", _("This QuickBooks customer no longer exists.")
             )
         else:
-            checked.customer = rows[0]
-            if checked.customer.get("Active") is False:
+            if not checked.customer.active:
                 checked.add(
                     "customer.qbo_customer_id",
                     "customer_inactive",
                     _("“%(name)s” is inactive in QuickBooks. Reactivate it there or pick another customer.")
-                    % {"name": checked.customer.get("DisplayName")},
+                    % {"name": checked.customer.display_name},
                 )
-            their = (checked.customer.get("CurrencyRef") or {}).get("value") or home
+            their = checked.customer.currency or home
             if currency and their != currency:
                 checked.add(
                     "currency",
                     "currency_mismatch",
                     _("“%(name)s” is billed in %(theirs)s in QuickBooks, not %(currency)s.")
-                    % {"name": checked.customer.get("DisplayName"), "theirs": their, "currency": currency},
+                    % {"name": checked.customer.display_name, "theirs": their, "currency": currency},
                 )
     else:
         name = (customer.name or "").strip()
@@ -184,18 +172,15 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
         elif ":" in name:
             checked.add("customer.name", "name_invalid", _("QuickBooks does not allow “:” in customer names."))
         else:
-            taken = client.query(
-                f"SELECT * FROM Customer WHERE DisplayName = {quote(name)} AND Active IN (true, false)"  # noqa: S608
-            ).items
-            if taken:
-                existing = taken[0]
+            existing = entities.customer_find_by_name(client, name)
+            if existing is not None:
                 checked.add(
                     "customer.name",
                     "display_name_taken",
                     _("QuickBooks already has a customer called “%(name)s”%(inactive)s. Link it instead.")
-                    % {"name": name, "inactive": "" if existing.get("Active", True) else _(" (inactive)")},
-                    qbo_customer_id=str(existing.get("Id")),
-                    active=bool(existing.get("Active", True)),
+                    % {"name": name, "inactive": "" if existing.active else _(" (inactive)")},
+                    qbo_customer_id=existing.id,
+                    active=existing.active,
                 )
 
     # Lines
@@ -204,28 +189,11 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
     if len(draft.lines) > MAX_LINES:
         checked.add("lines", "too_many_lines", _("QuickBooks allows at most %d lines.") % MAX_LINES)
     item_ids = {line.qbo_item_id for line in draft.lines if line.qbo_item_id}
-    if item_ids:
-        checked.items = {
-            str(row["Id"]): row
-            for row in client.query(f"SELECT * FROM Item WHERE Id IN ({_ids_in(item_ids)})").items  # noqa: S608
-        }
+    checked.items = entities.items_by_ids(client, item_ids)
     code_ids = {line.tax_code for line in draft.lines if line.tax_code} if not us else set()
-    rates: dict[str, dict] = {}
-    if code_ids:
-        checked.tax_codes = {
-            str(row["Id"]): row
-            for row in client.query(f"SELECT * FROM TaxCode WHERE Id IN ({_ids_in(code_ids)})").items  # noqa: S608
-        }
-        rate_ids = {
-            str((d.get("TaxRateRef") or {}).get("value"))
-            for code in checked.tax_codes.values()
-            for d in (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-        }
-        if rate_ids:
-            rates = {
-                str(row["Id"]): row
-                for row in client.query(f"SELECT * FROM TaxRate WHERE Id IN ({_ids_in(rate_ids)})").items  # noqa: S608
-            }
+    checked.tax_codes = entities.tax_codes_by_ids(client, code_ids)
+    rate_ids = {rate_id for code in checked.tax_codes.values() for rate_id in code.sales_rate_ids}
+    rates = entities.tax_rates_by_ids(client, rate_ids)
     for index, line in enumerate(draft.lines):
         prefix = f"lines[{index}]"
         try:
@@ -268,7 +236,7 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client) -> Chec
                         "tax_rate_mismatch",
                         _("Tax code “%(code)s” is %(rate)s%% but “%(name)s” has %(tax)s%%.")
                         % {
-                            "code": checked.tax_codes[line.tax_code].get("Name"),
+                            "code": checked.tax_codes[line.tax_code].name,
                             "rate": rate,
                             "name": line.name,
                             "tax": wanted,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from invoices import services, validation
+from invoices import access, lifecycle, validation
 from invoices.models import Invoice, InvoiceEvent
 from invoices.payments import payments_of
 from invoices.selectors import HISTORY_LIMIT
@@ -129,10 +129,10 @@ class InvoiceSerializer(serializers.ModelSerializer):
         return {"code": mapped.code, "label": mapped.label}
 
     def get_actions(self, invoice) -> list[str]:
-        return services.actions_for(invoice=invoice, membership=self.context["membership"])
+        return access.actions_for(invoice=invoice, membership=self.context["membership"])
 
     def get_quickbooks_url(self, invoice) -> str:
-        return services.invoice_deep_link(invoice=invoice) if invoice.qbo_id and invoice.status != "deleted" else ""
+        return lifecycle.invoice_deep_link(invoice=invoice) if invoice.qbo_id and invoice.status != "deleted" else ""
 
     def get_deal_ids(self, invoice) -> list[int]:
         return sorted(link.deal_id for link in invoice.deal_links.all())

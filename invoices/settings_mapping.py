@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from integration.errors import IntegrationError
 from integration.pipedrive import lists as pipedrive_lists
 from integration.pipedrive.selectors import installation_for, installations_of_company
+from integration.quickbooks import entities as qbo_entities
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import TaxCodeMapping
@@ -114,18 +115,11 @@ def _quickbooks_options(options: MappingOptions) -> None:
         return
     try:
         client = client_for(connection=connection)
-        # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account#query-an-account
         options.income_accounts = [
-            (str(row["Id"]), str(row.get("FullyQualifiedName") or row.get("Name") or row["Id"]))
-            for row in client.query_all("SELECT * FROM Account WHERE AccountType = 'Income' ORDERBY Name")
+            (a.id, a.full_name or a.id) for a in qbo_entities.income_accounts(client, active_only=False)
         ]
         if options.uses_tax_codes:
-            # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/taxcode#query-a-taxcode
-            options.tax_codes = [
-                (str(row["Id"]), str(row.get("Name") or row["Id"]))
-                for row in client.query_all("SELECT * FROM TaxCode")
-                if row.get("Active", True)
-            ]
+            options.tax_codes = [(c.id, c.name or c.id) for c in qbo_entities.tax_codes(client)]
     except IntegrationError as exc:
         logger.warning("settings: QuickBooks lists unavailable for company %s: %s", connection.company_id, exc)
         options.quickbooks_error = _("QuickBooks did not answer (%(reason)s); try again in a minute.") % {

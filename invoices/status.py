@@ -53,15 +53,15 @@ class Facts:
     @classmethod
     def from_qbo(cls, invoice: dict, *, deleted: bool = False) -> Facts:
         """From a QBO Invoice object (read, create, void or CDC shape)."""
-        if invoice.get("status") == "Deleted":
-            deleted = True
-        due = invoice.get("DueDate")
+        from integration.quickbooks.records import invoice_of
+
+        qbo = invoice_of(invoice)
         return cls(
-            total=Decimal(str(invoice.get("TotalAmt", 0))),
-            balance=Decimal(str(invoice.get("Balance", 0))),
-            due_date=dt.date.fromisoformat(due) if due else None,
-            private_note=invoice.get("PrivateNote") or "",
-            deleted=deleted,
+            total=Decimal(str(qbo.total)),
+            balance=Decimal(str(qbo.balance)),
+            due_date=dt.date.fromisoformat(qbo.due_date) if qbo.due_date else None,
+            private_note=qbo.private_note,
+            deleted=deleted or qbo.deleted,
         )
 
 

@@ -50,7 +50,7 @@ def token_refresh_now(connection: QuickBooksConnection, *, params: dict, actor: 
 
 def resync_from(connection: QuickBooksConnection, *, params: dict, actor: User) -> str:
     """Change data capture from a date: rewinds the cursor, then one CDC sync."""
-    from invoices.sync import CDC_LOOKBACK, connection_cdc_sync
+    from invoices.sync_feeds import CDC_LOOKBACK, connection_cdc_sync
 
     if connection.status != Status.ACTIVE:
         raise SupportActionError(_("The connection is %(status)s, not active.") % {"status": connection.status})
@@ -68,7 +68,7 @@ def resync_from(connection: QuickBooksConnection, *, params: dict, actor: User) 
 
 def retry_invoice(invoice: Invoice, *, params: dict, actor: User) -> str:
     """Send a pending or failed invoice to QuickBooks again, with its original requestid."""
-    from invoices.services import invoice_submit
+    from invoices.create_queue import invoice_submit
 
     if invoice.state not in JOB_STATES:
         raise SupportActionError(_("The invoice is already in QuickBooks; nothing to retry."))
@@ -89,7 +89,7 @@ def retry_invoice(invoice: Invoice, *, params: dict, actor: User) -> str:
 
 def webhook_redeliver(delivery: WebhookDelivery, *, params: dict, actor: User) -> str:
     """Process a stored delivery again, all of its events (re-fetching is idempotent)."""
-    from invoices.sync import webhook_process
+    from invoices.sync_feeds import webhook_process
 
     with transaction.atomic():
         delivery.events.update(processed_at=None)

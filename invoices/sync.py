@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,18 +17,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from integration.models import WebhookDelivery, WebhookEvent
+from integration.models import WebhookEvent
+from integration.quickbooks import entities, records
 from integration.quickbooks.models import QuickBooksConnection
-from integration.quickbooks.webhooks import Change, parse_changes
+from integration.quickbooks.webhooks import Change
 from invoices import payments
 from invoices.models import Invoice, InvoiceEvent
 from invoices.status import LABELS, Facts, Status, compute_status, past_due_q
-from tenants.scoping import company_scope
 
 logger = logging.getLogger(__name__)
-
-CDC_LOOKBACK = dt.timedelta(days=29)  # QBO answers CDC for the last 30 days only
-ID_CHUNK = 200  # ids per `IN (...)` query, well under QBO's statement limits
 
 
 def company_today(connection: QuickBooksConnection) -> dt.date:
@@ -55,14 +51,10 @@ def qbo_values_problem(data: dict) -> str | None:
     same limits as a draft's (invoices.validation): the columns are numeric(18, 2)."""
     from invoices.validation import MAX_AMOUNT, decimal_or_none
 
-    if data.get("status") == "Deleted":
+    qbo = records.invoice_of(data)
+    if qbo.deleted:
         return None  # nothing but the id is read
-    amounts = {
-        "TotalAmt": data.get("TotalAmt", 0),
-        "Balance": data.get("Balance", 0),
-        "TotalTax": (data.get("TxnTaxDetail") or {}).get("TotalTax") or 0,
-    }
-    for name, value in amounts.items():
+    for name, value in qbo.amounts.items():
         number = decimal_or_none(value)
         # adjusted() first: comparing 1e999999999 would overflow the decimal context itself.
         if number is None or number.adjusted() >= 10 or abs(number) > MAX_AMOUNT:
@@ -71,14 +63,11 @@ def qbo_values_problem(data: dict) -> str | None:
                 "value": str(value)[:40],
                 "max": f"{MAX_AMOUNT:,}",
             }
-    for name in ("TxnDate", "DueDate"):
+    for name, value in qbo.dates.items():
         try:
-            _date(data.get(name))
+            _date(value)
         except (TypeError, ValueError):
-            return _("%(field)s is not a date in QuickBooks: %(value)s.") % {
-                "field": name,
-                "value": str(data.get(name))[:40],
-            }
+            return _("%(field)s is not a date in QuickBooks: %(value)s.") % {"field": name, "value": str(value)[:40]}
     return None
 
 
@@ -92,23 +81,22 @@ def copy_qbo_fields(*, invoice: Invoice, connection: QuickBooksConnection, data:
     facts = Facts.from_qbo(data, deleted=deleted)
     status = compute_status(facts, today=company_today(connection))
     if status != Status.DELETED:
-        customer = data.get("CustomerRef") or {}
-        invoice.qbo_id = str(data.get("Id") or invoice.qbo_id)
-        invoice.doc_number = str(data.get("DocNumber") or invoice.doc_number)
-        invoice.customer_qbo_id = str(customer.get("value") or invoice.customer_qbo_id)
-        invoice.customer_name = str(customer.get("name") or invoice.customer_name)
-        invoice.bill_email = str((data.get("BillEmail") or {}).get("Address") or invoice.bill_email)[:100]
-        invoice.currency = str((data.get("CurrencyRef") or {}).get("value") or connection.home_currency or "USD")
+        qbo = records.invoice_of(data)
+        invoice.qbo_id = qbo.id or invoice.qbo_id
+        invoice.doc_number = qbo.doc_number or invoice.doc_number
+        invoice.customer_qbo_id = qbo.customer_id or invoice.customer_qbo_id
+        invoice.customer_name = qbo.customer_name or invoice.customer_name
+        invoice.bill_email = (qbo.bill_email or invoice.bill_email)[:100]
+        invoice.currency = qbo.currency or connection.home_currency or "USD"
         invoice.total = facts.total
         invoice.balance = facts.balance
-        invoice.tax_total = Decimal(str((data.get("TxnTaxDetail") or {}).get("TotalTax") or 0))
-        invoice.txn_date = _date(data.get("TxnDate")) or invoice.txn_date
-        invoice.due_date = _date(data.get("DueDate"))
-        invoice.sent = invoice.sent or data.get("EmailStatus") == "EmailSent" or bool(data.get("DeliveryInfo"))
-        invoice.private_note = str(data.get("PrivateNote") or "")[:4000]
-        invoice.sync_token = str(data.get("SyncToken") or invoice.sync_token)
-        updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
-        invoice.qbo_updated_at = updated or invoice.qbo_updated_at
+        invoice.tax_total = Decimal(str(qbo.total_tax))
+        invoice.txn_date = _date(qbo.txn_date) or invoice.txn_date
+        invoice.due_date = _date(qbo.due_date)
+        invoice.sent = invoice.sent or qbo.email_sent
+        invoice.private_note = qbo.private_note[:4000]
+        invoice.sync_token = qbo.sync_token or invoice.sync_token
+        invoice.qbo_updated_at = parse_datetime(qbo.updated_at) or invoice.qbo_updated_at
     invoice.status = status
     invoice.state = Invoice.State.CREATED
     invoice.last_synced_at = timezone.now()
@@ -139,8 +127,9 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
 
     Must run inside the connection's company scope.
     """
-    qbo_id = str(data.get("Id") or "")
-    updated = parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime") or "")
+    qbo = records.invoice_of(data)
+    qbo_id = qbo.id
+    updated = parse_datetime(qbo.updated_at)
     problem = None if deleted else qbo_values_problem(data)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().filter(connection=connection, qbo_id=qbo_id).first()
@@ -148,7 +137,7 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
         if problem:
             return _out_of_range(connection=connection, invoice=invoice, qbo_id=qbo_id, problem=problem)
         if created:
-            if deleted or data.get("status") == "Deleted":
+            if deleted or qbo.deleted:
                 return Invoice(
                     connection=connection, qbo_id=qbo_id, status=Status.DELETED
                 )  # never seen: nothing to show
@@ -206,10 +195,10 @@ def pending_intent_for(*, connection: QuickBooksConnection, data: dict) -> Invoi
     intent sent: customer, issue date, total and number; the oldest such intent wins.
 
     Must run in a transaction (the intent is locked)."""
-    customer = data.get("CustomerRef") or {}
+    qbo = records.invoice_of(data)
     try:
-        total = Decimal(str(data.get("TotalAmt")))
-        txn_date = _date(data.get("TxnDate"))
+        total = Decimal(str(qbo.total))
+        txn_date = _date(qbo.txn_date)
     except (ArithmeticError, ValueError, TypeError):
         return None
     if txn_date is None or not total.is_finite():
@@ -225,14 +214,14 @@ def pending_intent_for(*, connection: QuickBooksConnection, data: dict) -> Invoi
         )
         .order_by("created_at", "id")
     )
-    doc_number = str(data.get("DocNumber") or "")
+    doc_number = qbo.doc_number
     for intent in candidates[:50]:
         if not money_equal(intent.total, total):
             continue
         if intent.customer_qbo_id:
-            if intent.customer_qbo_id != str(customer.get("value") or ""):
+            if intent.customer_qbo_id != qbo.customer_id:
                 continue
-        elif intent.customer_name.strip() != str(customer.get("name") or "").strip():
+        elif intent.customer_name.strip() != qbo.customer_name.strip():
             continue
         wanted_number = str(((intent.payload or {}).get("draft") or {}).get("doc_number") or "")
         if wanted_number and wanted_number != doc_number:
@@ -273,16 +262,7 @@ def invoice_mark_deleted(*, connection: QuickBooksConnection, qbo_id: str) -> In
     """QBO says the invoice is gone (delete answer, 610, CDC or webhook)."""
     if not Invoice.objects.filter(connection=connection, qbo_id=qbo_id).exists():
         return None
-    return invoice_apply_qbo(connection=connection, data={"Id": qbo_id, "status": "Deleted"}, deleted=True)
-
-
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), ID_CHUNK):
-        yield ids[start : start + ID_CHUNK]
-
-
-def _in_list(ids: Iterable[str]) -> str:
-    return ", ".join(f"'{int(i)}'" for i in ids)  # ids are numeric; int() refuses anything else
+    return invoice_apply_qbo(connection=connection, data=records.invoice_deleted_stub(qbo_id), deleted=True)
 
 
 def invoices_refetch(*, connection: QuickBooksConnection, qbo_ids: Iterable[str]) -> list[Invoice]:
@@ -295,39 +275,34 @@ def invoices_refetch(*, connection: QuickBooksConnection, qbo_ids: Iterable[str]
     wanted = sorted({str(i) for i in qbo_ids if str(i).isdigit()}, key=int)
     if not wanted:
         return []
-    client = client_for(connection=connection)
     applied = []
-    for chunk in _chunks(wanted):
-        rows = client.query(f"SELECT * FROM Invoice WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
-        seen = set()
-        for row in rows:
-            seen.add(str(row.get("Id")))
-            applied.append(invoice_apply_qbo(connection=connection, data=row))
-        for missing in set(chunk) - seen:
-            gone = invoice_mark_deleted(connection=connection, qbo_id=missing)
-            if gone is not None:
-                applied.append(gone)
+    seen = set()
+    for row in entities.invoices_by_ids(client_for(connection=connection), wanted):
+        seen.add(records.invoice_of(row).id)
+        applied.append(invoice_apply_qbo(connection=connection, data=row))
+    for missing in sorted(set(wanted) - seen, key=int):
+        gone = invoice_mark_deleted(connection=connection, qbo_id=missing)
+        if gone is not None:
+            applied.append(gone)
     return applied
 
 
 def _invoice_ids_of_payments(client, payment_ids: list[str], read: list[dict] | None = None) -> set[str]:
-    invoice_ids: set[str] = set()
-    for chunk in _chunks(sorted(set(payment_ids), key=int)):
-        rows = client.query(f"SELECT * FROM Payment WHERE Id IN ({_in_list(chunk)}) MAXRESULTS 1000").items  # noqa: S608 (QBO query; ids are int-checked)
-        invoice_ids |= _linked_invoices(rows)
-        if read is not None:
-            read.extend(rows)
-    return invoice_ids
+    rows = entities.payments_by_ids(client, payment_ids)
+    if read is not None:
+        read.extend(rows)
+    return linked_invoices(rows)
 
 
-def _linked_invoices(payments: Iterable[dict]) -> set[str]:
-    ids = set()
-    for payment in payments:
-        for line in payment.get("Line") or []:
-            for linked in line.get("LinkedTxn") or []:
-                if linked.get("TxnType") == "Invoice" and str(linked.get("TxnId", "")).isdigit():
-                    ids.add(str(linked["TxnId"]))
-    return ids
+def linked_invoices(payments: Iterable[dict]) -> set[str]:
+    """The (numeric) ids of the invoices these QBO payments pay."""
+    return {
+        invoice_id
+        for payment in payments
+        for line in records.payment_of(payment).lines
+        for invoice_id in line.invoice_ids
+        if invoice_id.isdigit()
+    }
 
 
 def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change | WebhookEvent]) -> list[Invoice]:
@@ -365,138 +340,6 @@ def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change 
     applied.extend(invoices_refetch(connection=connection, qbo_ids=to_fetch))
     payments.payments_forget(connection=connection, payment_ids=gone_payments)
     payments.payments_store(connection=connection, payments=payments_read)  # after the invoices they pay
-    return applied
-
-
-def connections_for_realm(realm_id: str) -> list[QuickBooksConnection]:
-    """Live connections of a realm, across companies: the tenant is not known yet at this point."""
-    return list(
-        QuickBooksConnection.all_companies.filter(
-            realm_id=realm_id, status=QuickBooksConnection.Status.ACTIVE
-        ).select_related("company")
-    )
-
-
-def webhook_record(*, body: bytes, content_type: str) -> WebhookDelivery:
-    """Store a verified delivery and its events (replayed events are kept once)."""
-    changes = parse_changes(body)
-    with transaction.atomic():
-        delivery = WebhookDelivery.objects.create(service="quickbooks", body=body, content_type=content_type[:100])
-        known = set(
-            WebhookEvent.objects.filter(event_id__in=[c.event_id for c in changes]).values_list("event_id", flat=True)
-        )
-        fresh = {c.event_id: c for c in changes if c.event_id not in known}
-        WebhookEvent.objects.bulk_create(
-            [
-                WebhookEvent(
-                    delivery=delivery,
-                    event_id=c.event_id,
-                    realm_id=c.realm_id,
-                    entity=c.entity,
-                    entity_id=c.entity_id,
-                    operation=c.operation,
-                    occurred_at=c.occurred_at,
-                )
-                for c in fresh.values()
-            ],
-            ignore_conflicts=True,  # a concurrent replay of the same event
-        )
-    return delivery
-
-
-def webhook_process(*, delivery_id: int) -> int:
-    """Apply a stored delivery's unprocessed events, per realm and company. Returns events applied."""
-    delivery = WebhookDelivery.objects.get(pk=delivery_id)
-    events = list(delivery.events.filter(processed_at__isnull=True))
-    by_realm: dict[str, list[WebhookEvent]] = defaultdict(list)
-    for event in events:
-        by_realm[event.realm_id].append(event)
-    delivery.attempts += 1
-    errors = []
-    for realm_id, realm_events in by_realm.items():
-        for connection in connections_for_realm(realm_id):
-            with company_scope(connection.company):
-                try:
-                    changes_apply(connection=connection, changes=realm_events)
-                except Exception as exc:  # recorded and retried; other realms still go ahead
-                    logger.exception("webhook %s: realm %s failed", delivery.pk, realm_id)
-                    errors.append(f"{realm_id}: {exc.__class__.__name__}: {exc}")
-                    continue
-            # Settings' "Last sync" counts webhook syncs too, not only the CDC sweep (issue 13).
-            from integration.quickbooks.services import connection_mark_synced
-
-            connection_mark_synced(connection=connection)
-            WebhookEvent.objects.filter(pk__in=[e.pk for e in realm_events]).update(company=connection.company)
-        if not any(e.startswith(f"{realm_id}:") for e in errors):
-            WebhookEvent.objects.filter(pk__in=[e.pk for e in realm_events]).update(processed_at=timezone.now())
-    delivery.last_error = "; ".join(errors)[:1000]
-    if not errors:
-        delivery.processed_at = timezone.now()
-    delivery.save(update_fields=["attempts", "last_error", "processed_at"])
-    if errors:
-        raise RuntimeError(delivery.last_error)
-    return len(events)
-
-
-CDC_MAX_OBJECTS = 1000  # "Server responses can handle a maximum of 1,000 objects" (Intuit's CDC page)
-CDC_ENTITIES = ("Invoice", "Payment")
-
-
-def _cdc_changes(client, since: dt.datetime) -> tuple[dict[str, list[dict]], str]:
-    """Every Invoice and Payment changed since `since`, and QBO's time of the first answer.
-
-    A CDC answer holds at most 1,000 objects and does not say which it left out, so an answer at
-    the cap is not trusted: each entity is asked alone, and one still at the cap is read with a
-    paged query on MetaData.LastUpdatedTime instead (the deletions CDC returned are kept).
-    Doc: https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
-    """
-    from integration.quickbooks.client import quote
-
-    result = client.cdc(list(CDC_ENTITIES), changed_since=since)
-    changes = {name: list(result.changes.get(name, [])) for name in CDC_ENTITIES}
-    if sum(len(rows) for rows in changes.values()) < CDC_MAX_OBJECTS:
-        return changes, result.time
-    for name in CDC_ENTITIES:
-        alone = client.cdc([name], changed_since=since).changes.get(name, [])
-        if len(alone) < CDC_MAX_OBJECTS:
-            changes[name] = list(alone)
-            continue
-        logger.warning("CDC for %s hit the %s-object cap: reading the changes page by page", name, CDC_MAX_OBJECTS)
-        since_text = quote(since.astimezone(dt.UTC).isoformat(timespec="seconds"))
-        sql = f"SELECT * FROM {name} WHERE MetaData.LastUpdatedTime >= {since_text}"  # noqa: S608 (QBO query)
-        deleted = [row for row in alone if row.get("status") == "Deleted"]
-        changes[name] = [*client.query_all(sql), *deleted]
-    return changes, result.time
-
-
-def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
-    """Change data capture for invoices and payments since the cursor; heals missed webhooks.
-
-    Runs in the connection's company scope. Returns the number of invoices applied. The cursor
-    moves only past changes that were all read (see `_cdc_changes`).
-    """
-    from integration.quickbooks.services import client_for, connection_mark_synced
-
-    now = timezone.now()
-    since = max(connection.cdc_cursor or (now - CDC_LOOKBACK), now - CDC_LOOKBACK)
-    client = client_for(connection=connection)
-    changes, qbo_time = _cdc_changes(client, since)
-    applied = 0
-    for row in changes["Invoice"]:
-        if row.get("status") == "Deleted":
-            applied += invoice_mark_deleted(connection=connection, qbo_id=str(row.get("Id"))) is not None
-        else:
-            invoice_apply_qbo(connection=connection, data=row)
-            applied += 1
-    changed_payments = changes["Payment"]
-    live_payments = [p for p in changed_payments if p.get("status") != "Deleted"]
-    applied += len(invoices_refetch(connection=connection, qbo_ids=_linked_invoices(live_payments)))
-    gone = [str(p.get("Id")) for p in changed_payments if p.get("status") == "Deleted"]
-    payments.payments_forget(connection=connection, payment_ids=gone)
-    payments.payments_store(connection=connection, payments=live_payments)
-    # The next sweep starts where QBO's clock said this one looked, minus a minute of overlap.
-    cursor = parse_datetime(qbo_time) if qbo_time else None
-    connection_mark_synced(connection=connection, cursor=(cursor or now) - dt.timedelta(minutes=1))
     return applied
 
 

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import sync
+from invoices import sync, sync_feeds
 from tenants.scoping import with_company_scope
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ RETRY = {
 @shared_task(name="invoices.process_quickbooks_webhook", **RETRY)
 def process_quickbooks_webhook(delivery_id: int) -> int:
     # Resolves each realm's company itself; the delivery spans companies.
-    return sync.webhook_process(delivery_id=delivery_id)
+    return sync_feeds.webhook_process(delivery_id=delivery_id)
 
 
 @shared_task(name="invoices.sync_connection", **RETRY)
@@ -37,7 +37,7 @@ def sync_connection(*, company_id: int, connection_id: int) -> int:
     connection = QuickBooksConnection.objects.get(
         company_id=company_id, pk=connection_id, status=QuickBooksConnection.Status.ACTIVE
     )
-    return sync.connection_cdc_sync(connection=connection)
+    return sync_feeds.connection_cdc_sync(connection=connection)
 
 
 @shared_task(name="invoices.refresh_overdue")
@@ -77,8 +77,8 @@ def overdue_sweep() -> int:
 @with_company_scope
 def submit_invoice(*, company_id: int, invoice_id: int) -> str:
     """Retry a pending create with its original requestid (scheduled with backoff and jitter)."""
+    from invoices.create_queue import invoice_submit
     from invoices.models import Invoice
-    from invoices.services import invoice_submit
 
     invoice = invoice_submit(invoice_id=invoice_id)
     now = timezone.now()
@@ -197,7 +197,7 @@ def process_stale_webhooks() -> int:
     done = 0
     for delivery_id in stale:
         try:
-            sync.webhook_process(delivery_id=delivery_id)  # idempotent: events are marked as processed
+            sync_feeds.webhook_process(delivery_id=delivery_id)  # idempotent: events are marked as processed
             done += 1
         except Exception:  # recorded on the delivery; the next sweep tries again
             logger.warning("stored webhook %s still fails", delivery_id, exc_info=True)

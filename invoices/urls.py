@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoices import apis, money_views, views
+from invoices import apis, lookup_apis, money_views, panel_reads, views
 
 app_name = "invoices"
 
@@ -12,7 +12,12 @@ urlpatterns = [
 ]
 
 api_urlpatterns = [
-    path("deals/<int:deal_id>/invoices", apis.DealInvoicesApi.as_view(), name="deal-invoices"),
+    # GETs of the panel's two hot reads skip DRF's dispatch (issue 12); other methods go to DRF.
+    path(
+        "deals/<int:deal_id>/invoices",
+        panel_reads.deal_invoices_endpoint(apis.DealInvoicesApi.as_view()),
+        name="deal-invoices",
+    ),
     path("deals/<int:deal_id>/draft", apis.DealDraftApi.as_view(), name="deal-draft"),
     path("deals/<int:deal_id>/preflight", apis.DealPreflightApi.as_view(), name="deal-preflight"),
     path("deals/<int:deal_id>/refresh", apis.DealRefreshApi.as_view(), name="deal-refresh"),
@@ -21,8 +26,12 @@ api_urlpatterns = [
     path("invoices/<int:invoice_id>/deals/<int:deal_id>", apis.InvoiceDealLinkApi.as_view(), name="invoice-deal"),
     path("invoices/<int:invoice_id>/<str:action>", apis.InvoiceActionApi.as_view(), name="invoice-action"),
     path("connection/disconnect", apis.ConnectionDisconnectApi.as_view(), name="connection-disconnect"),
-    path("contact-invoices", apis.ContactInvoicesApi.as_view(), name="contact-invoices"),
-    path("products/<int:product_id>/item", apis.ProductLinkApi.as_view(), name="product-item"),
-    path("quickbooks/customers", apis.QboCustomerSearchApi.as_view(), name="qbo-customers"),
-    path("quickbooks/items", apis.QboItemSearchApi.as_view(), name="qbo-items"),
+    path(
+        "contact-invoices",
+        panel_reads.contact_invoices_endpoint(apis.ContactInvoicesApi.as_view()),
+        name="contact-invoices",
+    ),
+    path("products/<int:product_id>/item", lookup_apis.ProductLinkApi.as_view(), name="product-item"),
+    path("quickbooks/customers", lookup_apis.QboCustomerSearchApi.as_view(), name="qbo-customers"),
+    path("quickbooks/items", lookup_apis.QboItemSearchApi.as_view(), name="qbo-items"),
 ]

@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integration.quickbooks.webhooks import WebhookPayloadError, signature_valid
-from invoices import sync, tasks
+from invoices import sync_feeds, tasks
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def quickbooks_webhook(request):
         return JsonResponse({"error": "not authenticated"}, status=401)  # why: in our log only
     try:
         with transaction.atomic():
-            delivery = sync.webhook_record(body=body, content_type=request.content_type or "")
+            delivery = sync_feeds.webhook_record(body=body, content_type=request.content_type or "")
             # Stored is enough to answer 200: with the broker down the publish fails (logged) and
             # the heal sweeper processes the stored delivery (tasks.process_stale_webhooks).
             transaction.on_commit(lambda: tasks.process_quickbooks_webhook.delay(delivery.pk), robust=True)

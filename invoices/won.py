@@ -148,9 +148,9 @@ def _note(problems: list[dict]) -> str:
 def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
     """Apply the company's rule to a deal that was just won. Runs in the company's scope. Integration
     errors propagate (the task retries; the key keeps it exactly once)."""
-    from invoices import services
+    from invoices import create
     from invoices.drafts import draft_from_deal
-    from invoices.services import InvoiceError
+    from invoices.errors import InvoiceError
 
     config = DealFigureFields.objects.filter(company=company).first()
     rule = config.won_rule if config else "off"
@@ -171,10 +171,10 @@ def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
     else:
         mapping, _m = FieldMapping.objects.get_or_create(company=company)
         draft = draft_from_deal(installation=installation, connection=connection, mapping=mapping, deal_id=deal_id)
-        problems = [p.as_dict() for p in services.invoice_preflight(connection=connection, draft=draft)]
+        problems = [p.as_dict() for p in create.invoice_preflight(connection=connection, draft=draft)]
         if not problems and rule == "create":
             try:
-                invoice = services.invoice_create(
+                invoice = create.invoice_create(
                     connection=connection, draft=draft, actor=connection.owner, idempotency_key=str(key)
                 )
             except InvoiceError as exc:
@@ -213,7 +213,11 @@ def delivery_process(*, company: Company, body: bytes) -> WonDeal | None:
 
 def won_flag(*, deal_id: int) -> dict | None:
     """The panel's flag for a deal (company scope): state, label and problems."""
-    won = WonDeal.objects.filter(deal_id=deal_id).first()
+    return flag_of(WonDeal.objects.filter(deal_id=deal_id).first())
+
+
+def flag_of(won: WonDeal | None) -> dict | None:
+    """The panel's flag for a WonDeal row (the panel's lean read builds the row from its own query)."""
     if won is None:
         return None
     label = str(won.get_state_display())

@@ -125,7 +125,7 @@ def experiments(*, base, env, work, worker_args, redis_args) -> int:
     from integration.quickbooks.models import QuickBooksConnection
     from integration.sandbox.quickbooks import controls, seed
     from integration.sandbox.quickbooks.models import SandboxEntity, SandboxWebhookDelivery
-    from invoices import services, tasks
+    from invoices import create, create_queue, tasks
     from invoices.models import Invoice
     from tenants.models import Membership
     from tenants.scoping import company_scope
@@ -151,7 +151,7 @@ def experiments(*, base, env, work, worker_args, redis_args) -> int:
             for _n in range(n):
                 draft = a_draft()
                 draft.customer.qbo_customer_id, draft.customer.name = "3", "Red Rock Diner"
-                invoice = services._record_intent(connection=connection, draft=draft, actor=actor, key=uuid.uuid4())
+                invoice = create_queue.record_intent(connection=connection, draft=draft, actor=actor, key=uuid.uuid4())
                 Invoice.objects.filter(pk=invoice.pk).update(claimed_until=None)
                 ids.append(invoice.pk)
         return ids
@@ -192,7 +192,7 @@ def experiments(*, base, env, work, worker_args, redis_args) -> int:
         for _n in range(5):
             draft = a_draft()
             draft.customer.qbo_customer_id, draft.customer.name = "3", "Red Rock Diner"
-            answer = services.invoice_create(
+            answer = create.invoice_create(
                 connection=connection, draft=draft, actor=actor, idempotency_key=str(uuid.uuid4())
             )
             during.append(answer.pk)

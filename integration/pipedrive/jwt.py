@@ -209,17 +209,26 @@ def token_from_request(request) -> str | None:
 
 
 def request_claims(request) -> PanelClaims | None:
-    """The verified claims of a DRF request's panel JWT (None without one); 401 for a bad token.
-    Both the authentication class and the panel's remembered-seat reads verify through here."""
+    """The verified claims of a request's panel JWT (None without one); 401 for a bad token. Both
+    the authentication class (DRF's request) and the panel's plain read views (Django's) verify
+    through here."""
     token = token_from_request(request)
     if token is None:
         return None
     try:
         return verify_panel_token(
             token=token,
-            company_id=request.query_params.get("companyId"),
-            user_id=request.query_params.get("userId"),
+            company_id=request.GET.get("companyId"),
+            user_id=request.GET.get("userId"),
         )
+    except PanelTokenError as exc:
+        raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+
+
+def authenticated_membership(claims: PanelClaims) -> Membership:
+    """membership_for_claims for an API request: 401 for an unknown or uninstalled company or user."""
+    try:
+        return membership_for_claims(claims=claims)
     except PanelTokenError as exc:
         raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
 
@@ -233,10 +242,7 @@ class PipedrivePanelAuthentication(authentication.BaseAuthentication):
         claims = request_claims(request)
         if claims is None:
             return None
-        try:
-            membership = membership_for_claims(claims=claims)
-        except PanelTokenError as exc:
-            raise exceptions.AuthenticationFailed(_("The Pipedrive token is not valid."), code=exc.code) from exc
+        membership = authenticated_membership(claims)
         return membership.user, PanelAuth(membership=membership, claims=claims)
 
     def authenticate_header(self, request):

@@ -37,6 +37,7 @@ from django.core.signals import setting_changed
 from django.utils.translation import gettext as _
 
 from integration.errors import RateLimited
+from integration.http import deadline_left
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -137,6 +138,9 @@ class BaseLimiter(abc.ABC):
     def acquire(self, key: str) -> str:
         lease = _new_lease()
         wait_limit = self.config.background_wait_seconds if _background.get() else self.config.max_wait_seconds
+        left = deadline_left()
+        if left is not None:
+            wait_limit = min(wait_limit, left)  # a web request never waits past its own deadline
         deadline = self.clock() + wait_limit
         while True:
             wait = self.try_acquire(key, lease)

@@ -8,8 +8,7 @@ from django.utils.translation import gettext as _
 
 from integration import jsonbody
 from integration.errors import IntegrationError
-from invoices import services
-from invoices.errors import integration_error_answer, invoice_error_answer
+from invoices.errors import InvoiceError, integration_error_answer, invoice_error_answer
 
 
 def ok(data, *, status: int = 200) -> HttpResponse:
@@ -81,7 +80,7 @@ def contract_field(name: str) -> str:
     return _FIELD_NAMES.get(name, name)
 
 
-def from_invoice_error(error: services.InvoiceError) -> ExtensionError:
+def from_invoice_error(error: InvoiceError) -> ExtensionError:
     answer = invoice_error_answer(error)
     fields: dict[str, list[str]] = {}
     for problem in answer.problems:

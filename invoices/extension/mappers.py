@@ -3,19 +3,18 @@ Product, our invoices → Invoice; and the contract's input bodies → QBO bodie
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
+from integration.quickbooks import documents
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import services
-from invoices.drafts import Draft, DraftAddress, DraftCustomer, DraftLine
+from integration.quickbooks.records import QboCustomer, QboItem
+from invoices import access, lifecycle
 from invoices.extension.errors import bad_request
 from invoices.models import Invoice
 from invoices.status import LABELS, Status, effective_status, pipedrive_status
@@ -25,7 +24,6 @@ from tenants.models import Membership
 # LinkFeatures.validations.product: QBO's own limits on Item (Name, Sku, Description).
 PRODUCT_LIMITS = {"name": 100, "code": 100, "description": 4000}
 CONTACT_NAME_LIMIT = 500
-ADDRESS_LINES = ("Line1", "Line2", "Line3", "Line4", "Line5")
 
 # Our action names (invoices.status.ACTIONS) → the contract's InvoiceAction.
 ACTIONS = {
@@ -56,20 +54,19 @@ def _compact(data: dict, *optional: str) -> dict:
 # -- contacts (QBO customers) -----------------------------------------------------------------
 
 
-def contact_out(customer: dict) -> dict:
-    addr = customer.get("BillAddr") or {}
-    qbo_id = str(customer.get("Id"))
+def contact_out(customer: QboCustomer) -> dict:
+    qbo_id = customer.id
     return _compact(
         {
             "id": qbo_id,
-            "displayName": str(customer.get("DisplayName") or ""),
-            "address": "\n".join(str(addr[k]) for k in ADDRESS_LINES if addr.get(k)),
-            "postalCode": str(addr.get("PostalCode") or ""),
-            "city": str(addr.get("City") or ""),
-            "country": str(addr.get("Country") or ""),
-            "email": str((customer.get("PrimaryEmailAddr") or {}).get("Address") or ""),
-            "phone": str((customer.get("PrimaryPhone") or {}).get("FreeFormNumber") or ""),
-            "taxId": str(customer.get("PrimaryTaxIdentifier") or ""),
+            "displayName": customer.display_name,
+            "address": "\n".join(customer.address_lines),
+            "postalCode": customer.postal_code,
+            "city": customer.city,
+            "country": customer.country,
+            "email": customer.email,
+            "phone": customer.phone,
+            "taxId": customer.tax_id,
             # The customer's page in the QuickBooks web app (same host as the invoice deep link).
             "url": f"{settings.QBO_APP_BASE_URL.rstrip('/')}/customerdetail?nameId={qbo_id}",
         },
@@ -120,40 +117,35 @@ def contact_in(body, *, creating: bool) -> dict:
             fields.setdefault("email", []).append(_("Not an email address."))
     if fields:
         raise bad_request(_("Some contact fields are not valid."), fields=fields)
-    qbo: dict = {}
-    if name is not None:
-        qbo["DisplayName"] = name
-    if email is not None:
-        qbo["PrimaryEmailAddr"] = {"Address": email}
-    if phone is not None:
-        qbo["PrimaryPhone"] = {"FreeFormNumber": phone}
-    if tax_id:
-        qbo["PrimaryTaxIdentifier"] = tax_id
+    lines = None
     if any(v is not None for v in (address, city, postal, country)):
         lines = [line.strip() for line in (address or "").splitlines() if line.strip()]
-        bill = {key: line[:500] for key, line in zip(ADDRESS_LINES, lines, strict=False)}
-        bill.update({k: v for k, v in (("City", city), ("PostalCode", postal), ("Country", country)) if v})
-        qbo["BillAddr"] = bill
-    return qbo
+    return documents.customer_changes(
+        display_name=name,
+        email=email,
+        phone=phone,
+        tax_id=tax_id,
+        address_lines=lines,
+        city=city,
+        postal_code=postal,
+        country=country,
+    )
 
 
 # -- products (QBO items) ---------------------------------------------------------------------
 
 
-def product_out(item: dict, *, connection: QuickBooksConnection) -> dict:
+def product_out(item: QboItem, *, connection: QuickBooksConnection) -> dict:
     us = connection.tax_model == QuickBooksConnection.TaxModel.US
-    if us:
-        tax_rate = "NON" if item.get("Taxable") is False else None
-    else:
-        tax_rate = (item.get("SalesTaxCodeRef") or {}).get("value")
-    price = item.get("UnitPrice")
+    tax_rate = ("NON" if item.taxable is False else None) if us else item.sales_tax_code
+    price = item.unit_price
     return _compact(
         {
-            "id": str(item.get("Id")),
-            "name": str(item.get("Name") or ""),
-            "description": str(item.get("Description") or ""),
-            "code": str(item.get("Sku") or ""),
-            "accountId": str((item.get("IncomeAccountRef") or {}).get("value") or ""),
+            "id": item.id,
+            "name": item.name,
+            "description": item.description,
+            "code": item.sku,
+            "accountId": item.income_account_id,
             "taxRateId": str(tax_rate) if tax_rate else None,
             "unitPrice": Decimal(str(price)) if price is not None else None,
             # QBO items carry no currency: their price is in the home currency.
@@ -192,25 +184,17 @@ def product_in(body, *, connection: QuickBooksConnection, creating: bool) -> dic
         fields.setdefault("name", []).append(_("QuickBooks does not allow “:” in item names."))
     if fields:
         raise bad_request(_("Some product fields are not valid."), fields=fields)
-    qbo: dict = {}
-    if creating:
-        qbo["Type"] = "Service"
-    if name is not None:
-        qbo["Name"] = name
-    if description is not None:
-        qbo["Description"] = description
-    if code is not None:
-        qbo["Sku"] = code
-    if account:
-        qbo["IncomeAccountRef"] = {"value": account}
-    if price is not None:
-        qbo["UnitPrice"] = float(price)
-    if tax_rate:
-        if connection.tax_model == QuickBooksConnection.TaxModel.US:
-            qbo["Taxable"] = tax_rate != "NON"
-        else:
-            qbo["SalesTaxCodeRef"] = {"value": tax_rate}
-    return qbo
+    us = connection.tax_model == QuickBooksConnection.TaxModel.US
+    return documents.item_body(
+        creating=creating,
+        name=name,
+        description=description,
+        sku=code,
+        income_account_id=account or "",
+        unit_price=price,
+        taxable=(tax_rate != "NON") if tax_rate and us else None,
+        sales_tax_code=tax_rate if tax_rate and not us else "",
+    )
 
 
 # -- invoices ---------------------------------------------------------------------------------
@@ -236,7 +220,7 @@ def invoice_out(invoice: Invoice, *, actor: Membership | None) -> dict:
         status_code, label, pd_code = status.value, str(mapped.label or LABELS[status]), mapped.code
     else:  # not in QuickBooks (yet): being created, or refused for good
         status_code, label, pd_code = invoice.state, str(invoice.get_state_display()), "draft"
-    ours = services.actions_for(invoice=invoice, membership=actor) if actor is not None else []
+    ours = access.actions_for(invoice=invoice, membership=actor) if actor is not None else []
     labels = _labels()
     actions = [
         {
@@ -264,168 +248,8 @@ def invoice_out(invoice: Invoice, *, actor: Membership | None) -> dict:
         "dueDate": invoice.due_date.isoformat() if invoice.due_date else None,
         "paidDate": _paid_date(invoice),
         "actions": actions,
-        "providerInvoiceUrl": services.invoice_deep_link(invoice=invoice) if live and invoice.qbo_id else "",
+        "providerInvoiceUrl": lifecycle.invoice_deep_link(invoice=invoice) if live and invoice.qbo_id else "",
         # QBO shares a pay link only for invoices with a billing email (and online payment on).
         "isShareable": bool(live and invoice.bill_email and invoice.status != Status.VOIDED),
         "isSent": invoice.sent,
     }
-
-
-TAX_MODES = {"Exclusive": "exclusive", "Inclusive": "inclusive", "NoTax": "none"}
-
-
-def _company_zone(connection: QuickBooksConnection):
-    try:
-        return ZoneInfo(connection.timezone) if connection.timezone else dt.UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
-def _date_of(value, name: str, fields: dict, *, zone=dt.UTC) -> dt.date | None:
-    """An ISO 8601 date, or a date-time (the contract says only "ISO8601"). A date-time with an
-    offset is a moment (a browser's local midnight sent as `…T23:00:00.000Z`): its date is taken in
-    the QuickBooks company's time zone, the zone our panel dates invoices in, so both surfaces give
-    the same day. Without an offset, or at exactly UTC midnight (a plain date serialised as UTC),
-    its date part is used."""
-    if value in (None, ""):
-        return None
-    text = str(value).strip()
-    try:
-        if len(text) <= 10:
-            return dt.date.fromisoformat(text)
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        if moment.tzinfo is None or (moment.utcoffset() == dt.timedelta(0) and moment.time() == dt.time(0)):
-            return moment.date()  # a local time, or a plain date written as UTC midnight: its date
-        return moment.astimezone(zone).date()
-    except ValueError:
-        fields.setdefault(name, []).append(_("Use an ISO 8601 date like 2026-11-27."))
-        return None
-
-
-def _decimal_of(value, name: str, fields: dict) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-        if not number.is_finite():
-            raise ValueError
-        return number
-    except (ArithmeticError, ValueError):
-        fields.setdefault(name, []).append(_("Must be a number."))
-        return None
-
-
-def _str_or_none(value) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def draft_from_create_data(
-    body,
-    *,
-    connection: QuickBooksConnection,
-    features: dict,
-    tax_rates: dict[str, dict],
-    items: dict[str, dict],
-    due_days: int,
-    today: dt.date,
-    deal_id: int | None,
-) -> Draft:
-    """InvoiceCreateData → our Draft (what the panel's modal submits too), checking what the
-    contract itself constrains: tax mode and tax option from LinkFeatures, discounts, dates.
-
-    `tax_rates` are the link's tax rates by id ({id, name, rate}); `items` the QBO items of the
-    lines by id (for names and default prices)."""
-    if not isinstance(body, dict):
-        raise bad_request(_("Send InvoiceCreateData as a JSON object."))
-    fields: dict[str, list[str]] = {}
-    us = connection.tax_model == QuickBooksConnection.TaxModel.US
-    mode_name = body.get("taxModeId") or "Exclusive"
-    tax_mode = TAX_MODES.get(str(mode_name))
-    mode_options = features["invoiceTaxModeOptions"]
-    allowed_modes = {"Exclusive": "taxExclusive", "Inclusive": "taxInclusive", "NoTax": "noTax"}
-    if tax_mode is None or not mode_options.get(allowed_modes[str(mode_name)]):
-        fields.setdefault("taxModeId", []).append(
-            _("This QuickBooks company does not support the tax mode %(mode)s.") % {"mode": mode_name}
-        )
-        tax_mode = "none"
-    discount = body.get("globalDiscount")
-    if isinstance(discount, dict) and any(discount.get(k) not in (None, 0, "0", "") for k in discount):
-        fields.setdefault("globalDiscount", []).append(
-            _("Discounts on the whole invoice are not supported; give each line its discount rate.")
-        )
-    invoice_rate = _str_or_none(body.get("taxRateId"))
-    if invoice_rate and invoice_rate not in tax_rates:
-        fields.setdefault("taxRateId", []).append(_("This tax rate does not exist in QuickBooks."))
-    zone = _company_zone(connection)
-    issue = _date_of(body.get("issueDate"), "issueDate", fields, zone=zone) or today
-    # No due date: the company's due days after the issue date, as the panel's draft does.
-    due = _date_of(body.get("dueDate"), "dueDate", fields, zone=zone) or issue + dt.timedelta(days=due_days)
-    raw_lines = body.get("lineItems")
-    if not isinstance(raw_lines, list) or not raw_lines:
-        fields.setdefault("lineItems", []).append(_("The invoice needs at least one line."))
-        raw_lines = []
-    lines: list[DraftLine] = []
-    for index, raw in enumerate(raw_lines):
-        prefix = f"lineItems[{index}]"
-        if not isinstance(raw, dict):
-            fields.setdefault(prefix, []).append(_("Each line is an object."))
-            continue
-        item_id = _str_or_none(raw.get("productId"))
-        item = items.get(item_id) or {}
-        quantity = _decimal_of(raw.get("quantity"), f"{prefix}.quantity", fields)
-        price = _decimal_of(raw.get("unitPrice"), f"{prefix}.unitPrice", fields)
-        if price is None and item.get("UnitPrice") is not None:
-            price = Decimal(str(item["UnitPrice"]))
-        rate_pct = _decimal_of(raw.get("discountRate"), f"{prefix}.discountRate", fields)
-        line_rate = _str_or_none(raw.get("taxRateId"))
-        if features["invoiceTaxOption"] == "single":
-            if line_rate and invoice_rate and line_rate != invoice_rate:
-                fields.setdefault(f"{prefix}.taxRateId", []).append(
-                    _("This company has one tax rate per invoice; set taxRateId on the invoice.")
-                )
-            line_rate = invoice_rate or line_rate
-        else:
-            line_rate = line_rate or invoice_rate
-        if line_rate and line_rate not in tax_rates:
-            fields.setdefault(f"{prefix}.taxRateId", []).append(_("This tax rate does not exist in QuickBooks."))
-        rate = Decimal(str(tax_rates[line_rate]["rate"])) if line_rate in tax_rates else Decimal("0")
-        method = tax_mode if tax_mode != "none" and rate > 0 else "none"
-        description = _str_or_none(raw.get("description")) or str(item.get("Description") or item.get("Name") or "")
-        lines.append(
-            DraftLine(
-                name=str(item.get("Name") or description or _("Line %(n)d") % {"n": index + 1}),
-                quantity=str(quantity if quantity is not None else Decimal("1")),
-                item_price=str(price if price is not None else Decimal("0")),
-                discount=str(rate_pct or 0),
-                discount_type="percentage",
-                tax=str(rate if method != "none" else 0),
-                tax_method=method,
-                description=description,
-                qbo_item_id=item_id,
-                qbo_item_name=str(item.get("Name") or ""),
-                # Non-US lines carry a real TaxCode; US lines are TAX/NON from the rate.
-                tax_code=line_rate if not us else "",
-            )
-        )
-    if fields:
-        raise bad_request(_("Some invoice fields are not valid."), fields=fields)
-    address = [line.strip() for line in _str_or_none(body.get("address")).splitlines() if line.strip()]
-    customer = DraftCustomer(
-        name=_str_or_none(body.get("contactName"))[: CONTACT_NAME_LIMIT + 1],
-        email=_str_or_none(body.get("email")),
-        tax_id=_str_or_none(body.get("taxNumber")),
-        address=DraftAddress(line1=address[0] if address else "", line2=", ".join(address[1:])),
-        qbo_customer_id=_str_or_none(body.get("contactId")),
-    )
-    currency = _str_or_none(body.get("currencyId")).upper()
-    return Draft(
-        deal_id=int(deal_id or 0),
-        deal_title="",
-        currency=currency,
-        customer=customer,
-        lines=lines,
-        issue_date=issue.isoformat(),
-        due_date=due.isoformat(),
-        doc_number=_str_or_none(body.get("invoiceNumber")),
-        tax_mode=tax_mode,
-    )

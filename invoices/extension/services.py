@@ -1,6 +1,7 @@
-"""What the reverse API does, over the same services as the panel API (invoices.services,
-invoices.selectors, drafts/preflight) plus the QBO reads the contract needs (customers, items,
-currencies, tax rates, income accounts). Every function runs inside the link's company scope."""
+"""What the reverse API does, over the same services as the panel API (invoices.create,
+invoices.lifecycle, invoices.access, invoices.selectors, drafts/preflight) plus the QBO reads the
+contract needs (customers, items, currencies, tax rates, income accounts). Every function runs
+inside the link's company scope."""
 
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from integration.errors import TransientError
-from integration.quickbooks.client import quote
+from integration.quickbooks import documents, entities
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import selectors
-from invoices import services as invoice_services
-from invoices.extension import mappers
+from integration.quickbooks.records import QboAccount, QboItem
+from invoices import access, create, lifecycle, selectors
+from invoices.extension import create_data, mappers
+from invoices.extension.catalog import default_income_account, tax_rates_list
 from invoices.extension.context import LinkContext
 from invoices.extension.errors import ExtensionError, bad_request, not_found
 from invoices.models import Invoice, InvoiceEvent
 from invoices.sync import company_today
 from tenants.models import Company, FieldMapping, Membership
 
-SEARCH_LIMIT = 50
 INVOICE_PAGE_SIZE = 50
 MAX_IDS = 100
 
@@ -78,160 +79,6 @@ def connect_url() -> str:
     return f"{settings.PUBLIC_BASE_URL}{reverse('tenants:settings')}"
 
 
-# -- reference data -----------------------------------------------------------------------------
-
-
-CURRENCY_NAMES = {
-    "USD": "United States Dollar",
-    "GBP": "British Pound Sterling",
-    "EUR": "Euro",
-    "CAD": "Canadian Dollar",
-}
-
-
-def currencies_list(*, connection: QuickBooksConnection) -> list[dict]:
-    """The home currency, plus the active CompanyCurrency rows when multicurrency is on."""
-    home = connection.home_currency or "USD"
-    result = [{"id": home, "name": CURRENCY_NAMES.get(home, home)}]
-    if connection.multicurrency_enabled:
-        # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companycurrency
-        for row in _client(connection).query_all("SELECT * FROM CompanyCurrency WHERE Active = true"):
-            code = str(row.get("Code") or "")
-            if code and code != home:
-                result.append({"id": code, "name": str(row.get("Name") or code)})
-    return result
-
-
-def _rate_sum(code: dict, rates: dict[str, Decimal]) -> Decimal:
-    details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
-    return sum((rates.get(str((d.get("TaxRateRef") or {}).get("value")), Decimal("0")) for d in details), Decimal("0"))
-
-
-def tax_rates_list(*, connection: QuickBooksConnection) -> list[dict]:
-    """Tax rates as {id, name, rate}. Non-US: each sales TaxCode with the sum of its rates (lines
-    carry the TaxCode). US: TAX/NON semantics — each tax group (the invoice's TxnTaxCodeRef, its
-    lines TAX) and "NON" at 0 % (lines NON)."""
-    client = _client(connection)
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/taxrate
-    rates = {
-        str(r["Id"]): Decimal(str(r.get("RateValue") or 0))
-        for r in client.query_all("SELECT * FROM TaxRate WHERE Active = true")
-    }
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/taxcode
-    codes = list(client.query_all("SELECT * FROM TaxCode WHERE Active = true"))
-    result = []
-    if _us(connection):
-        for code in codes:
-            if code.get("TaxGroup"):
-                result.append({"id": str(code["Id"]), "name": str(code.get("Name")), "rate": _rate_sum(code, rates)})
-        result.append({"id": "NON", "name": _("Non-taxable"), "rate": Decimal("0")})
-    else:
-        for code in codes:
-            if (code.get("SalesTaxRateList") or {}).get("TaxRateDetail"):
-                result.append({"id": str(code["Id"]), "name": str(code.get("Name")), "rate": _rate_sum(code, rates)})
-    return result
-
-
-def accounts_list(*, connection: QuickBooksConnection) -> list[dict]:
-    """Active income accounts (what an item's IncomeAccountRef may name)."""
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account
-    rows = _client(connection).query_all("SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true")
-    return [{"id": str(r["Id"]), "name": str(r.get("Name") or "")} for r in rows]
-
-
-# -- contacts -----------------------------------------------------------------------------------
-
-
-def contact_get(*, connection: QuickBooksConnection, contact_id: str) -> dict:
-    return mappers.contact_out(_client(connection).read("Customer", _qbo_id(contact_id)))
-
-
-def contacts_search(*, connection: QuickBooksConnection, name: str) -> list[dict]:
-    rows = invoice_services.qbo_search_by_name(connection=connection, entity="Customer", term=name, limit=SEARCH_LIMIT)
-    return [mappers.contact_out(c) for c in rows]
-
-
-def contact_create(*, connection: QuickBooksConnection, body, request_id: str | None) -> dict:
-    qbo = mappers.contact_in(body, creating=True)
-    if connection.multicurrency_enabled and isinstance(body, dict) and body.get("currency"):
-        qbo["CurrencyRef"] = {"value": str(body["currency"]).upper()[:3]}
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer#create-a-customer
-    return mappers.contact_out(_client(connection).create("Customer", qbo, request_id=request_id))
-
-
-def contact_update(*, connection: QuickBooksConnection, contact_id: str, body, request_id: str | None) -> dict:
-    changes = mappers.contact_in(body, creating=False)
-    client = _client(connection)
-    current = client.read("Customer", _qbo_id(contact_id))
-    if not changes:
-        return mappers.contact_out(current)
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer#sparse-update-a-customer
-    updated = client.sparse_update("Customer", current["Id"], current["SyncToken"], changes, request_id=request_id)
-    return mappers.contact_out(updated)
-
-
-# -- products -----------------------------------------------------------------------------------
-
-
-def product_get(*, connection: QuickBooksConnection, product_id: str) -> dict:
-    return mappers.product_out(_client(connection).read("Item", _qbo_id(product_id)), connection=connection)
-
-
-def products_search(*, connection: QuickBooksConnection, name: str, code: str, force_code: bool) -> list[dict]:
-    """By name (case-insensitive, part of it), by code (the item's SKU, exact), or by code only."""
-    conditions = []
-    if code:
-        conditions.append(f"Sku = {quote(code.strip()[:100])}")
-    if name and not force_code:
-        conditions.append(f"Name LIKE {quote('%' + name.strip()[:100] + '%')}")
-    client = _client(connection)
-    found: dict[str, dict] = {}
-    # QBO's query language has no OR: one query per condition, merged.
-    for condition in conditions or [""]:
-        where = f" WHERE {condition}" if condition else ""
-        sql = f"SELECT * FROM Item{where} ORDERBY Name MAXRESULTS {SEARCH_LIMIT}"  # noqa: S608 (QBO query)
-        for item in client.query(sql).items:
-            found.setdefault(str(item["Id"]), item)
-    return [mappers.product_out(i, connection=connection) for i in found.values() if i.get("Type") != "Category"]
-
-
-def _default_income_account(connection: QuickBooksConnection, client) -> str:
-    mapping = FieldMapping.objects.filter(company=connection.company_id).first()
-    if mapping and mapping.default_income_account_id:
-        return mapping.default_income_account_id
-    rows = client.query("SELECT * FROM Account WHERE AccountType = 'Income' AND Active = true MAXRESULTS 1").items
-    if not rows:
-        raise bad_request(_("QuickBooks has no income account for new products."), fields={"accountId": []})
-    return str(rows[0]["Id"])
-
-
-def product_create(*, connection: QuickBooksConnection, body, request_id: str | None) -> dict:
-    qbo = mappers.product_in(body, connection=connection, creating=True)
-    client = _client(connection)
-    if "IncomeAccountRef" not in qbo:
-        qbo["IncomeAccountRef"] = {"value": _default_income_account(connection, client)}
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/item#create-an-item
-    return mappers.product_out(client.create("Item", qbo, request_id=request_id), connection=connection)
-
-
-def product_update(*, connection: QuickBooksConnection, product_id: str, body, request_id: str | None) -> dict:
-    changes = mappers.product_in(body, connection=connection, creating=False)
-    client = _client(connection)
-    current = client.read("Item", _qbo_id(product_id))
-    if not changes:
-        return mappers.product_out(current, connection=connection)
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/item#sparse-update-an-item
-    updated = client.sparse_update("Item", current["Id"], current["SyncToken"], changes, request_id=request_id)
-    return mappers.product_out(updated, connection=connection)
-
-
-def _qbo_id(value: str) -> str:
-    value = str(value or "").strip()
-    if not value.isdigit() or len(value) > 20:
-        raise not_found(_("QuickBooks does not have this object (deleted, inactive or unknown)."))
-    return value
-
-
 # -- invoices -----------------------------------------------------------------------------------
 
 
@@ -257,10 +104,10 @@ def require_viewer(ctx: LinkContext) -> None:
         raise ExtensionError(
             403, "no_actor", _("Nobody holds this QuickBooks connection any more; reconnect it in Settings.")
         )
-    refusal = invoice_services.viewing_refusal(membership=ctx.actor, connection=ctx.connection)
+    refusal = access.viewing_refusal(membership=ctx.actor, connection=ctx.connection)
     if ctx.guest and ctx.company.invoice_visibility != Company.InvoiceVisibility.TEAM:
         # A guest has a plain member's rights: in owner-only companies that is no invoices at all.
-        refusal = invoice_services.viewing_refusal(membership=_plain_member(ctx), connection=ctx.connection)
+        refusal = access.viewing_refusal(membership=_plain_member(ctx), connection=ctx.connection)
     if refusal:
         raise ExtensionError(403, "not_allowed_to_view", refusal)
 
@@ -347,13 +194,10 @@ def _idempotency_key(*, ctx: LinkContext, key: str | None, body: bytes) -> str:
     return key_for(window)
 
 
-def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:
+def _items_of_lines(client, lines: list[dict]) -> dict[str, QboItem]:
     """The QBO items the lines name, by id; a line naming only a code (the item's SKU) gets its id."""
     item_ids = sorted({str(line.get("productId")) for line in lines if str(line.get("productId") or "").isdigit()})
-    items: dict[str, dict] = {}
-    if item_ids:
-        id_list = ", ".join(quote(i) for i in item_ids)
-        items = {str(r["Id"]): r for r in client.query(f"SELECT * FROM Item WHERE Id IN ({id_list})").items}  # noqa: S608
+    items = entities.items_by_ids(client, item_ids)
     codes = sorted(
         {
             str(line["productCode"]).strip()[:100]
@@ -362,15 +206,11 @@ def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:
         }
     )
     if codes:
-        code_list = ", ".join(quote(c) for c in codes)
-        by_code = {
-            str(r.get("Sku")).lower(): r
-            for r in client.query(f"SELECT * FROM Item WHERE Sku IN ({code_list})").items  # noqa: S608
-        }
+        by_code = entities.items_by_skus(client, codes)
         for line in lines:
             code = str(line.get("productCode") or "").strip().lower()
             if not line.get("productId") and code in by_code:
-                line["productId"] = str(by_code[code]["Id"])
+                line["productId"] = by_code[code].id
                 items[line["productId"]] = by_code[code]
     return items
 
@@ -378,7 +218,7 @@ def _items_of_lines(client, lines: list[dict]) -> dict[str, dict]:
 INCOME_TYPES = {"Income", "Other Income"}
 
 
-def _account_item(*, connection: QuickBooksConnection, client, account: dict) -> dict:
+def _account_item(*, connection: QuickBooksConnection, client, account: QboAccount) -> QboItem:
     """The QBO item a product-less line books to `account`.
 
     A QBO sales line needs an ItemRef and is booked to its item's IncomeAccountRef; a line's own
@@ -386,17 +226,15 @@ def _account_item(*, connection: QuickBooksConnection, client, account: dict) ->
     quickbooks-api.md §3.2). So a line Pipedrive sends with `accountId` and no product goes on a
     Service item named after the account whose IncomeAccountRef is that account: found by name, or
     created once (a deterministic requestid makes concurrent first uses one create)."""
-    account_id = str(account["Id"])
-    base = (str(account.get("Name") or account_id).replace(":", "-").strip() or account_id)[:100]
+    account_id = account.id
+    base = ((account.name or account_id).replace(":", "-").strip() or account_id)[:100]
     for name in (base, f"{base[:88]} ({account_id})"[:100]):
-        rows = client.query(f"SELECT * FROM Item WHERE Name = {quote(name)} AND Active IN (true, false)").items  # noqa: S608
-        if not rows:
+        item = entities.item_by_name(client, name)
+        if item is None:
             request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{connection.link_id}:account-item:{account_id}:{name}"))
-            body = {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": account_id}}
-            return client.create("Item", body, request_id=request_id)
-        item = rows[0]
-        same_account = str((item.get("IncomeAccountRef") or {}).get("value")) == account_id
-        if same_account and item.get("Active", True) and item.get("Type") in {"Service", "NonInventory"}:
+            body = documents.item_body(creating=True, name=name, income_account_id=account_id)
+            return entities.item_create(client, body, request_id=request_id)
+        if item.income_account_id == account_id and item.active and item.type in {"Service", "NonInventory"}:
             return item
         # That name belongs to another item (another account, inactive, inventory): the second name.
     raise bad_request(
@@ -405,19 +243,18 @@ def _account_item(*, connection: QuickBooksConnection, client, account: dict) ->
     )
 
 
-def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items: dict[str, dict]) -> None:
+def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items: dict[str, QboItem]) -> None:
     """Give every line without a product the item of its account (`accountId`, else the mapping's
     default income account, else the company's first income account), and check that a product
     line's `accountId`, when given, is its product's income account: QBO books the line there and
     cannot book it elsewhere, so a different account is refused rather than silently ignored."""
     fields: dict[str, list[str]] = {}
-    accounts: dict[str, dict | None] = {}
+    accounts: dict[str, QboAccount | None] = {}
 
-    def account_of(account_id: str) -> dict | None:
+    def account_of(account_id: str) -> QboAccount | None:
         if account_id not in accounts:
-            rows = client.query(f"SELECT * FROM Account WHERE Id = {quote(account_id)}").items  # noqa: S608
-            row = rows[0] if rows else None
-            ok = row is not None and row.get("Active", True) and row.get("AccountType") in INCOME_TYPES
+            row = entities.account_by_id(client, account_id)
+            ok = row is not None and row.active and row.account_type in INCOME_TYPES
             accounts[account_id] = row if ok else None
         return accounts[account_id]
 
@@ -427,20 +264,20 @@ def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items
         product = str(line.get("productId") or "").strip()
         if product:
             item = items.get(product)
-            booked = str(((item or {}).get("IncomeAccountRef") or {}).get("value") or "")
+            booked = item.income_account_id if item is not None else ""
             if item is not None and account_id and booked and account_id != booked:
                 fields[f"lineItems[{index}].accountId"] = [
                     _(
                         "QuickBooks books this product to its own income account (%(account)s); choose that "
                         "account, or change the product's account in QuickBooks."
                     )
-                    % {"account": (item.get("IncomeAccountRef") or {}).get("name") or booked}
+                    % {"account": item.income_account_name or booked}
                 ]
             continue
         if not account_id:
             if not default_account:
                 mapping = FieldMapping.objects.filter(company=ctx.company).first()
-                default_account = (mapping.default_income_account_id if mapping else "") or _default_income_account(
+                default_account = (mapping.default_income_account_id if mapping else "") or default_income_account(
                     ctx.connection, client
                 )
             account_id = default_account
@@ -448,7 +285,7 @@ def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items
             fields[f"lineItems[{index}].accountId"] = [_("This is not an active income account in QuickBooks.")]
             continue
         item = _account_item(connection=ctx.connection, client=client, account=accounts[account_id])
-        line["productId"] = str(item["Id"])
+        line["productId"] = item.id
         items[line["productId"]] = item
         if not str(line.get("description") or "").strip():
             fields[f"lineItems[{index}].description"] = [_("A line without a product needs a description.")]
@@ -457,7 +294,7 @@ def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items
 
 
 def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | None, deal_id: int | None) -> Invoice:
-    """postInvoice: InvoiceCreateData → draft → invoices.services.invoice_create (pre-flight,
+    """postInvoice: InvoiceCreateData → draft → invoices.create.invoice_create (pre-flight,
     customer link/create, the QBO create with a requestid, our records, history with the actor)."""
     require_viewer(ctx)
     require_active(ctx)
@@ -479,7 +316,7 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
     needs_rates = any(isinstance(b, dict) and b.get("taxRateId") for b in [body, *lines])
     rates = {r["id"]: r for r in tax_rates_list(connection=connection)} if needs_rates else {}
     mapping = FieldMapping.objects.filter(company=ctx.company).first()
-    draft = mappers.draft_from_create_data(
+    draft = create_data.draft_from_create_data(
         body,
         connection=connection,
         features=link_features(connection=connection),
@@ -492,12 +329,10 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
     if not draft.currency:
         draft.currency = connection.home_currency or "USD"
         if draft.customer.qbo_customer_id.isdigit():
-            rows = client.query(
-                f"SELECT * FROM Customer WHERE Id = {quote(draft.customer.qbo_customer_id)} AND Active IN (true, false)"  # noqa: S608
-            ).items
-            if rows:
-                draft.currency = (rows[0].get("CurrencyRef") or {}).get("value") or draft.currency
-    return invoice_services.invoice_create(
+            customer = entities.customer_by_id(client, draft.customer.qbo_customer_id)
+            if customer is not None:
+                draft.currency = customer.currency or draft.currency
+    return create.invoice_create(
         connection=connection,
         draft=draft,
         actor=ctx.actor,
@@ -516,11 +351,11 @@ def invoice_action(*, ctx: LinkContext, invoice: Invoice, action_id: str) -> Inv
             _("Only the person who connected QuickBooks or a company admin can void or delete invoices."),
         )
     if ours == "void":
-        invoice_services.invoice_void(invoice=invoice, actor=ctx.actor)
+        lifecycle.invoice_void(invoice=invoice, actor=ctx.actor)
     elif ours == "delete":
-        invoice_services.invoice_delete(invoice=invoice, actor=ctx.actor)
+        lifecycle.invoice_delete(invoice=invoice, actor=ctx.actor)
     elif ours == "send":
-        invoice_services.invoice_send(invoice=invoice, actor=ctx.actor)
+        lifecycle.invoice_send(invoice=invoice, actor=ctx.actor)
     else:
         raise bad_request(_("Unknown action %(id)s: use VOIDED or DELETED.") % {"id": action_id}, fields={"id": []})
     return invoice_of_link(ctx=ctx, invoice_id=str(invoice.pk))
@@ -532,9 +367,7 @@ def invoice_share_url(*, ctx: LinkContext, invoice: Invoice) -> str:
     require_active(ctx)
     if invoice.state != Invoice.State.CREATED or invoice.status in {"voided", "deleted"}:
         raise ExtensionError(409, "not_shareable", _("Only open or paid invoices can be shared."))
-    # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice (InvoiceLink)
-    data = _client(ctx.connection).read("Invoice", invoice.qbo_id, include="invoiceLink")
-    link = data.get("InvoiceLink")
+    link = lifecycle.invoice_share_link(invoice=invoice)
     if not link:
         raise ExtensionError(
             409,
@@ -557,7 +390,7 @@ def summary(*, ctx: LinkContext, params) -> list[dict]:
         raise bad_request(_("Some summary parameters are not valid."), fields=fields)
     if str(params.get("refresh") or "").lower() in {"1", "true", "yes"}:
         require_active(ctx)
-        invoice_services.customer_invoices_pull(
+        lifecycle.customer_invoices_pull(
             connection=ctx.connection, customer_qbo_id=contact, date_from=start, date_to=end
         )
     queryset = selectors.invoices_of_customer(

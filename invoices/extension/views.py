@@ -18,12 +18,13 @@ from django.views.decorators.http import require_GET
 
 from integration.errors import IntegrationError
 from integration.pipedrive.basic_auth import is_pipedrive
-from invoices import services as invoice_services
-from invoices import validation
-from invoices.extension import endpoints, errors
+from invoices import lifecycle, validation
+from invoices.errors import InvoiceError
+from invoices.extension import catalog, endpoints, errors
 from invoices.extension import services as ext
 from invoices.extension.context import LinkContext, link_context
 from invoices.extension.errors import ExtensionError, ok
+from invoices.http import pdf_response
 from tenants.scoping import CompanyScopeError, company_scope
 
 logger = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class ExtensionView(View):
                 return handler(request, ctx, **kwargs)
         except ExtensionError as error:
             return error.response()
-        except invoice_services.InvoiceError as error:
+        except InvoiceError as error:
             return errors.from_invoice_error(error).response()
         except IntegrationError as error:
             return errors.from_integration_error(error).response()
@@ -181,17 +182,17 @@ class ConnectUrlView(ExtensionView):
 
 class CurrenciesView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.currencies_list(connection=ctx.connection))
+        return ok(catalog.currencies_list(connection=ctx.connection))
 
 
 class TaxRatesView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.tax_rates_list(connection=ctx.connection))
+        return ok(catalog.tax_rates_list(connection=ctx.connection))
 
 
 class AccountsView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.accounts_list(connection=ctx.connection))
+        return ok(catalog.accounts_list(connection=ctx.connection))
 
 
 class TemplatesView(ExtensionView):
@@ -208,11 +209,11 @@ class TemplatesView(ExtensionView):
 
 class ContactsView(ExtensionView):
     def get(self, request, ctx):
-        return ok(ext.contacts_search(connection=ctx.connection, name=request.GET.get("name", "")))
+        return ok(catalog.contacts_search(connection=ctx.connection, name=request.GET.get("name", "")))
 
     def post(self, request, ctx):
         ext.require_active(ctx)
-        contact = ext.contact_create(
+        contact = catalog.contact_create(
             connection=ctx.connection, body=self.body(request), request_id=self.request_id(request)
         )
         return ok(contact, status=201)
@@ -220,11 +221,11 @@ class ContactsView(ExtensionView):
 
 class ContactView(ExtensionView):
     def get(self, request, ctx, contact_id: str):
-        return ok(ext.contact_get(connection=ctx.connection, contact_id=contact_id))
+        return ok(catalog.contact_get(connection=ctx.connection, contact_id=contact_id))
 
     def put(self, request, ctx, contact_id: str):
         ext.require_active(ctx)
-        contact = ext.contact_update(
+        contact = catalog.contact_update(
             connection=ctx.connection,
             contact_id=contact_id,
             body=self.body(request),
@@ -237,7 +238,7 @@ class ProductsView(ExtensionView):
     def get(self, request, ctx):
         force = str(request.GET.get("forceCodeSearch", "")).lower() in {"1", "true", "yes"}
         return ok(
-            ext.products_search(
+            catalog.products_search(
                 connection=ctx.connection,
                 name=request.GET.get("name", ""),
                 code=request.GET.get("code", ""),
@@ -247,7 +248,7 @@ class ProductsView(ExtensionView):
 
     def post(self, request, ctx):
         ext.require_active(ctx)
-        product = ext.product_create(
+        product = catalog.product_create(
             connection=ctx.connection, body=self.body(request), request_id=self.request_id(request)
         )
         return ok(product, status=201)
@@ -255,11 +256,11 @@ class ProductsView(ExtensionView):
 
 class ProductView(ExtensionView):
     def get(self, request, ctx, product_id: str):
-        return ok(ext.product_get(connection=ctx.connection, product_id=product_id))
+        return ok(catalog.product_get(connection=ctx.connection, product_id=product_id))
 
     def put(self, request, ctx, product_id: str):
         ext.require_active(ctx)
-        product = ext.product_update(
+        product = catalog.product_update(
             connection=ctx.connection,
             product_id=product_id,
             body=self.body(request),
@@ -315,7 +316,7 @@ class InvoiceEmailView(InvoiceMixin, ExtensionView):
     def post(self, request, ctx, invoice_id: str):
         invoice = self.invoice(ctx, invoice_id)
         ext.require_active(ctx)
-        invoice_services.invoice_send(invoice=invoice, actor=ctx.actor)
+        lifecycle.invoice_send(invoice=invoice, actor=ctx.actor)
         return ok(ext.invoice_out(ctx, ext.invoice_of_link(ctx=ctx, invoice_id=invoice_id)))
 
 
@@ -331,7 +332,7 @@ class InvoicePdfView(InvoiceMixin, ExtensionView):
     def get(self, request, ctx, invoice_id: str):
         invoice = self.invoice(ctx, invoice_id)
         ext.require_active(ctx)
-        return invoice_services.invoice_pdf_response(invoice=invoice, actor=ctx.actor)
+        return pdf_response(invoice=invoice, pdf=lifecycle.invoice_pdf(invoice=invoice, actor=ctx.actor))
 
 
 class SummaryView(ExtensionView):

@@ -34,9 +34,9 @@ _QUEUE = (
 ALLOWED: dict[tuple[str, str], str] = {
     ("_claim", "Invoice"): _QUEUE,
     ("invoice_submit", "Invoice"): _QUEUE,
-    ("_store_answer", "Invoice"): _QUEUE,
+    ("store_answer", "Invoice"): _QUEUE,
     ("_store_identity", "Invoice"): _QUEUE,
-    ("_record_attempt", "Invoice"): _QUEUE,
+    ("record_attempt", "Invoice"): _QUEUE,
     ("_send_after_create", "Invoice"): _QUEUE,
     ("_send_after_create", "Membership"): "the invoice's creator, by the id stored on that invoice (same scope)",
     ("payment_store", "InvoicePayment"): "bulk_create of rows built here with company=connection.company",

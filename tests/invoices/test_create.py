@@ -11,7 +11,9 @@ from django.db import connection as db_connection
 
 from integration.quickbooks.services import client_for
 from integration.sandbox.quickbooks import controls
-from invoices import services
+from invoices import access, create_queue, errors, lifecycle
+from invoices import create as creating
+from invoices import preflight as preflight_module
 from invoices.drafts import Draft, DraftAddress, DraftCustomer, DraftLine
 from invoices.models import CustomerLink, Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine, ProductLink
 from tenants.scoping import company_scope
@@ -52,7 +54,7 @@ def a_draft(**changes) -> Draft:
 
 def create(connected, personas, draft=None, key=None):
     with company_scope(connected.company):
-        return services.invoice_create(
+        return creating.invoice_create(
             connection=connected,
             draft=draft or a_draft(),
             actor=personas.alice_membership,
@@ -107,7 +109,7 @@ def test_preflight_reports_every_problem_and_writes_nothing(qbo, connected, pers
     draft.lines[1].qbo_item_id = ""
     draft.lines.append(DraftLine(name="Ghost", quantity="1", item_price="5", qbo_item_id="999"))
     draft.lines.append(DraftLine(name="Negative", quantity="0", item_price="5", qbo_item_id="2"))
-    with pytest.raises(services.InvoiceError) as refused:
+    with pytest.raises(errors.InvoiceError) as refused:
         create(connected, personas, draft)
     codes = {(p.field, p.code) for p in refused.value.problems}
     assert codes >= {
@@ -135,7 +137,7 @@ def test_linking_an_existing_customer_in_another_currency_is_refused(qbo, connec
     connected.save()
     draft = a_draft(currency="EUR")
     draft.customer.qbo_customer_id = "3"  # Red Rock Diner bills in USD
-    with pytest.raises(services.InvoiceError) as refused:
+    with pytest.raises(errors.InvoiceError) as refused:
         create(connected, personas, draft)
     assert [p.code for p in refused.value.problems] == ["currency_mismatch"]
     assert "USD" in refused.value.problems[0].message
@@ -176,9 +178,9 @@ def test_an_outage_during_create_keeps_the_intent_and_recovers_once(qbo, connect
     draft.customer.qbo_customer_id = "3"
     draft.customer.name = ""
     with company_scope(connected.company):
-        problems = services.invoice_preflight(connection=connected, draft=draft)
+        problems = creating.invoice_preflight(connection=connected, draft=draft)
     assert problems == []
-    real_preflight = services.preflight
+    real_preflight = preflight_module.preflight
 
     def preflight_then_outage(**kwargs):
         checked = real_preflight(**kwargs)
@@ -187,13 +189,13 @@ def test_an_outage_during_create_keeps_the_intent_and_recovers_once(qbo, connect
         return checked
 
     with company_scope(connected.company), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "preflight", preflight_then_outage)
+        patch.setattr(preflight_module, "preflight", preflight_then_outage)
         # keep the retry from running inline (eager Celery); the test runs it below, like the worker would
         from invoices import tasks
 
         scheduled = []
-        patch.setattr(services, "_schedule_retry", lambda **kw: scheduled.append(kw))
-        pending = services.invoice_create(
+        patch.setattr(create_queue, "schedule_retry", lambda **kw: scheduled.append(kw))
+        pending = creating.invoice_create(
             connection=connected, draft=draft, actor=personas.alice_membership, idempotency_key=str(uuid.uuid4())
         )
     if kind == "reset" and pending.state == "created":
@@ -222,28 +224,28 @@ def test_an_outage_during_create_keeps_the_intent_and_recovers_once(qbo, connect
 def test_void_send_delete_and_their_rules(qbo, connected, personas):
     invoice = create(connected, personas)
     with company_scope(connected.company):
-        assert services.actions_for(invoice=invoice, membership=personas.alice_membership) == [
+        assert access.actions_for(invoice=invoice, membership=personas.alice_membership) == [
             "send",
             "pdf",
             "open_in_quickbooks",
             "void",
             "delete",
         ]
-        with pytest.raises(services.InvoiceError, match="not an email"):
-            services.invoice_send(invoice=invoice, actor=personas.alice_membership, to="nope")
-        services.invoice_send(invoice=invoice, actor=personas.alice_membership, to="boss@brandnew.example")
+        with pytest.raises(errors.InvoiceError, match="not an email"):
+            lifecycle.invoice_send(invoice=invoice, actor=personas.alice_membership, to="nope")
+        lifecycle.invoice_send(invoice=invoice, actor=personas.alice_membership, to="boss@brandnew.example")
         assert invoice.sent
-        pdf = services.invoice_pdf(invoice=invoice, actor=personas.alice_membership)
+        pdf = lifecycle.invoice_pdf(invoice=invoice, actor=personas.alice_membership)
         body = b"".join(pdf.chunks())
         pdf.close()
         assert body.startswith(b"%PDF")
-        services.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_void(invoice=invoice, actor=personas.alice_membership)
         assert (invoice.status, invoice.total) == ("voided", Decimal("0.00"))
-        with pytest.raises(services.ActionNotAllowed):
-            services.invoice_void(invoice=invoice, actor=personas.alice_membership)
-        services.invoice_delete(invoice=invoice, actor=personas.alice_membership)
+        with pytest.raises(errors.ActionNotAllowed):
+            lifecycle.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_delete(invoice=invoice, actor=personas.alice_membership)
         assert invoice.status == "deleted"
-        assert services.actions_for(invoice=invoice, membership=personas.alice_membership) == []
+        assert access.actions_for(invoice=invoice, membership=personas.alice_membership) == []
     kinds = list(InvoiceEvent.all_companies.filter(invoice=invoice).order_by("id").values_list("kind", flat=True))
     assert kinds == ["created", "emailed", "voided", "deleted"]
 
@@ -252,36 +254,36 @@ def test_a_stale_sync_token_is_refreshed_once(qbo, connected, personas):
     invoice = create(connected, personas)
     controls.edit_invoice(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id, changes={"DueDate": "2027-01-31"})
     with company_scope(connected.company):
-        services.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_void(invoice=invoice, actor=personas.alice_membership)
     assert invoice.status == "voided"
 
 
 def test_owner_only_companies_keep_invoices_to_the_owner(qbo, connected, personas):
     invoice = create(connected, personas)
     with company_scope(connected.company):
-        assert not services.can_view(membership=personas.bob_membership, connection=connected)
-        with pytest.raises(services.ActionNotAllowed):
-            services.invoice_void(invoice=invoice, actor=personas.bob_membership)
-        with pytest.raises(services.ActionNotAllowed):
-            services.invoice_create(
+        assert not access.can_view(membership=personas.bob_membership, connection=connected)
+        with pytest.raises(errors.ActionNotAllowed):
+            lifecycle.invoice_void(invoice=invoice, actor=personas.bob_membership)
+        with pytest.raises(errors.ActionNotAllowed):
+            creating.invoice_create(
                 connection=connected, draft=a_draft(), actor=personas.bob_membership, idempotency_key=str(uuid.uuid4())
             )
         personas.company_a.invoice_visibility = "team"
         personas.company_a.save()
         personas.bob_membership.refresh_from_db()
-        assert services.can_view(membership=personas.bob_membership, connection=connected)
-        assert "void" not in services.actions_for(invoice=invoice, membership=personas.bob_membership)
-        assert "send" in services.actions_for(invoice=invoice, membership=personas.bob_membership)
+        assert access.can_view(membership=personas.bob_membership, connection=connected)
+        assert "void" not in access.actions_for(invoice=invoice, membership=personas.bob_membership)
+        assert "send" in access.actions_for(invoice=invoice, membership=personas.bob_membership)
 
 
 def test_link_and_unlink_deals(qbo, connected, personas):
     invoice = create(connected, personas)
     with company_scope(connected.company):
-        services.invoice_link_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
-        services.invoice_link_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)  # idempotent
+        lifecycle.invoice_link_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
+        lifecycle.invoice_link_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)  # idempotent
         assert sorted(InvoiceDeal.objects.filter(invoice=invoice).values_list("deal_id", flat=True)) == [501, 777]
-        assert services.invoice_unlink_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
-        assert not services.invoice_unlink_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
+        assert lifecycle.invoice_unlink_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
+        assert not lifecycle.invoice_unlink_deal(invoice=invoice, deal_id=777, actor=personas.alice_membership)
     kinds = list(InvoiceEvent.all_companies.filter(invoice=invoice).order_by("id").values_list("kind", flat=True))
     assert kinds == ["created", "linked", "unlinked"]
 
@@ -333,7 +335,7 @@ def uk_draft(**line) -> Draft:
 )
 def test_non_us_vat_codes_and_modes(uk, personas, line, total, tax):
     with company_scope(uk.company):
-        invoice = services.invoice_create(
+        invoice = creating.invoice_create(
             connection=uk, draft=uk_draft(**line), actor=personas.charlie_membership, idempotency_key=str(uuid.uuid4())
         )
     assert (invoice.currency, invoice.total, invoice.tax_total, invoice.last_error) == (
@@ -350,8 +352,8 @@ def test_non_us_vat_codes_and_modes(uk, personas, line, total, tax):
 def test_non_us_needs_a_tax_code_of_the_same_rate(uk, personas):
     draft = uk_draft(item_price="100", tax="19", tax_method="exclusive")
     draft.lines.append(DraftLine(name="Book", quantity="1", item_price="20", qbo_item_id="3"))  # no tax code
-    with company_scope(uk.company), pytest.raises(services.InvoiceError) as refused:
-        services.invoice_create(
+    with company_scope(uk.company), pytest.raises(errors.InvoiceError) as refused:
+        creating.invoice_create(
             connection=uk, draft=draft, actor=personas.charlie_membership, idempotency_key=str(uuid.uuid4())
         )
     assert {(p.field, p.code) for p in refused.value.problems} == {
@@ -366,7 +368,7 @@ def test_a_permanent_error_during_preflight_leaves_no_intent(qbo, connected, per
     def revoked(**kwargs):
         raise AuthRevoked("QuickBooks needs reconnecting")
 
-    monkeypatch.setattr(services, "preflight", revoked)
+    monkeypatch.setattr(preflight_module, "preflight", revoked)
     with pytest.raises(AuthRevoked):
         create(connected, personas)
     assert not Invoice.all_companies.exists()
@@ -376,7 +378,7 @@ def test_an_abandoned_pending_intent_is_sent_when_the_user_retries(qbo, connecte
     key = str(uuid.uuid4())
     draft = a_draft()
     with company_scope(connected.company):
-        intent = services._record_intent(
+        intent = create_queue.record_intent(
             connection=connected, draft=draft, actor=personas.alice_membership, key=uuid.UUID(key)
         )
     Invoice.all_companies.filter(pk=intent.pk).update(claimed_until=None)  # the worker that held it died

@@ -21,7 +21,7 @@ from integration.sandbox.pipedrive import host_services
 from integration.sandbox.pipedrive.models import SandboxCompany, SandboxField, SandboxRecord
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
-from invoices import deal_figure_fields, deal_figures, services, sync, tasks
+from invoices import create, deal_figure_fields, deal_figures, lifecycle, sync, tasks
 from invoices.models import DealFigureFields, DealFiguresOutbox, Invoice
 from tenants.scoping import company_scope
 from tests.integration.pipedrive import flows
@@ -62,7 +62,7 @@ def create_invoice(connected, personas, deal_id: int = DEAL, customer_id: str = 
     draft = a_draft(deal_id=deal_id, due_date="2030-12-31")
     draft.customer.qbo_customer_id = customer_id  # a second invoice goes to the customer the first made
     with company_scope(connected.company):
-        return services.invoice_create(
+        return create.invoice_create(
             connection=connected,
             draft=draft,
             actor=personas.alice_membership,
@@ -135,12 +135,12 @@ def test_figures_follow_the_invoice_from_creation_to_payment_void_and_unlink(ins
     second = create_invoice(connected, personas, customer_id=invoice.customer_qbo_id)
     assert figures_on_deal(personas)["invoiced"] == {"value": 444, "currency": "USD"}
     with company_scope(connected.company):
-        services.invoice_void(invoice=second, actor=personas.alice_membership)
+        lifecycle.invoice_void(invoice=second, actor=personas.alice_membership)
     assert figures_on_deal(personas)["invoiced"] == {"value": 222, "currency": "USD"}
 
     with company_scope(connected.company):
-        services.invoice_link_deal(invoice=invoice, deal_id=3, actor=personas.alice_membership)
-        services.invoice_unlink_deal(invoice=invoice, deal_id=DEAL, actor=personas.alice_membership)
+        lifecycle.invoice_link_deal(invoice=invoice, deal_id=3, actor=personas.alice_membership)
+        lifecycle.invoice_unlink_deal(invoice=invoice, deal_id=DEAL, actor=personas.alice_membership)
     assert figures_on_deal(personas, 3)["invoiced"] == {"value": 222, "currency": "USD"}
     assert figures_on_deal(personas) == {"invoiced": None, "paid": None, "outstanding": None, "status": None}
     assert not DealFiguresOutbox.all_companies.filter(dirty=True).exists()

@@ -7,17 +7,16 @@ import json
 import pytest
 
 from integration.errors import AuthRevoked, PermanentError, TransientError
-from invoices import services
-from invoices.errors import integration_error_answer, invoice_error_answer
+from invoices.errors import ActionNotAllowed, InvoiceError, integration_error_answer, invoice_error_answer
 from invoices.extension.errors import from_integration_error, from_invoice_error
 
 
 @pytest.mark.parametrize(
     ("error", "status", "code"),
     [
-        (services.InvoiceError("QuickBooks needs reconnecting.", code="needs_reconnect"), 409, "needs_reconnect"),
-        (services.InvoiceError("Bad input.", code="invalid"), 400, "invalid"),
-        (services.ActionNotAllowed("Not in this state.", code="not_allowed"), 403, "not_allowed"),
+        (InvoiceError("QuickBooks needs reconnecting.", code="needs_reconnect"), 409, "needs_reconnect"),
+        (InvoiceError("Bad input.", code="invalid"), 400, "invalid"),
+        (ActionNotAllowed("Not in this state.", code="not_allowed"), 403, "not_allowed"),
     ],
 )
 def test_an_invoice_error_answers_the_same_on_both_surfaces(error, status, code):

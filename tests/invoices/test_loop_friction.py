@@ -12,7 +12,7 @@ from integration.errors import PermanentError
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.services import client_for
 from integration.sandbox.quickbooks import controls
-from invoices import services, tasks
+from invoices import access, lifecycle, tasks
 from invoices.deal_notes import deal_note_write
 from invoices.models import DealNote, InvoiceEvent, ProductLink
 from tenants.scoping import company_scope
@@ -26,12 +26,12 @@ def test_a_paid_invoice_can_be_voided_and_its_payment_becomes_unapplied_credit(q
     invoice = create(connected, personas)
     controls.record_payment(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id)
     with company_scope(connected.company):
-        services.invoice_refresh(connection=connected, invoices=[invoice])
+        lifecycle.invoice_refresh(connection=connected, invoices=[invoice])
         invoice.refresh_from_db()
         assert invoice.status == "paid"
-        assert "void" in services.actions_for(invoice=invoice, membership=personas.alice_membership)
-        assert "delete" not in services.actions_for(invoice=invoice, membership=personas.alice_membership)
-        services.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        assert "void" in access.actions_for(invoice=invoice, membership=personas.alice_membership)
+        assert "delete" not in access.actions_for(invoice=invoice, membership=personas.alice_membership)
+        lifecycle.invoice_void(invoice=invoice, actor=personas.alice_membership)
         assert (invoice.status, invoice.total, invoice.balance) == ("voided", Decimal("0.00"), Decimal("0.00"))
         payments = client_for(connection=connected).query("SELECT * FROM Payment").items
     assert [Decimal(str(p["UnappliedAmt"])) for p in payments] == [Decimal("222.00")]
@@ -45,8 +45,8 @@ def test_a_paid_invoice_can_be_voided_and_its_payment_becomes_unapplied_credit(q
 def test_void_and_delete_from_the_panel_name_who_did_it(qbo, connected, personas):
     invoice = create(connected, personas)
     with company_scope(connected.company):
-        services.invoice_void(invoice=invoice, actor=personas.alice_membership)
-        services.invoice_delete(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_delete(invoice=invoice, actor=personas.alice_membership)
     events = InvoiceEvent.all_companies.filter(invoice=invoice, kind__in=["voided", "deleted"]).order_by("id")
     assert [(e.kind, e.actor_id, "in Pipedrive" in e.message) for e in events] == [
         ("voided", personas.alice_membership.pk, True),
@@ -69,13 +69,13 @@ def test_created_paid_voided_deleted_each_write_a_note_on_the_deal(qbo, installe
     number = invoice.doc_number
     assert f"QuickBooks invoice {number} created" in note
     assert "Amount: 222.00 USD" in note and "Status: Open" in note and "Brand New Gardens LLC" in note
-    assert f'href="{services.invoice_deep_link(invoice=invoice)}"' in note
+    assert f'href="{lifecycle.invoice_deep_link(invoice=invoice)}"' in note
     controls.record_payment(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id)
     with company_scope(connected.company):
-        services.invoice_refresh(connection=connected, invoices=[invoice])
+        lifecycle.invoice_refresh(connection=connected, invoices=[invoice])
         invoice.refresh_from_db()
-        services.invoice_void(invoice=invoice, actor=personas.alice_membership)
-        services.invoice_delete(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_void(invoice=invoice, actor=personas.alice_membership)
+        lifecycle.invoice_delete(invoice=invoice, actor=personas.alice_membership)
     notes = deal_notes(1)
     assert [n.split("</b>")[0].rsplit(" ", 1)[-1] for n in notes] == ["created", "paid", "voided", "deleted"]
     assert "Status: Paid" in notes[1]

@@ -20,7 +20,7 @@ import time_machine
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.services import client_for
 from integration.sandbox.quickbooks.models import SandboxCall
-from invoices import services, sync, tasks
+from invoices import create, sync, tasks
 from invoices.drafts import Draft, DraftAddress, DraftCustomer, DraftLine
 from invoices.models import Invoice, InvoiceDeal
 from invoices.status import Status, effective_status
@@ -73,7 +73,7 @@ def test_a_lost_customer_create_is_replayed_with_its_requestid_and_makes_one_cus
 ):
     name = f"Lost Answer Gardens {uuid.uuid4().hex[:8]}"
     with company_scope(connected.company):
-        pending = services.invoice_create(
+        pending = create.invoice_create(
             connection=connected,
             draft=_draft(customer_name=name),
             actor=personas.alice_membership,

@@ -99,10 +99,47 @@ def test_queries_are_the_same_for_one_and_thirty_invoices(personas):
     panel_reads.forget_seats()
     thirty = count()
     assert (one[0], thirty[0]) == (1, 30)
-    # member, connection, invoices, their deal links, their history, their payments, the deal's won flag
-    assert one[1] == thirty[1] == 7
-    # With the seat remembered: one query re-checks it, then the same five reads.
-    assert count() == (30, 6)
+    # A fresh seat: the member, the connection, then one statement (seat re-check, invoices with
+    # their deal links, history and payments, the deal's won flag).
+    assert one[1] == thirty[1] == 3
+    # With the seat remembered: that one statement only.
+    assert count() == (30, 1)
+
+
+def test_contact_reads_are_one_statement_too(personas):
+    add_invoices(personas)
+    _copies(personas, 12)
+    alice = panel(personas.alice_membership)
+    url = f"/api/v1/contact-invoices?deal_id={personas.deal_a}&date_from=2020-01-01"
+    first = alice.get(url)
+    assert first.status_code == 200 and len(first.json()["invoices"]) == 13
+    with CaptureQueriesContext(db_connection) as queries:
+        again = alice.get(url)
+    assert again.json() == first.json()
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    with CaptureQueriesContext(db_connection) as queries:
+        assert alice.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    assert len(queries) == 1
+
+
+def test_reads_answer_the_api_error_envelope_without_drf(personas):
+    """The plain read views answer errors exactly as the DRF views do (one mapping)."""
+    from rest_framework.test import APIClient
+
+    add_invoices(personas)
+    anonymous = APIClient().get(_deal_url(personas))
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"] == 'Bearer realm="pipedrive"'
+    assert anonymous.json() == {"error": {"code": "not_authenticated", "message": "Not authenticated.", "fields": {}}}
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+    assert forged.get(_deal_url(personas)).json()["error"]["code"] == "not_authenticated"
+    bad = panel(personas.alice_membership).get("/api/v1/contact-invoices?deal_id=x&date_from=2026-02-30")
+    assert bad.status_code == 400 and set(bad.json()["error"]["fields"]) == {"deal_id", "date_from"}
+    huge = panel(personas.alice_membership).get("/api/v1/deals/99999999999999999999/invoices")
+    assert huge.status_code == 404 and huge.json()["error"]["code"] == "not_found"
+    # Other methods still reach the DRF view of the same URL (CSRF-exempt, Bearer only).
+    post = panel(personas.alice_membership).post(_deal_url(personas), {}, format="json")
+    assert post.status_code == 400 and post.json()["error"]["code"] == "invalid"
 
 
 def test_a_matching_etag_answers_304_without_serializing(personas, monkeypatch):
@@ -117,12 +154,13 @@ def test_a_matching_etag_answers_304_without_serializing(personas, monkeypatch):
         raise AssertionError("serialized on a 304")
 
     monkeypatch.setattr(panel_reads.Reader, "invoice", refuse)
-    monkeypatch.setattr(panel_reads.Reader, "rows", refuse)
+    monkeypatch.setattr(panel_reads, "_row", refuse)
     monkeypatch.setattr(panel_reads, "json_response", refuse)
     with CaptureQueriesContext(db_connection) as queries:
         again = alice.get(_deal_url(personas), HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
-    # One query: the remembered member and connection re-checked, with the deal's ETag aggregates.
+    # One query: the remembered member and connection re-checked, with the deal's ETag aggregates
+    # (no invoice row read: _row, which every invoice row goes through, was never called).
     assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
 
 
@@ -181,7 +219,7 @@ def test_contact_invoices_are_conditional_too(personas, monkeypatch):
     first = alice.get(url)
     assert first.status_code == 200 and [i["id"] for i in first.json()["invoices"]] == [personas.invoice_a.pk]
     assert first.json()["summary"][0]["outstanding"] == "100.00"
-    monkeypatch.setattr(panel_reads.Reader, "rows", lambda *a: pytest.fail("serialized on a 304"))
+    monkeypatch.setattr(panel_reads, "_row", lambda *a: pytest.fail("serialized on a 304"))
     assert alice.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     monkeypatch.undo()
     Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(balance="0")
@@ -249,3 +287,44 @@ def test_changed_rights_apply_to_the_next_read(personas):
     Membership.all_companies.filter(pk=personas.bob_membership.pk).update(is_admin=True)
     [row] = bob.get(_deal_url(personas)).json()["invoices"]
     assert "void" in row["actions"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_survives_a_database_connection_that_died_between_requests(personas, monkeypatch):
+    """The hot reads skip CONN_HEALTH_CHECKS' SELECT 1 per request and retry once on a fresh
+    connection instead."""
+    from django.db import OperationalError
+
+    add_invoices(personas)
+    alice = panel(personas.alice_membership)
+    assert alice.get(_deal_url(personas)).status_code == 200
+    run, calls, closed = panel_reads._run, [], []
+
+    def dies_once(sql, params):
+        calls.append(sql)
+        if len(calls) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return run(sql, params)
+
+    monkeypatch.setattr(panel_reads, "_run", dies_once)
+    monkeypatch.setattr(db_connection, "close", lambda: closed.append(True))
+    response = alice.get(_deal_url(personas))
+    assert response.status_code == 200 and [i["id"] for i in response.json()["invoices"]] == [personas.invoice_a.pk]
+    assert len(calls) == 2 and closed == [True]
+
+
+def test_charlie_cannot_read_company_a_through_the_plain_views(personas):
+    """Tenant isolation on the fast path: the company comes from the token, never from the URL."""
+    add_invoices(personas)
+    _copies(personas, 3)
+    charlie = panel(personas.charlie_membership)
+    deal = charlie.get(_deal_url(personas))
+    assert deal.status_code == 200 and deal.json()["invoices"] == []
+    contact = charlie.get(f"/api/v1/contact-invoices?deal_id={personas.deal_a}")
+    # Charlie's company has no invoice on company A's deal number: no customer; nothing of A's
+    assert personas.invoice_a.customer_qbo_id not in contact.content.decode()
+    assert contact.status_code == 404 and contact.json()["error"]["code"] == "no_customer"
+    # A's ETag sent by Charlie never answers 304 and never names A's invoices.
+    tag = panel(personas.alice_membership).get(_deal_url(personas))["ETag"]
+    again = charlie.get(_deal_url(personas), HTTP_IF_NONE_MATCH=tag)
+    assert again.status_code == 200 and again.json()["invoices"] == []

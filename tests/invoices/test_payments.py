@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from integration.quickbooks.services import client_for
 from integration.sandbox.quickbooks import controls
-from invoices import payments, sync
+from invoices import payments, sync_feeds
 from invoices.models import Invoice, InvoiceDeal, InvoicePayment
 from tenants.scoping import company_scope
 from tests.invoices.test_panel_api import panel
@@ -79,7 +79,7 @@ def test_cdc_heals_a_missed_payment_webhook(qbo, connected, personas):
         controls.record_payment(realm_id=qbo.us_realm, invoice_id=invoice.qbo_id, amount="25", reference="W-7")
     assert panel_payments(personas) == []
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)
+        sync_feeds.connection_cdc_sync(connection=connected)
     assert [(p["amount"], p["reference"]) for p in panel_payments(personas)] == [("25.00", "W-7")]
 
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from integration.errors import RateLimited, TransientError
 from integration.sandbox.quickbooks import controls
-from invoices import selectors, services, sync, tasks
+from invoices import create, create_queue, faults, selectors, sync, sync_feeds, tasks
+from invoices import preflight as preflight_module
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine
 from tenants.scoping import company_scope
 from tests.invoices.test_create import a_draft, qbo_invoice_count
@@ -64,7 +65,7 @@ def _sweep() -> int:
 
 def _create(connected, personas, key, draft=None):
     with company_scope(connected.company):
-        return services.invoice_create(
+        return create.invoice_create(
             connection=connected, draft=draft or a_draft(), actor=personas.alice_membership, idempotency_key=key
         )
 
@@ -121,7 +122,7 @@ def test_a_fault_at_every_step_of_the_create_ends_in_a_final_state(
 ):
     before = qbo_invoice_count(connected)
     key = str(uuid.uuid4())
-    monkeypatch.setattr(services, "_fault", _raise_at(step, error))
+    monkeypatch.setattr(faults, "step", _raise_at(step, error))
     if outcome == "refused":
         with pytest.raises(Boom):
             _create(connected, personas, key)
@@ -132,7 +133,7 @@ def test_a_fault_at_every_step_of_the_create_ends_in_a_final_state(
             # The user is told; the next attempt is soon (first backoff ≤ 30 s).
             assert answer.last_error and answer.next_attempt_at is not None
             assert answer.next_attempt_at <= timezone.now() + dt.timedelta(seconds=31)
-    monkeypatch.setattr(services, "_fault", lambda step: None)  # the fault is over
+    monkeypatch.setattr(faults, "step", lambda step: None)  # the fault is over
     _elapse()
     _sweep()
     invoice = _assert_final(connected, before, key=key, created=outcome != "refused")
@@ -153,7 +154,7 @@ def test_a_fault_at_every_step_of_the_create_ends_in_a_final_state(
 def test_a_failure_inside_the_qbo_call_replays_the_same_request(qbo, connected, personas, monkeypatch):
     """The QBO create raises after QBO wrote it (the answer was lost in transit)."""
     before = qbo_invoice_count(connected)
-    real_send = services._send_to_qbo
+    real_send = create_queue.send_to_qbo
     calls = []
 
     def send_then_lose_the_answer(**kwargs):
@@ -163,7 +164,7 @@ def test_a_failure_inside_the_qbo_call_replays_the_same_request(qbo, connected, 
             raise TransientError("connection reset while reading the answer")
         return result
 
-    monkeypatch.setattr(services, "_send_to_qbo", send_then_lose_the_answer)
+    monkeypatch.setattr(create_queue, "send_to_qbo", send_then_lose_the_answer)
     key = str(uuid.uuid4())
     assert _create(connected, personas, key).state == "pending"
     _elapse()
@@ -177,13 +178,13 @@ def test_the_webhook_before_our_write_makes_no_twin(qbo, connected, personas, mo
     before = qbo_invoice_count(connected)
     controls.set_webhook_format(realm_id=qbo.us_realm, fmt="off")
     key = str(uuid.uuid4())
-    monkeypatch.setattr(services, "_fault", _raise_at("after_qbo", Boom("killed")))
+    monkeypatch.setattr(faults, "step", _raise_at("after_qbo", Boom("killed")))
     pending = _create(connected, personas, key)
     assert pending.state == "pending" and not pending.qbo_id
-    monkeypatch.setattr(services, "_fault", lambda step: None)
+    monkeypatch.setattr(faults, "step", lambda step: None)
     Invoice.all_companies.filter(pk=pending.pk).update(claimed_until=None)  # its process is gone
     with company_scope(connected.company):
-        synced = sync.connection_cdc_sync(connection=connected)
+        synced = sync_feeds.connection_cdc_sync(connection=connected)
     assert synced >= 1
     rows = list(Invoice.all_companies.filter(connection=connected))
     assert [(r.pk, r.state) for r in rows] == [(pending.pk, "pending")]
@@ -200,7 +201,7 @@ def test_the_webhook_before_our_write_makes_no_twin(qbo, connected, personas, mo
 
 def _intent(connected, personas):
     with company_scope(connected.company):
-        return services._record_intent(
+        return create_queue.record_intent(
             connection=connected, draft=a_draft(), actor=personas.alice_membership, key=uuid.uuid4()
         )
 
@@ -211,24 +212,26 @@ def test_throttling_never_drops_an_accepted_create(qbo, connected, personas):
     for _attempt in range(30):  # far past the old budget of 12
         started = timezone.now()
         with company_scope(connected.company):
-            invoice = services._record_attempt(
+            invoice = create_queue.record_attempt(
                 invoice_id=invoice.pk,
                 error=RateLimited("throttled", retry_after=60),
-                kind=services.TRANSIENT,
+                kind=create_queue.TRANSIENT,
             )
         delays.append((invoice.next_attempt_at - started).total_seconds())
     assert invoice.state == "pending" and invoice.attempts == 30
     assert min(delays) >= 59  # a 429 backs off at least as long as asked
-    assert max(delays) <= services.RETRY_MAX_SECONDS + 1  # capped
+    assert max(delays) <= create_queue.RETRY_MAX_SECONDS + 1  # capped
     assert delays[-1] > delays[0]  # and grows
     assert invoice.last_error.startswith("Delayed")  # the user is told it is delayed
 
 
 def test_an_unexplained_error_ends_visibly_after_a_few_attempts(qbo, connected, personas):
     invoice = _intent(connected, personas)
-    for _attempt in range(services.MAX_UNEXPECTED_ATTEMPTS):
+    for _attempt in range(create_queue.MAX_UNEXPECTED_ATTEMPTS):
         with company_scope(connected.company):
-            invoice = services._record_attempt(invoice_id=invoice.pk, error=Boom("bug"), kind=services.UNEXPECTED)
+            invoice = create_queue.record_attempt(
+                invoice_id=invoice.pk, error=Boom("bug"), kind=create_queue.UNEXPECTED
+            )
     assert invoice.state == "failed" and invoice.last_error == "bug"
     assert InvoiceEvent.all_companies.filter(invoice=invoice, kind="create_failed").count() == 1
 
@@ -244,7 +247,7 @@ def test_a_resubmitted_failed_key_answers_the_failure_not_202(qbo, connected, pe
     def refused(**kwargs):  # QuickBooks refuses the invoice itself (a permanent 400)
         raise PermanentError("Invalid Reference Id: Item assigned to this transaction has been deleted")
 
-    monkeypatch.setattr(services, "_send_to_qbo", refused)
+    monkeypatch.setattr(create_queue, "send_to_qbo", refused)
     first = alice.post("/api/v1/deals/501/invoices", body, format="json")
     again = alice.post("/api/v1/deals/501/invoices", body, format="json")
     for response in (first, again):
@@ -270,14 +273,14 @@ def test_a_repeated_key_never_waits_for_the_first_request(qbo, connected, person
 def _slow_invoice_write(qbo, monkeypatch, *, seconds: float) -> None:
     """Pre-flight reads are answered at once; then QuickBooks takes `seconds` over the invoice
     write (and still writes it, like a slow Intuit: the sandbox's "timeout" fault)."""
-    real_preflight = services.preflight
+    real_preflight = preflight_module.preflight
 
     def preflight_then_slow(**kwargs):
         checked = real_preflight(**kwargs)
         controls.inject_failure(kind="timeout", count=1, realm_id=qbo.us_realm, delay_seconds=seconds)
         return checked
 
-    monkeypatch.setattr(services, "preflight", preflight_then_slow)
+    monkeypatch.setattr(preflight_module, "preflight", preflight_then_slow)
 
 
 @pytest.mark.parametrize("surface", ["panel", "reverse"])
@@ -291,7 +294,7 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
 
     settings.INVOICE_CREATE_WAIT_SECONDS = 3
     scheduled = []
-    monkeypatch.setattr(services, "_schedule_retry", lambda **kw: scheduled.append(kw))
+    monkeypatch.setattr(create_queue, "schedule_retry", lambda **kw: scheduled.append(kw))
     before = qbo_invoice_count(connected)
     _slow_invoice_write(qbo, monkeypatch, seconds=10)
     key = str(uuid.uuid4())
@@ -310,11 +313,19 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
     assert answer.status_code == 202, answer.content
     assert elapsed < 5, elapsed
     invoice = Invoice.all_companies.get(connection=connected, request_id=key)
+    if surface == "panel":
+        # The client is not kept waiting: it polls the intent's URL for the outcome.
+        from tests.invoices.test_panel_api import panel
+
+        poll_url = answer["Location"]
+        assert poll_url == f"/api/v1/invoices/{invoice.pk}"
+        polled = panel(personas.alice_membership).get(poll_url)
+        assert polled.status_code == 200 and polled.json()["state"] == "pending"
     assert invoice.state == Invoice.State.PENDING and invoice.attempts == 0  # handed over, not a failure
     assert "background" in invoice.last_error
-    assert invoice.next_attempt_at <= timezone.now() + dt.timedelta(seconds=services.HANDOVER_SECONDS + 1)
+    assert invoice.next_attempt_at <= timezone.now() + dt.timedelta(seconds=create_queue.HANDOVER_SECONDS + 1)
     assert [s["invoice_id"] for s in scheduled] == [invoice.pk]
-    assert scheduled[0]["delay"] <= services.HANDOVER_SECONDS
+    assert scheduled[0]["delay"] <= create_queue.HANDOVER_SECONDS
     # The worker runs the task now, while QuickBooks is still writing the first request.
     with company_scope(connected.company):
         assert tasks.submit_invoice.apply(kwargs={k: scheduled[0][k] for k in ("company_id", "invoice_id")}).get() == (
@@ -325,6 +336,9 @@ def test_a_create_against_a_slow_quickbooks_answers_202_within_seconds_and_is_cr
     done = Invoice.all_companies.get(pk=invoice.pk)
     assert done.state == Invoice.State.CREATED and done.qbo_id
     assert Invoice.all_companies.filter(connection=connected).count() == 1
+    if surface == "panel":
+        polled = panel(personas.alice_membership).get(poll_url).json()
+        assert (polled["state"], polled["qbo_id"]) == ("created", done.qbo_id)
     kinds = list(InvoiceEvent.all_companies.filter(invoice=done).order_by("id").values_list("kind", flat=True))
     assert kinds == ["create_pending", "created"]
 
@@ -362,6 +376,20 @@ def test_a_worker_is_not_bound_by_the_request_deadline(qbo, connected, personas,
     assert invoice.state == Invoice.State.CREATED
 
 
+def test_a_limiter_wait_never_outlasts_the_requests_deadline():
+    """The create's deadline (INVOICE_CREATE_WAIT_SECONDS) bounds the wait for a slot too: the
+    request answers (202, a worker goes on) instead of sleeping past it."""
+    from integration import http
+    from integration.quickbooks.limiter import LimiterConfig, LocalLimiter
+
+    limiter = LocalLimiter(LimiterConfig(per_window=1000, max_in_flight=1, max_wait_seconds=5))
+    limiter.acquire("realm")  # the one slot, held
+    started = time.monotonic()
+    with http.deadline(0.2), pytest.raises(RateLimited):
+        limiter.acquire("realm")
+    assert time.monotonic() - started < 1.0
+
+
 def test_a_web_request_waits_briefly_for_a_limiter_slot_then_gets_503(settings):
     from integration.quickbooks.limiter import LimiterConfig, LocalLimiter, background_waits
 
@@ -385,7 +413,7 @@ def test_an_outage_of_our_database_answers_503_json(qbo, connected, personas, mo
     def down(*args, **kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(panel_reads.Reader, "rows", down)
+    monkeypatch.setattr(panel_reads, "_statement", down)
     response = panel(personas.alice_membership).get("/api/v1/deals/501/invoices")
     assert response.status_code == 503 and response["Retry-After"]
     assert response.json()["error"]["code"] == "temporarily_unavailable"
@@ -443,10 +471,10 @@ def test_cdc_reads_every_change_beyond_the_1000_object_cap(qbo, connected, setti
     # The same rule at a smaller scale, so the test takes seconds: the sandbox caps a CDC answer at
     # CDC_MAX_OBJECTS (Intuit: 1,000) and our sync knows the same cap.
     monkeypatch.setattr(sandbox_api, "CDC_MAX_OBJECTS", 40)
-    monkeypatch.setattr(sync, "CDC_MAX_OBJECTS", 40)
+    monkeypatch.setattr(sync_feeds, "CDC_MAX_OBJECTS", 40)
     CDC_MAX_OBJECTS = 40
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)  # the cursor is now
+        sync_feeds.connection_cdc_sync(connection=connected)  # the cursor is now
     line = [
         {
             "Amount": 10.0,
@@ -462,7 +490,7 @@ def test_cdc_reads_every_change_beyond_the_1000_object_cap(qbo, connected, setti
     paid = controls.record_payment(realm_id=qbo.us_realm, invoice_id=typed[0]["Id"])
     assert paid
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)
+        sync_feeds.connection_cdc_sync(connection=connected)
     ids = {str(t["Id"]) for t in typed}
     stored = set(Invoice.all_companies.filter(connection=connected, qbo_id__in=ids).values_list("qbo_id", flat=True))
     assert len(stored) == len(ids)  # none of the 1,050 dropped
@@ -486,7 +514,7 @@ def test_an_invoice_typed_in_quickbooks_beyond_our_columns_never_fails_the_batch
     ours = _create(connected, personas, str(uuid.uuid4()))
     assert ours.state == Invoice.State.CREATED
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)  # the cursor is now
+        sync_feeds.connection_cdc_sync(connection=connected)  # the cursor is now
     controls.advance_clock(seconds=120)
     huge = controls.create_invoice(
         realm_id=qbo.us_realm, customer_id="3", TxnDate="2026-11-20", lines=_typed_line(1e20)
@@ -498,7 +526,7 @@ def test_an_invoice_typed_in_quickbooks_beyond_our_columns_never_fails_the_batch
     controls.edit_invoice(realm_id=qbo.us_realm, invoice_id=ours.qbo_id, changes={"Line": _typed_line(5e17)})
     assert Decimal(str(huge["TotalAmt"])) > Decimal("1e16")
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)  # does not raise
+        sync_feeds.connection_cdc_sync(connection=connected)  # does not raise
         # The webhook path (a targeted re-read of the same ids) goes on too.
         applied = sync.invoices_refetch(connection=connected, qbo_ids=[huge["Id"], normal["Id"], ours.qbo_id])
     assert len(applied) == 3
@@ -566,7 +594,7 @@ def test_retention_prunes_logs_and_keeps_the_audit_trail(db, settings):
 
 
 def test_identity_only_store_still_counts_the_expected_amount(qbo, connected, personas, monkeypatch):
-    monkeypatch.setattr(services, "_fault", _raise_at("during_write", _numeric_overflow))
+    monkeypatch.setattr(faults, "step", _raise_at("during_write", _numeric_overflow))
     invoice = _create(connected, personas, str(uuid.uuid4()))
     assert invoice.state == "created"
     invoice.refresh_from_db()
@@ -583,7 +611,7 @@ def test_a_webhook_while_our_database_is_down_answers_503_json(db, client, setti
     def down(**kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(sync, "webhook_record", down)
+    monkeypatch.setattr(sync_feeds, "webhook_record", down)
     body = json.dumps({"eventNotifications": []}).encode()
     token = settings.QBO_WEBHOOK_VERIFIER_TOKEN.encode()
     signature = base64.b64encode(hmac.new(token, body, hashlib.sha256).digest()).decode()

@@ -28,14 +28,14 @@ import sys
 import django
 django.setup()
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import services
+from invoices import create
 from tenants.models import Membership
 from tenants.scoping import company_scope
 from tests.invoices.test_create import a_draft
 connection = QuickBooksConnection.all_companies.get(pk=int(sys.argv[1]))
 with company_scope(connection.company):
     actor = Membership.objects.get(pk=int(sys.argv[2]))
-    services.invoice_create(connection=connection, draft=a_draft(), actor=actor, idempotency_key=sys.argv[3])
+    create.invoice_create(connection=connection, draft=a_draft(), actor=actor, idempotency_key=sys.argv[3])
 """
 
 

@@ -15,7 +15,7 @@ from django.test import override_settings
 from integration.models import WebhookDelivery, WebhookEvent
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks.webhooks import sign
-from invoices import sync
+from invoices import sync, sync_feeds
 from invoices.models import Invoice, InvoiceEvent
 from tenants.scoping import company_scope
 
@@ -153,7 +153,7 @@ def test_missed_webhooks_are_healed_by_the_cdc_sweep(qbo, connected):
 
     before = controls.call_count(realm_id=qbo.us_realm)
     with company_scope(connected.company):
-        sync.connection_cdc_sync(connection=connected)
+        sync_feeds.connection_cdc_sync(connection=connected)
     invoice.refresh_from_db()
     assert (invoice.status, invoice.balance) == ("paid", Decimal("0.00"))
     # one CDC call plus one query for the invoices of changed payments, not one call per invoice

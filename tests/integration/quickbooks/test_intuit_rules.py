@@ -14,8 +14,8 @@ from integration.quickbooks.errors import QboForbidden, QboValidationError
 from integration.quickbooks.models import QuickBooksConnection
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks.models import SandboxCall, SandboxEntity
-from invoices import services as invoice_services
-from invoices.extension import services as ext_services
+from invoices import lifecycle, lookups
+from invoices.extension import catalog
 from invoices.models import Invoice
 from tenants.scoping import company_scope
 from tests.invoices.test_panel_api import DRAFT, panel
@@ -100,22 +100,22 @@ def test_a_403_from_quickbooks_is_a_permanent_explained_refusal_without_a_refres
 def test_the_products_queries_pass_intuits_query_rules(qbo, connected, client_of):
     """Filterable/sortable properties, no `!=`, paging 1..1000: a refusal would raise here."""
     client = client_of(connected)
-    assert invoice_services.qbo_search_by_name(connection=connected, entity="Customer", term="rock")
-    assert invoice_services.qbo_search_by_name(connection=connected, entity="Item", term="hour")
-    assert invoice_services.qbo_search_by_name(connection=connected, entity="Item", term="")
+    assert lookups.customers_search(connection=connected, term="rock")
+    assert lookups.items_search(connection=connected, term="hour")
+    assert lookups.items_search(connection=connected, term="")
     controls.create_invoice(realm_id=qbo.us_realm, customer_id="3", lines=[LINE])
     with company_scope(connected.company):
-        pulled = invoice_services.customer_invoices_pull(
+        pulled = lifecycle.customer_invoices_pull(
             connection=connected,
             customer_qbo_id="3",
             date_from=dt.date(2000, 1, 1),
             date_to=dt.date(2100, 1, 1),
         )
     assert pulled == 1
-    ext_services.products_search(connection=connected, name="Hours", code="HRS", force_code=False)
-    assert ext_services.accounts_list(connection=connected)
-    assert ext_services.tax_rates_list(connection=connected) is not None
-    ext_services.currencies_list(connection=connected)
+    catalog.products_search(connection=connected, name="Hours", code="HRS", force_code=False)
+    assert catalog.accounts_list(connection=connected)
+    assert catalog.tax_rates_list(connection=connected) is not None
+    catalog.currencies_list(connection=connected)
     for sql in (
         "SELECT * FROM Account WHERE AccountType = 'Income' ORDERBY Name",
         "SELECT * FROM TaxCode",
