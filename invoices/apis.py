@@ -20,6 +20,7 @@ from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
+from integration.quickbooks.models import QuickBooksConnection
 from invoices import access, create, create_queue, lifecycle, panel_reads, selectors, validation
 from invoices.drafts import Draft, DraftError, draft_from_deal, priced
 from invoices.errors import ErrorAnswer, InvoiceError, integration_error_answer, invoice_error_answer
@@ -33,7 +34,7 @@ from invoices.serializers import (
 )
 from invoices.sync import company_today
 from tenants.api import CompanyScopedApi
-from tenants.models import FieldMapping
+from tenants.models import FieldMapping, Membership
 
 
 class ApiError(exceptions.APIException):
@@ -65,6 +66,8 @@ class PanelApi(CompanyScopedApi):
 
     authentication_classes = [PipedrivePanelAuthentication]
     manages_transactions = True
+    # Set by CompanyScopedApi.initial: IsCompanyMember refuses a request without one before any handler runs.
+    membership: Membership
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -92,7 +95,7 @@ class PanelApi(CompanyScopedApi):
                 response.data["error"]["problems"] = exc.problems
         return response
 
-    def require_viewer(self):
+    def require_viewer(self) -> QuickBooksConnection:
         """Invoices are visible to the connection owner, or to everyone in 'team' companies."""
         if self.connection is None:
             raise ApiError(
@@ -103,15 +106,17 @@ class PanelApi(CompanyScopedApi):
         refusal = access.viewing_refusal(membership=self.membership, connection=self.connection)
         if refusal:
             raise ApiError(status_code=403, code="not_allowed_to_view", message=refusal)
+        return self.connection
 
-    def require_active(self):
-        self.require_viewer()
-        if self.connection.status != self.connection.Status.ACTIVE:
+    def require_active(self) -> QuickBooksConnection:
+        connection = self.require_viewer()
+        if connection.status != connection.Status.ACTIVE:
             raise ApiError(
                 status_code=409,
                 code="needs_reconnect",
                 message=_("QuickBooks needs reconnecting before invoices can be changed."),
             )
+        return connection
 
     def draft_of(self, data, deal_id: int, *, limits: bool = True) -> Draft:
         """The submitted draft, refused (400, fields named) when a JSON type is wrong or, with
@@ -138,9 +143,9 @@ class PanelApi(CompanyScopedApi):
         return owner.user.display_name if owner else _("the connection owner")
 
     def invoice(self, invoice_id: int) -> Invoice:
-        self.require_viewer()
+        connection = self.require_viewer()
         return get_object_or_404(
-            Invoice.objects.select_related("connection", "company"), pk=invoice_id, connection=self.connection
+            Invoice.objects.select_related("connection", "company"), pk=invoice_id, connection=connection
         )
 
     def serialize(self, invoices, many=False):
@@ -175,7 +180,7 @@ class DealInvoicesApi(PanelApi):
         responses={201: InvoiceSerializer, 202: InvoiceSerializer},
     )
     def post(self, request, deal_id: int):
-        self.require_active()
+        connection = self.require_active()
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data.get("idempotency_key"):
@@ -198,14 +203,14 @@ class DealInvoicesApi(PanelApi):
             )
         # The money rule: the invoice bills the lines the user confirmed, at the total they saw.
         create.draft_as_confirmed(
-            connection=self.connection,
+            connection=connection,
             installation=installation,
             draft=draft,
             idempotency_key=str(data.validated_data["idempotency_key"]),
             confirmed_total=data.validated_data["draft"].get("total"),
         )
         invoice = create.invoice_create(
-            connection=self.connection,
+            connection=connection,
             draft=draft,
             actor=self.membership,
             idempotency_key=str(data.validated_data["idempotency_key"]),
@@ -225,7 +230,7 @@ class DealDraftApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, deal_id: int):
-        self.require_active()
+        connection = self.require_active()
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:
             # Each user's own Pipedrive access reads deals (integration/pipedrive/README.md).
@@ -237,7 +242,7 @@ class DealDraftApi(PanelApi):
                 ),
             )
         mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
-        draft = draft_from_deal(installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id)
+        draft = draft_from_deal(installation=installation, connection=connection, mapping=mapping, deal_id=deal_id)
         return Response(draft.as_dict())
 
 
@@ -248,11 +253,11 @@ class DealPreflightApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def post(self, request, deal_id: int):
-        self.require_active()
+        connection = self.require_active()
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
-        problems = create.invoice_preflight(connection=self.connection, draft=draft)
+        problems = create.invoice_preflight(connection=connection, draft=draft)
         from invoices.duplicates import duplicate_warnings
 
         # The lines priced as confirmed, their total and its difference from the deal's value; and a
@@ -261,7 +266,7 @@ class DealPreflightApi(PanelApi):
             {
                 "ok": not problems,
                 "problems": [p.as_dict() for p in problems],
-                "warnings": duplicate_warnings(connection=self.connection, draft=draft),
+                "warnings": duplicate_warnings(connection=connection, draft=draft),
                 **priced(draft),
             }
         )
@@ -272,11 +277,11 @@ class DealRefreshApi(PanelApi):
         request=None, summary="Re-read the deal's invoices from QuickBooks now", responses=OpenApiTypes.OBJECT
     )
     def post(self, request, deal_id: int):
-        self.require_active()
-        invoices = list(selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id))
+        connection = self.require_active()
+        invoices = list(selectors.invoices_of_deal(company=self.company, connection=connection, deal_id=deal_id))
         for pending in [i for i in invoices if i.state == Invoice.State.PENDING]:
             create_queue.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
-        lifecycle.invoice_refresh(connection=self.connection, invoices=invoices)
+        lifecycle.invoice_refresh(connection=connection, invoices=invoices)
         return DealInvoicesApi.get(self, request, deal_id)
 
 
@@ -353,16 +358,16 @@ class ContactInvoicesApi(PanelApi):
     read is answered by panel_reads.contact_invoices_endpoint without DRF's dispatch
     (invoices/urls.py); this view answers a `refresh` or a deal whose customer Pipedrive must name."""
 
-    def _customer(self, deal_id: int) -> str:
+    def _customer(self, deal_id: int, connection: QuickBooksConnection) -> str:
         link = (
-            Invoice.objects.filter(connection=self.connection, deal_links__deal_id=deal_id)
+            Invoice.objects.filter(connection=connection, deal_links__deal_id=deal_id)
             .exclude(customer_qbo_id="")
             .values_list("customer_qbo_id", flat=True)
             .first()
         )
         if not link:
             # No invoice of ours on this deal (Pipedrive's own invoice tab sends no deal): its contact.
-            link = self._contact_customer(deal_id)
+            link = self._contact_customer(deal_id, connection)
         if not link:
             raise ApiError(
                 status_code=404,
@@ -371,7 +376,7 @@ class ContactInvoicesApi(PanelApi):
             )
         return link
 
-    def _contact_customer(self, deal_id: int) -> str:
+    def _contact_customer(self, deal_id: int, connection: QuickBooksConnection) -> str:
         from invoices.drafts import deal_customer_id
 
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
@@ -379,9 +384,7 @@ class ContactInvoicesApi(PanelApi):
             return ""
         mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
         try:
-            return deal_customer_id(
-                installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id
-            )
+            return deal_customer_id(installation=installation, connection=connection, mapping=mapping, deal_id=deal_id)
         except IntegrationError:
             return ""  # Pipedrive or QuickBooks unavailable: the panel says there is no customer yet
 
@@ -391,14 +394,14 @@ class ContactInvoicesApi(PanelApi):
         parameters=[RangeSerializer],
     )
     def get(self, request):
-        self.require_viewer()
+        connection = self.require_viewer()
         query = RangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        customer = self._customer(query.validated_data["deal_id"])
+        customer = self._customer(query.validated_data["deal_id"], connection)
         if query.validated_data.get("refresh"):
             # Pull this customer's invoices from QBO for the range, including ones typed into QuickBooks.
             lifecycle.customer_invoices_pull(
-                connection=self.connection,
+                connection=connection,
                 customer_qbo_id=customer,
                 date_from=query.validated_data.get("date_from"),
                 date_to=query.validated_data.get("date_to"),

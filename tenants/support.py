@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from tenants import audit
@@ -35,11 +36,11 @@ class SupportActionError(Exception):
 @dataclass(frozen=True)
 class SupportAction:
     name: str
-    label: str
+    label: str | Promise  # a lazy translation when registered at import time
     model: type[models.Model]
     run: Callable[..., str]  # (obj, *, params, actor) -> a short outcome message; raises on failure
     superuser_only: bool = False
-    warning: str = ""
+    warning: str | Promise = ""
     company_scoped: bool = True  # False for targets that belong to no company (a webhook delivery)
 
     def company_id_of(self, obj) -> int | None:

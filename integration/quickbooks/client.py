@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 
 from integration.errors import AuthRevoked, IntegrationError, RateLimited, TransientError
 from integration.http import TimeoutSession
-from integration.quickbooks.documents import encode_json
 from integration.quickbooks.errors import (
     SERVICE,
     AuthExpired,
@@ -167,9 +166,6 @@ class QboClient:
         stream: bool = False,
     ) -> requests.Response:
         params = {**(params or {}), "minorversion": MINOR_VERSION}
-        if json is not None:
-            data, json = encode_json(json), None
-            headers = {"Content-Type": "application/json", **(headers or {})}
         token = self.tokens.get()
         for attempt in (1, 2):
             request_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", **(headers or {})}

@@ -1,14 +1,12 @@
 """QBO JSON bodies, built in one place from typed inputs (rows are read in `records`).
 
-Money goes to QBO as exact `Decimal`s: `encode_json` (used by `QboClient` for every body) writes
-them as JSON numbers digit for digit, never through float.
+Money goes to QBO as exact `Decimal`s: the client's session writes every `json=` body with
+`integration.jsonbody`, digit for digit, never through float.
 Field names: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -16,24 +14,6 @@ from typing import Any, Protocol
 from integration.quickbooks.records import ADDRESS_LINES, QboCustomer
 
 US_TAXABLE, US_NON_TAXABLE = "TAX", "NON"  # a US line's TaxCodeRef (reference §8.1)
-
-
-def encode_json(body: Any) -> bytes:
-    """JSON with every Decimal written as the exact number it is (money never goes through float)."""
-    marker = uuid.uuid4().hex  # placeholders no text of the body can contain
-    numbers: dict[str, str] = {}
-
-    def exact(value: Any) -> str:
-        if isinstance(value, Decimal) and value.is_finite():
-            key = f"{marker}:{len(numbers)}"
-            numbers[json.dumps(key)] = format(value, "f")
-            return key
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    text = json.dumps(body, default=exact, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for placeholder, number in numbers.items():
-        text = text.replace(placeholder, number)
-    return text.encode()
 
 
 # -- inputs -------------------------------------------------------------------------------------

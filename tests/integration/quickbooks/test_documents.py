@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from integration import jsonbody
 from integration.quickbooks import documents, records
 from invoices.drafts import DraftAddress
 
@@ -38,10 +39,10 @@ def test_decimals_go_to_quickbooks_as_the_exact_numbers_they_are():
         total_tax=Decimal("1E+1"),
         bill_address=DraftAddress(line1="1 Main St", city="Springfield"),
     )
-    text = documents.encode_json(body).decode()
+    text = jsonbody.dumps(body)  # what the client's session sends for `json=`
     # 0.1 + 0.2 as floats is 0.30000000000000004; 12345678901234.57 has no exact float.
-    assert '"Amount":0.30' in text and '"UnitPrice":0.10' in text
-    assert '"Amount":12345678901234.57' in text and '"TotalTax":10' in text
+    assert '"Amount": 0.30' in text and '"UnitPrice": 0.10' in text
+    assert '"Amount": 12345678901234.57' in text and '"TotalTax": 10' in text
     back = json.loads(text, parse_float=Decimal)
     assert back["Line"][1]["SalesItemLineDetail"]["UnitPrice"] == Decimal("12345678901234.57")
     assert back["Line"][0]["Description"] == 'A "quoted" line, with ünïcode'
@@ -52,12 +53,12 @@ def test_decimals_go_to_quickbooks_as_the_exact_numbers_they_are():
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), object()])
 def test_what_is_not_a_finite_number_is_refused_before_anything_is_sent(value):
     with pytest.raises((TypeError, ValueError)):
-        documents.encode_json({"Amount": value})
+        jsonbody.dumps({"Amount": value})
 
 
 def test_a_text_that_looks_like_a_placeholder_stays_text():
     body = {"Description": "x:0", "Amount": Decimal("1.50")}
-    assert json.loads(documents.encode_json(body), parse_float=Decimal) == {
+    assert json.loads(jsonbody.dumps(body), parse_float=Decimal) == {
         "Description": "x:0",
         "Amount": Decimal("1.50"),
     }
