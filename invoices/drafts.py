@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import MISSING, asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext as _
 
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.fields import Address, field_value, primary_value, standard_raw
 from integration.pipedrive.models import PipedriveInstallation
+from integration.pipedrive.shapes import Deal, Entity
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import money
 from invoices.models import CustomerLink, ProductLink, TaxCodeMapping
@@ -199,7 +201,7 @@ class DraftError(ValueError):
 
 
 def _coerce(kind, data: dict, *, prefix: str, skip: frozenset | set = frozenset()) -> dict:
-    values = {}
+    values: dict[str, Any] = {}
     for name, spec in kind.__dataclass_fields__.items():
         if name in skip:
             continue
@@ -243,20 +245,19 @@ def _text(value: Any) -> str:
 class _Sources:
     """The deal, its organization and person, and their field definitions, fetched at most once."""
 
-    def __init__(self, installation: PipedriveInstallation, deal: dict):
+    def __init__(self, installation: PipedriveInstallation, deal: Deal):
         self.installation = installation
-        self.entities: dict[str, dict | None] = {"deal": deal}
+        self.deal = deal
+        self.entities: dict[str, Mapping[str, Any] | None] = {"deal": deal}
         self.definitions: dict[str, list] = {}
 
-    def entity(self, name: str) -> dict | None:
+    def entity(self, name: str) -> Mapping[str, Any] | None:
         if name not in self.entities:
-            deal = self.entities["deal"]
-            if name == "organization" and deal.get("org_id"):
-                self.entities[name] = pipedrive.organization_get(
-                    installation=self.installation, organization_id=deal["org_id"]
-                )
-            elif name == "person" and deal.get("person_id"):
-                self.entities[name] = pipedrive.person_get(installation=self.installation, person_id=deal["person_id"])
+            org_id, person_id = self.deal.get("org_id"), self.deal.get("person_id")
+            if name == "organization" and org_id:
+                self.entities[name] = pipedrive.organization_get(installation=self.installation, organization_id=org_id)
+            elif name == "person" and person_id:
+                self.entities[name] = pipedrive.person_get(installation=self.installation, person_id=person_id)
             else:
                 self.entities[name] = None
         return self.entities[name]
@@ -267,8 +268,9 @@ class _Sources:
             return None
         if CUSTOM_FIELD_KEY.match(key) or key in {"address", "postal_address"}:
             if entity_name not in self.definitions:
+                # entity() read it, so it is the deal, its organization or its person.
                 self.definitions[entity_name] = pipedrive.fields_list(
-                    installation=self.installation, entity=entity_name
+                    installation=self.installation, entity=cast(Entity, entity_name)
                 )
             decoded = field_value(entity, key, self.definitions[entity_name])
             if decoded is not None:
@@ -322,9 +324,9 @@ def deal_customer_id(
     Invoices made in Pipedrive's own invoice tab carry no deal (the invoicing contract names none), so
     our panel finds them through the contact, the way its draft suggests a customer."""
     deal = pipedrive.deal_get(installation=installation, deal_id=deal_id)
-    for entity, key in (("organization", "org_id"), ("person", "person_id")):
-        if deal.get(key):
-            link = CustomerLink.objects.filter(connection=connection, entity=entity, pipedrive_id=deal[key]).first()
+    for entity, pipedrive_id in (("organization", deal.get("org_id")), ("person", deal.get("person_id"))):
+        if pipedrive_id:
+            link = CustomerLink.objects.filter(connection=connection, entity=entity, pipedrive_id=pipedrive_id).first()
             if link is not None:
                 return link.qbo_customer_id
     sources = _Sources(installation, deal)
@@ -355,10 +357,11 @@ def draft_from_deal(
         if not isinstance(address_value, dict)
         else DraftAddress(line1=_text(address_value)),
     )
-    if deal.get("org_id"):
-        customer.pipedrive_entity, customer.pipedrive_id = "organization", int(deal["org_id"])
-    elif deal.get("person_id"):
-        customer.pipedrive_entity, customer.pipedrive_id = "person", int(deal["person_id"])
+    org_id, person_id = deal.get("org_id"), deal.get("person_id")
+    if org_id:
+        customer.pipedrive_entity, customer.pipedrive_id = "organization", int(org_id)
+    elif person_id:
+        customer.pipedrive_entity, customer.pipedrive_id = "person", int(person_id)
 
     link = None
     if customer.pipedrive_id is not None:
@@ -385,7 +388,7 @@ def draft_from_deal(
         if product.get("is_enabled") is False:
             continue
         product_id = product.get("product_id")
-        link = remembered.get(product_id)
+        product_link = remembered.get(product_id) if product_id is not None else None
         line = DraftLine(
             name=str(product.get("name") or _("Product %(id)s") % {"id": product_id}),
             quantity=str(product.get("quantity", 1)),
@@ -397,8 +400,8 @@ def draft_from_deal(
             pipedrive_product_id=product_id,
             pipedrive_sum=str(product["sum"]) if product.get("sum") is not None else None,
             description=str(product.get("comments") or product.get("name") or "")[:4000],
-            qbo_item_id=link.qbo_item_id if link else "",
-            qbo_item_name=link.item_name if link else "",
+            qbo_item_id=product_link.qbo_item_id if product_link else "",
+            qbo_item_name=product_link.item_name if product_link else "",
         )
         try:
             result = money.price_line(line.deal_line(check_pipedrive_sum=True))
