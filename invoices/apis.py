@@ -22,7 +22,8 @@ from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import access, create, create_queue, lifecycle, panel_reads, selectors, validation
-from invoices.drafts import Draft, DraftError, draft_from_deal, priced
+from invoices.deal_drafts import draft_from_deal
+from invoices.drafts import Draft, DraftError, priced
 from invoices.errors import ErrorAnswer, InvoiceError, integration_error_answer, invoice_error_answer
 from invoices.http import pdf_response
 from invoices.models import Invoice
@@ -377,7 +378,7 @@ class ContactInvoicesApi(PanelApi):
         return link
 
     def _contact_customer(self, deal_id: int, connection: QuickBooksConnection) -> str:
-        from invoices.drafts import deal_customer_id
+        from invoices.deal_drafts import deal_customer_id
 
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:

@@ -151,7 +151,7 @@ def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
     """Apply the company's rule to a deal that was just won. Runs in the company's scope. Integration
     errors propagate (the task retries; the key keeps it exactly once)."""
     from invoices import create
-    from invoices.drafts import draft_from_deal
+    from invoices.deal_drafts import draft_from_deal
     from invoices.errors import InvoiceError
 
     config = DealFigureFields.objects.filter(company=company).first()

@@ -139,7 +139,7 @@ def test_the_sandbox_validates_notes(qbo, installed):
 
 def test_a_deal_without_an_organization_is_billed_to_its_person(installed, connected, personas):
     from integration.pipedrive import client as pipedrive
-    from invoices.drafts import draft_from_deal
+    from invoices.deal_drafts import draft_from_deal
     from tenants.models import FieldMapping
 
     with company_scope(personas.company_a):
