@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from invoices import lookups
-from invoices.apis import PanelApi
 from invoices.models import ProductLink
+from invoices.panel_api import PanelApi
 from invoices.serializers import ProductLinkSerializer
 
 
