@@ -40,9 +40,6 @@ class DraftAddress:
             )
         return cls(line1=str(value or ""))
 
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
 
 @dataclass
 class DraftCustomer:

@@ -155,11 +155,6 @@ register(
 )
 
 
-def failed_job_ids(*, company: Company) -> list[int]:
-    """The company's invoices still waiting for (or refused by) QuickBooks."""
-    return list(Invoice.all_companies.filter(company=company, state__in=JOB_STATES).values_list("pk", flat=True))
-
-
 # -- read models ------------------------------------------------------------------------------------
 
 

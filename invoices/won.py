@@ -215,11 +215,6 @@ def delivery_process(*, company: Company, body: bytes) -> WonDeal | None:
     return deal_won(company=company, deal_id=deal_id)
 
 
-def won_flag(*, deal_id: int) -> dict | None:
-    """The panel's flag for a deal (company scope): state, label and problems."""
-    return flag_of(WonDeal.objects.filter(deal_id=deal_id).first())
-
-
 def flag_of(won: WonDeal | None) -> dict | None:
     """The panel's flag for a WonDeal row (the panel's lean read builds the row from its own query)."""
     if won is None:
