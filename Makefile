@@ -56,11 +56,12 @@ wrk:
 test: venv chromium compilemessages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## lint: ruff, and the import contracts of pyproject.toml (the apps' layering, README "Code layout")
+## lint: ruff, the import contracts of pyproject.toml (the apps' layering, README "Code layout") and mypy
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/mypy
 
 fmt: venv
 	$(BIN)/ruff check --fix .
@@ -107,4 +108,4 @@ vendor-sdk:
 	  "$(SDK_VERSION)" > $(CURDIR)/$(SDK_DIR)/VERSION && rm -rf $$tmp
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache .mypy_cache

@@ -45,6 +45,7 @@ def _surface(path: str) -> str | None:
 
 def surface_error(surface: str, *, status: int, code: str, message: str) -> JsonResponse:
     """`code`/`message` in the envelope of `surface` (see tenants.api, invoices.extension.errors)."""
+    body: dict[str, object]
     if surface == "api":
         body = {"error": {"code": code, "message": message, "fields": {}}}
     elif surface == "extension":

@@ -60,8 +60,16 @@ class ApiCallAdmin(ReadOnlyAdmin):
 class WebhookEventInline(admin.TabularInline):
     model = WebhookEvent
     extra = 0
-    fields = ["event_id", "realm_id", "company", "entity", "entity_id", "operation", "occurred_at", "processed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "event_id",
+        "realm_id",
+        "company",
+        "entity",
+        "entity_id",
+        "operation",
+        "occurred_at",
+        "processed_at",
+    )
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -77,8 +85,15 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["service", "received_at", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["last_error"]  # plus realm, entity and event ids: see get_search_results
     search_help_text = _("Realm id, QuickBooks entity id, event id, or text of the last error")
-    fields = ["service", "content_type", "received_at", "processed_at", "attempts", "last_error", "payload"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "service",
+        "content_type",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "last_error",
+        "payload",
+    )
     inlines = [WebhookEventInline]
     support_actions = ("webhook_redeliver",)
     change_form_template = "admin/support/change_form.html"  # the action buttons

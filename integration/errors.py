@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
+
+class ErrorContext(TypedDict):
+    """The keyword arguments every `IntegrationError` takes, built once where a response is mapped."""
+
+    service: str
+    code: str
+    status: int | None
+    detail: str
+
 
 class IntegrationError(Exception):
     """Base class. `service` names the remote service, `code` its error code when it gave one."""

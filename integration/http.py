@@ -77,11 +77,12 @@ class CallRecord:
 CallRecorder = Callable[[CallRecord], None]
 
 
-class _CallLogged:
-    """The timeout, deadline and call log of our sessions, mixed into a `requests.Session` class.
+class _CallLogged(requests.Session):
+    """The timeout, deadline and call log of our sessions, on top of a `requests.Session` class.
 
-    `requests_oauthlib.OAuth2Session` is such a class too, so token calls get exactly the same
-    treatment as API calls (`make_oauth_session`)."""
+    `requests_oauthlib.OAuth2Session` is such a class too, and comes after this one in
+    `OAuthSession`'s bases, so token calls get exactly the same treatment as API calls
+    (`make_oauth_session`)."""
 
     service: str
     default_timeout: float
@@ -152,7 +153,7 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-class TimeoutSession(_CallLogged, requests.Session):
+class TimeoutSession(_CallLogged):
     """A session whose requests always have a timeout and are logged without secrets."""
 
     def __init__(self, *, service: str, timeout: float, recorder: CallRecorder | None = None):

@@ -84,34 +84,34 @@ def stored_decimals(model):
             def show(self, obj, name=name, field=field):
                 return _shown(getattr(obj, f"{name}_text", None), field)
 
-            show.short_description = field.verbose_name
-            setattr(cls, f"{name}_stored", show)
+            setattr(cls, f"{name}_stored", admin.display(description=field.verbose_name)(show))
         return cls
 
     return decorate
 
 
-def _stored(names: list[str], model) -> list[str]:
+def _stored(names: list[str], model) -> tuple[str, ...]:
     decimals = set(_decimals(model))
-    return [f"{n}_stored" if n in decimals else n for n in names]
+    return tuple(f"{n}_stored" if n in decimals else n for n in names)
 
 
 @stored_decimals(InvoiceLine)
 class LineInline(admin.TabularInline):
     model = InvoiceLine
     extra = 0
-    fields = [
-        "position",
-        "description",
-        "pipedrive_product_id",
-        "qbo_item_id",
-        "quantity",
-        "unit_price",
-        "amount",
-        "tax_code",
-    ]
-    fields = _stored(fields, InvoiceLine)
-    readonly_fields = fields
+    fields = readonly_fields = _stored(
+        [
+            "position",
+            "description",
+            "pipedrive_product_id",
+            "qbo_item_id",
+            "quantity",
+            "unit_price",
+            "amount",
+            "tax_code",
+        ],
+        InvoiceLine,
+    )
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -124,8 +124,7 @@ class LineInline(admin.TabularInline):
 class DealInline(admin.TabularInline):
     model = InvoiceDeal
     extra = 0
-    fields = ["deal_id", "linked_by", "linked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("deal_id", "linked_by", "linked_at")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -138,8 +137,7 @@ class DealInline(admin.TabularInline):
 class EventInline(admin.TabularInline):
     model = InvoiceEvent
     extra = 0
-    fields = ["created_at", "kind", "actor", "message", "data"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "actor", "message", "data")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

@@ -1,13 +1,12 @@
 """The panel API: what our deal panel and create-invoice modal call inside Pipedrive.
 
 Authenticated by the Pipedrive-signed JWT only (no cookies in the iframe). The company and the
-member come from the verified token; everything else is looked up inside that company.
+member come from the verified token; everything else is looked up inside that company
+(`invoices.panel_api.PanelApi`).
 """
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -18,145 +17,20 @@ from rest_framework.response import Response
 from integration.errors import IntegrationError
 from integration.pipedrive import client as pipedrive_client
 from integration.pipedrive import selectors as pipedrive_selectors
-from integration.pipedrive.jwt import PipedrivePanelAuthentication
-from integration.quickbooks import selectors as qbo_selectors
-from invoices import access, create, create_queue, lifecycle, panel_reads, selectors, validation
-from invoices.drafts import Draft, DraftError, draft_from_deal, priced
-from invoices.errors import ErrorAnswer, InvoiceError, integration_error_answer, invoice_error_answer
+from integration.quickbooks.models import QuickBooksConnection
+from invoices import create, create_queue, lifecycle, panel_reads, selectors
+from invoices.deal_drafts import draft_from_deal
+from invoices.drafts import priced
 from invoices.http import pdf_response
 from invoices.models import Invoice
+from invoices.panel_api import ApiError, PanelApi
 from invoices.serializers import (
     DraftInputSerializer,
     InvoiceSerializer,
     RangeSerializer,
     SendSerializer,
 )
-from invoices.sync import company_today
-from tenants.api import CompanyScopedApi
 from tenants.models import FieldMapping
-
-
-class ApiError(exceptions.APIException):
-    """A refusal in our error envelope, with the fields at fault."""
-
-    def __init__(self, *, status_code: int, code: str, message: str, fields: dict | None = None, problems=None):
-        self.status_code = status_code
-        super().__init__(detail=message, code=code)
-        self.fields = fields or {}
-        self.problems = problems or []
-
-
-def _api_error(answer: ErrorAnswer, *, fields: dict | None = None) -> ApiError:
-    if fields is None:
-        fields = {}
-        for problem in answer.problems:
-            fields.setdefault(problem.field, []).append(problem.message)
-    return ApiError(
-        status_code=answer.status,
-        code=answer.code,
-        message=answer.message,
-        fields=fields,
-        problems=[p.as_dict() for p in answer.problems],
-    )
-
-
-class PanelApi(CompanyScopedApi):
-    """Base of the panel endpoints: Pipedrive JWT only; `self.connection` is the company's QBO link."""
-
-    authentication_classes = [PipedrivePanelAuthentication]
-    manages_transactions = True
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        # Services manage their own transactions: a create commits its intent before calling QBO,
-        # and no transaction may stay open across a call to QuickBooks.
-        return transaction.non_atomic_requests(super().as_view(**initkwargs))
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if not validation.path_ids_bounded(kwargs):
-            raise exceptions.NotFound()
-        self.connection = qbo_selectors.connection_live(company=self.company)
-
-    def handle_exception(self, exc):
-        if isinstance(exc, DraftError):
-            exc = ApiError(status_code=400, code="invalid", message=exc.message, fields={exc.field: [exc.message]})
-        elif isinstance(exc, InvoiceError):
-            exc = _api_error(invoice_error_answer(exc))
-        elif isinstance(exc, IntegrationError):
-            exc = _api_error(integration_error_answer(exc, may_reconnect=self.may_manage_connection()))
-        response = super().handle_exception(exc)
-        if isinstance(exc, ApiError) and isinstance(response.data, dict) and "error" in response.data:
-            response.data["error"]["fields"] = exc.fields
-            if exc.problems:
-                response.data["error"]["problems"] = exc.problems
-        return response
-
-    def require_viewer(self):
-        """Invoices are visible to the connection owner, or to everyone in 'team' companies."""
-        if self.connection is None:
-            raise ApiError(
-                status_code=409,
-                code="not_connected",
-                message=_("QuickBooks is not connected yet. A company admin can connect it in Settings."),
-            )
-        refusal = access.viewing_refusal(membership=self.membership, connection=self.connection)
-        if refusal:
-            raise ApiError(status_code=403, code="not_allowed_to_view", message=refusal)
-
-    def require_active(self):
-        self.require_viewer()
-        if self.connection.status != self.connection.Status.ACTIVE:
-            raise ApiError(
-                status_code=409,
-                code="needs_reconnect",
-                message=_("QuickBooks needs reconnecting before invoices can be changed."),
-            )
-
-    def draft_of(self, data, deal_id: int, *, limits: bool = True) -> Draft:
-        """The submitted draft, refused (400, fields named) when a JSON type is wrong or, with
-        `limits`, when a value could overflow our columns or QBO's: before anything is read or written."""
-        raw = data.validated_data["draft"]
-        wrong_types = validation.raw_draft_type_problems(raw)
-        if wrong_types:
-            raise ApiError(status_code=400, code="invalid", message=_("Some fields are not valid."), fields=wrong_types)
-        draft = Draft.from_dict({**raw, "deal_id": deal_id})
-        if limits and self.connection is not None:
-            create.draft_within_limits(connection=self.connection, draft=draft)
-        return draft
-
-    def may_manage_connection(self) -> bool:
-        """The connection's owner or a company admin may reconnect or disconnect it."""
-        membership = getattr(self, "membership", None)
-        connection = getattr(self, "connection", None)
-        if membership is None:
-            return False
-        return membership.is_admin or (connection is not None and connection.owner_id == membership.pk)
-
-    def _owner_name(self) -> str:
-        owner = self.connection.owner if self.connection else None
-        return owner.user.display_name if owner else _("the connection owner")
-
-    def invoice(self, invoice_id: int) -> Invoice:
-        self.require_viewer()
-        return get_object_or_404(
-            Invoice.objects.select_related("connection", "company"), pk=invoice_id, connection=self.connection
-        )
-
-    def serialize(self, invoices, many=False):
-        context = {"membership": self.membership, "today": company_today(self.connection) if self.connection else None}
-        return InvoiceSerializer(invoices, many=many, context=context).data
-
-    def connection_info(self) -> dict:
-        if self.connection is None:
-            return {"status": "not_connected"}
-        return {
-            "status": self.connection.status,
-            "company_name": self.connection.company_name,
-            "home_currency": self.connection.home_currency,
-            "owner": self._owner_name(),
-            "may_disconnect": self.may_manage_connection(),
-        }
 
 
 class DealInvoicesApi(PanelApi):
@@ -175,7 +49,7 @@ class DealInvoicesApi(PanelApi):
         responses={201: InvoiceSerializer, 202: InvoiceSerializer},
     )
     def post(self, request, deal_id: int):
-        self.require_active()
+        connection = self.require_active()
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data.get("idempotency_key"):
@@ -198,14 +72,14 @@ class DealInvoicesApi(PanelApi):
             )
         # The money rule: the invoice bills the lines the user confirmed, at the total they saw.
         create.draft_as_confirmed(
-            connection=self.connection,
+            connection=connection,
             installation=installation,
             draft=draft,
             idempotency_key=str(data.validated_data["idempotency_key"]),
             confirmed_total=data.validated_data["draft"].get("total"),
         )
         invoice = create.invoice_create(
-            connection=self.connection,
+            connection=connection,
             draft=draft,
             actor=self.membership,
             idempotency_key=str(data.validated_data["idempotency_key"]),
@@ -225,7 +99,7 @@ class DealDraftApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request, deal_id: int):
-        self.require_active()
+        connection = self.require_active()
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:
             # Each user's own Pipedrive access reads deals (integration/pipedrive/README.md).
@@ -237,7 +111,7 @@ class DealDraftApi(PanelApi):
                 ),
             )
         mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
-        draft = draft_from_deal(installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id)
+        draft = draft_from_deal(installation=installation, connection=connection, mapping=mapping, deal_id=deal_id)
         return Response(draft.as_dict())
 
 
@@ -248,11 +122,11 @@ class DealPreflightApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def post(self, request, deal_id: int):
-        self.require_active()
+        connection = self.require_active()
         data = DraftInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         draft = self.draft_of(data, deal_id, limits=False)  # pre-flight reports the limits as problems
-        problems = create.invoice_preflight(connection=self.connection, draft=draft)
+        problems = create.invoice_preflight(connection=connection, draft=draft)
         from invoices.duplicates import duplicate_warnings
 
         # The lines priced as confirmed, their total and its difference from the deal's value; and a
@@ -261,7 +135,7 @@ class DealPreflightApi(PanelApi):
             {
                 "ok": not problems,
                 "problems": [p.as_dict() for p in problems],
-                "warnings": duplicate_warnings(connection=self.connection, draft=draft),
+                "warnings": duplicate_warnings(connection=connection, draft=draft),
                 **priced(draft),
             }
         )
@@ -272,11 +146,11 @@ class DealRefreshApi(PanelApi):
         request=None, summary="Re-read the deal's invoices from QuickBooks now", responses=OpenApiTypes.OBJECT
     )
     def post(self, request, deal_id: int):
-        self.require_active()
-        invoices = list(selectors.invoices_of_deal(company=self.company, connection=self.connection, deal_id=deal_id))
+        connection = self.require_active()
+        invoices = list(selectors.invoices_of_deal(company=self.company, connection=connection, deal_id=deal_id))
         for pending in [i for i in invoices if i.state == Invoice.State.PENDING]:
             create_queue.invoice_submit(invoice_id=pending.pk)  # retry now what was waiting for QBO
-        lifecycle.invoice_refresh(connection=self.connection, invoices=invoices)
+        lifecycle.invoice_refresh(connection=connection, invoices=invoices)
         return DealInvoicesApi.get(self, request, deal_id)
 
 
@@ -353,16 +227,16 @@ class ContactInvoicesApi(PanelApi):
     read is answered by panel_reads.contact_invoices_endpoint without DRF's dispatch
     (invoices/urls.py); this view answers a `refresh` or a deal whose customer Pipedrive must name."""
 
-    def _customer(self, deal_id: int) -> str:
+    def _customer(self, deal_id: int, connection: QuickBooksConnection) -> str:
         link = (
-            Invoice.objects.filter(connection=self.connection, deal_links__deal_id=deal_id)
+            Invoice.objects.filter(connection=connection, deal_links__deal_id=deal_id)
             .exclude(customer_qbo_id="")
             .values_list("customer_qbo_id", flat=True)
             .first()
         )
         if not link:
             # No invoice of ours on this deal (Pipedrive's own invoice tab sends no deal): its contact.
-            link = self._contact_customer(deal_id)
+            link = self._contact_customer(deal_id, connection)
         if not link:
             raise ApiError(
                 status_code=404,
@@ -371,17 +245,15 @@ class ContactInvoicesApi(PanelApi):
             )
         return link
 
-    def _contact_customer(self, deal_id: int) -> str:
-        from invoices.drafts import deal_customer_id
+    def _contact_customer(self, deal_id: int, connection: QuickBooksConnection) -> str:
+        from invoices.deal_drafts import deal_customer_id
 
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:
             return ""
         mapping, _created = FieldMapping.objects.get_or_create(company=self.company)
         try:
-            return deal_customer_id(
-                installation=installation, connection=self.connection, mapping=mapping, deal_id=deal_id
-            )
+            return deal_customer_id(installation=installation, connection=connection, mapping=mapping, deal_id=deal_id)
         except IntegrationError:
             return ""  # Pipedrive or QuickBooks unavailable: the panel says there is no customer yet
 
@@ -391,14 +263,14 @@ class ContactInvoicesApi(PanelApi):
         parameters=[RangeSerializer],
     )
     def get(self, request):
-        self.require_viewer()
+        connection = self.require_viewer()
         query = RangeSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        customer = self._customer(query.validated_data["deal_id"])
+        customer = self._customer(query.validated_data["deal_id"], connection)
         if query.validated_data.get("refresh"):
             # Pull this customer's invoices from QBO for the range, including ones typed into QuickBooks.
             lifecycle.customer_invoices_pull(
-                connection=self.connection,
+                connection=connection,
                 customer_qbo_id=customer,
                 date_from=query.validated_data.get("date_from"),
                 date_to=query.validated_data.get("date_to"),

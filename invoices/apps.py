@@ -16,7 +16,7 @@ class InvoicesConfig(AppConfig):
             deal_figures,  # noqa: F401
             support,  # noqa: F401  (registers the support console's actions)
         )
-        from invoices.deal_figures import on_quickbooks_connected
+        from invoices.deal_figure_fields import on_quickbooks_connected
         from invoices.deal_notes import on_invoice_event
         from invoices.models import InvoiceEvent
 

@@ -55,6 +55,8 @@ def record_intent(*, connection: QuickBooksConnection, draft: Draft, actor: Memb
         expected = money.deal_total(line.deal_line() for line in draft.lines)
     except money.MoneyError:
         expected = Decimal("0")  # pre-flight will say what is wrong
+    issue: dt.date | None
+    due: dt.date | None
     try:
         issue, due = dt.date.fromisoformat(draft.issue_date), dt.date.fromisoformat(draft.due_date)
     except ValueError:

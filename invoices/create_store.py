@@ -178,7 +178,7 @@ def _send_after_create(*, invoice_id: int, actor_id: int | None) -> None:
     from invoices.lifecycle import invoice_send
 
     invoice = Invoice.objects.get(pk=invoice_id)
-    actor = Membership.objects.filter(pk=actor_id).first()
+    actor = Membership.objects.filter(pk=actor_id).first() if actor_id is not None else None
     try:
         invoice_send(invoice=invoice, actor=actor)
     except Exception:  # the invoice exists; sending can be retried from the panel

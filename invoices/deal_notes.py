@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -103,12 +104,13 @@ def _amount(invoice: Invoice) -> Decimal:
 
 def headline(*, invoice: Invoice, kind: str) -> str:
     number = invoice.doc_number or invoice.qbo_id
-    return {
+    titles: dict[str, str] = {
         DealNote.Kind.CREATED: _("QuickBooks invoice %(number)s created"),
         DealNote.Kind.PAID: _("QuickBooks invoice %(number)s paid"),
         DealNote.Kind.VOIDED: _("QuickBooks invoice %(number)s voided"),
         DealNote.Kind.DELETED: _("QuickBooks invoice %(number)s deleted"),
-    }[kind] % {"number": number}
+    }
+    return titles[kind] % {"number": number}
 
 
 def note_content(*, note: DealNote) -> str:
@@ -147,9 +149,8 @@ def _installation(note: DealNote):
         if own is not None:
             return own
     owner = note.invoice.connection.owner_id
-    return installations_of_company(company=company).filter(membership_id=owner).first() or installation_for(
-        company=company, membership=None
-    )
+    owners = installations_of_company(company=company).filter(membership_id=owner) if owner is not None else None
+    return (owners.first() if owners is not None else None) or installation_for(company=company, membership=None)
 
 
 def _already_written(*, installation, note: DealNote) -> dict | None:
@@ -182,7 +183,7 @@ def deal_note_write(*, note_id: int) -> DealNote | None:
         if note is None or (note.next_attempt_at and note.next_attempt_at > now and note.attempts):
             return note  # written, failed, or claimed by another worker / not due yet
         note.attempts += 1
-        note.next_attempt_at = now + timezone.timedelta(seconds=_backoff(note.attempts))  # also the claim
+        note.next_attempt_at = now + timedelta(seconds=_backoff(note.attempts))  # also the claim
         note.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
     try:
         if not note.invoice.company.deal_notes:
@@ -219,7 +220,8 @@ def _retry_later(note: DealNote) -> None:
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return
-    delay = max(1.0, (note.next_attempt_at - timezone.now()).total_seconds())
+    due = note.next_attempt_at or timezone.now()  # set by the caller
+    delay = max(1.0, (due - timezone.now()).total_seconds())
     transaction.on_commit(
         lambda: tasks.write_deal_note.apply_async(
             kwargs={"company_id": note.company_id, "note_id": note.pk}, countdown=delay
@@ -238,6 +240,6 @@ def deal_notes_due(*, limit: int = 500) -> list[tuple[int, int]]:
         DealNote.all_companies.filter(
             state=DealNote.State.PENDING,
             next_attempt_at__isnull=True,
-            created_at__lt=now - timezone.timedelta(minutes=2),
+            created_at__lt=now - timedelta(minutes=2),
         ).values_list("company_id", "pk")[:limit]
     )

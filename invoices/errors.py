@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
-from integration.pipedrive.client import NotFound as PipedriveNotFound
+from integration.pipedrive.errors import NotFound as PipedriveNotFound
 from integration.quickbooks.errors import QboDuplicateName, QboNotFound
 from invoices.preflight import Problem
 

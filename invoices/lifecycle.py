@@ -134,7 +134,12 @@ def invoice_pdf_filename(invoice: Invoice) -> str:
 
 def invoice_deep_link(*, invoice: Invoice) -> str:
     """Where 'Open in QuickBooks' goes."""
-    return f"{settings.QBO_APP_BASE_URL.rstrip('/')}/invoice?txnId={invoice.qbo_id}"
+    return qbo_deep_link(qbo_id=invoice.qbo_id)
+
+
+def qbo_deep_link(*, qbo_id: str) -> str:
+    """The QuickBooks page of the invoice with this QBO id (for reads that hold no Invoice)."""
+    return f"{settings.QBO_APP_BASE_URL.rstrip('/')}/invoice?txnId={qbo_id}"
 
 
 def invoice_share_link(*, invoice: Invoice) -> str:

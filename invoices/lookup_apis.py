@@ -8,8 +8,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
 from invoices import lookups
-from invoices.apis import PanelApi
 from invoices.models import ProductLink
+from invoices.panel_api import PanelApi
 from invoices.serializers import ProductLinkSerializer
 
 
@@ -20,14 +20,14 @@ class ProductLinkApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def put(self, request, product_id: int):
-        self.require_active()
+        connection = self.require_active()
         data = ProductLinkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         # The item's name is stored with the link, so a draft shows "Hours", not QBO's id "3" (issue 13);
         # reading it also proves the item exists (610 → 404 in our envelope).
-        item = lookups.item_get(connection=self.connection, item_id=data.validated_data["qbo_item_id"])
+        item = lookups.item_get(connection=connection, item_id=data.validated_data["qbo_item_id"])
         link, _created = ProductLink.objects.update_or_create(
-            connection=self.connection,
+            connection=connection,
             pipedrive_product_id=product_id,
             defaults={
                 "company": self.company,
@@ -56,17 +56,18 @@ class QboSearchApi(PanelApi):
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):
-        self.require_active()
+        connection = self.require_active()
         term = request.query_params.get("q") or ""
+        results: list[dict[str, str | None]]
         if self.entity == "Customer":
             results = [
                 {
                     "id": c.id,
                     "name": c.display_name,
                     "email": c.email,
-                    "currency": c.currency or self.connection.home_currency,
+                    "currency": c.currency or connection.home_currency,
                 }
-                for c in lookups.customers_search(connection=self.connection, term=term, limit=self.LIMIT)
+                for c in lookups.customers_search(connection=connection, term=term, limit=self.LIMIT)
             ]
         else:
             results = [
@@ -78,7 +79,7 @@ class QboSearchApi(PanelApi):
                     "unit_price": None if i.unit_price is None else str(i.unit_price),
                     "description": i.description,
                 }
-                for i in lookups.items_search(connection=self.connection, term=term, limit=self.LIMIT)
+                for i in lookups.items_search(connection=connection, term=term, limit=self.LIMIT)
             ]
         return Response({"results": results})
 

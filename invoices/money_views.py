@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from invoices import deal_figures
+from invoices import deal_figure_fields, deal_figures
 from invoices.models import DealFiguresOutbox
 
 
@@ -24,7 +24,7 @@ def won_rule_set(*, company, rule: str) -> None:
     from integration.errors import IntegrationError
     from invoices import won
 
-    config = deal_figures.fields_config(company=company)
+    config = deal_figure_fields.fields_config(company=company)
     config.won_rule = rule
     config.save(update_fields=["won_rule", "updated_at"])
     if rule != "off":
@@ -62,7 +62,7 @@ def money_loop_settings(request):
         return redirect("invoices:money-loop-settings")
     from invoices.models import WonDeal
 
-    config = deal_figures.fields_config(company=company)
+    config = deal_figure_fields.fields_config(company=company)
     context = {
         "won_problems": WonDeal.objects.filter(company=company, state=WonDeal.State.PROBLEMS).count(),
         "company": company,

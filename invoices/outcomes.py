@@ -34,7 +34,7 @@ def record_action_outcome(*, invoice: Invoice, actor, kind: str, unapplied: Deci
     data = dict(event.data or {})
     old = data.get("from")
     message = event.message
-    if old in Status._value2member_map_ and event.actor_id is None:
+    if isinstance(old, str) and old in Status._value2member_map_ and event.actor_id is None:
         message = _("%(old)s → %(new)s in %(source)s") % {
             "old": LABELS[Status(old)],
             "new": LABELS[Status(kind)],

@@ -33,7 +33,6 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import wraps
-from types import SimpleNamespace
 
 import orjson
 from django.db import InterfaceError, OperationalError
@@ -243,7 +242,7 @@ try:  # PostgreSQL: the hot statements are prepared once per database connection
             return super().execute(query, params, prepare=True, binary=binary)
 
 except ImportError:  # pragma: no cover (SQLite-only installs)
-    _PreparedCursor = None
+    _PreparedCursor = None  # type: ignore[misc,assignment]  # psycopg absent: no prepared cursor
 
 
 def _cursor():
@@ -263,7 +262,8 @@ def _cursor():
             # DATABASE_URL's pool to session mode: prepared statements live in a server session.
             db.connection.prepare_threshold = 2**31 - 1
         raw = _PreparedCursor(db.connection)
-    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    # Django wraps the raw DB-API cursor here; the stubs name the wrapper type as the argument.
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)  # type: ignore[arg-type]
 
 
 def _statement(key: tuple, params: dict) -> list[tuple]:
@@ -436,7 +436,7 @@ class Reader:
             "sent": row["sent"],
             "last_error": row["last_error"],
             "actions": actions,
-            "quickbooks_url": lifecycle.invoice_deep_link(invoice=SimpleNamespace(qbo_id=qbo_id))
+            "quickbooks_url": lifecycle.qbo_deep_link(qbo_id=qbo_id)
             if qbo_id and row["status"] != Status.DELETED
             else "",
             "deal_ids": row["deal_ids"],
@@ -537,7 +537,8 @@ def deal_invoices(view, request, deal_id: int, *, fingerprint: tuple | None = No
     params = _params(view, deal_id=deal_id)
     won_at = SEAT_COLUMNS  # won state, problems, invoice id follow the seat's columns
     if _conditional(request):
-        [row] = _statement(("deal", "head"), params) or [None]
+        heads = _statement(("deal", "head"), params)
+        row = heads[0] if heads else None
         row = _checked(row, fingerprint)
         view.require_viewer()
         count, versions, ids = row[won_at + 3 :]
@@ -573,7 +574,8 @@ def contact_invoices(
     key = (date_from is not None, date_to is not None, given)
     params = _params(view, deal_id=deal_id, customer=customer_qbo_id, date_from=date_from, date_to=date_to)
     if _conditional(request):
-        [row] = _statement(("contact", "head", *key), params) or [None]
+        heads = _statement(("contact", "head", *key), params)
+        row = heads[0] if heads else None
         row = _checked(row, fingerprint)
         view.require_viewer()
         customer, count, versions, ids = row[SEAT_COLUMNS:]
@@ -800,7 +802,8 @@ class WonFlag(serializers.Serializer):
     """Money loop: the deal was won and the "invoice when won" rule ran (invoices/won.py)."""
 
     state = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass takes declared fields out of the class; the stubs see Field.label here.
+    label = serializers.CharField()  # type: ignore[assignment]
     problems = serializers.ListField(child=serializers.DictField())
     invoice_id = serializers.IntegerField(allow_null=True)
 

@@ -5,6 +5,7 @@ Reads QBO (customer, items, tax codes) in a few queries; writes nothing anywhere
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,10 +34,10 @@ class Problem:
     field: str
     code: str
     message: str
-    suggestion: dict = field(default_factory=dict)
+    suggestion: dict = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        data = {"field": self.field, "code": self.code, "message": self.message}
+        data: dict[str, object] = {"field": self.field, "code": self.code, "message": self.message}
         if self.suggestion:
             data["suggestion"] = self.suggestion
         return data

@@ -59,7 +59,7 @@ def summary(queryset: QuerySet[Invoice], *, today: dt.date) -> list[dict]:
     Voided and deleted invoices count nowhere; overdue includes late partially paid ones.
     """
     live = Q(status__in=LIVE, state=Invoice.State.CREATED)
-    money = DecimalField(max_digits=18, decimal_places=2)
+    money: DecimalField = DecimalField(max_digits=18, decimal_places=2)
     rows = (
         queryset.order_by()
         .filter(live)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import cast
 
 from django import forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -19,6 +21,13 @@ TARGET_LABELS = {
     "tax_id": gettext_lazy("Customer tax ID"),
 }
 ENTITY_LABELS = dict(FieldMapping.Entity.choices)
+
+
+class TargetField(forms.ChoiceField):
+    """A mapping target's dropdown; the page shows which choice we recommend (templates/tenants/_field.html)."""
+
+    recommended: str = ""
+    recommended_label: str = ""
 
 
 def tax_field_name(rate: Decimal) -> str:
@@ -93,10 +102,11 @@ class FieldMappingForm(forms.Form):
                 value = RECOMMENDED[target]
             initial[target] = value
         initial.update(kwargs.pop("initial", None) or {})
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
 
         for target in TARGETS:
-            grouped = [
+            grouped: list[tuple[str | Promise, list[tuple[str, str]]]] = [
                 # The selected option shows alone in a closed dropdown: it names its entity (issue 13).
                 (
                     ENTITY_LABELS[entity],
@@ -109,12 +119,11 @@ class FieldMappingForm(forms.Form):
                 # Keep the stored choice visible even if Pipedrive is unreachable or the field is gone.
                 grouped.insert(0, (_("Saved"), [(saved[target], saved[target])]))
             empty = _("— choose a field —") if target == "to" else _("— leave empty —")
-            self.fields[target] = forms.ChoiceField(
-                label=TARGET_LABELS[target], choices=[("", empty), *grouped], required=target == "to"
-            )
+            field = TargetField(label=TARGET_LABELS[target], choices=[("", empty), *grouped], required=target == "to")
+            self.fields[target] = field
             recommended = RECOMMENDED.get(target, "")
-            self.fields[target].recommended = recommended
-            self.fields[target].recommended_label = next(
+            field.recommended = recommended
+            field.recommended_label = next(
                 (
                     f"{ENTITY_LABELS[entity]} › {label}"
                     for entity, items in options.fields.items()
@@ -128,7 +137,7 @@ class FieldMappingForm(forms.Form):
         accounts = [("", _("— none —")), *options.income_accounts]
         if mapping.default_income_account_id and mapping.default_income_account_id not in dict(accounts):
             accounts.append((mapping.default_income_account_id, mapping.default_income_account_id))
-        self.fields["default_income_account_id"].choices = accounts
+        cast(forms.ChoiceField, self.fields["default_income_account_id"]).choices = accounts
         self.fields["default_currency"].widget.attrs.update(
             {"list": "currency-options", "autocomplete": "off", "pattern": "[A-Za-z]{3}", "size": 4}
         )
@@ -156,9 +165,10 @@ class FieldMappingForm(forms.Form):
     def full_clean(self):
         super().full_clean()
         # Screen readers announce the error and help text with the field.
-        for name, bound in self._bound_items():
+        for name in self.fields:
+            bound = self[name]
             described = [f"{bound.auto_id}_help"] if bound.help_text or getattr(bound.field, "recommended", "") else []
-            if name in self._errors:
+            if name in self.errors:
                 bound.field.widget.attrs["aria-invalid"] = "true"
                 described.append(f"{bound.auto_id}_errors")
             if described:
@@ -215,7 +225,8 @@ class FieldMappingForm(forms.Form):
         return value
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("to") and data.get("to") in (data.get("email"), data.get("address")):
             self.add_error("to", _("The customer name and its email or address cannot come from the same field."))
         if self.options.uses_tax_codes:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from integration.errors import IntegrationError
 from integration.pipedrive import lists as pipedrive_lists
 from integration.pipedrive.selectors import installation_for, installations_of_company
+from integration.pipedrive.shapes import Entity
 from integration.quickbooks import entities as qbo_entities
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
@@ -22,7 +23,7 @@ from tenants.scoping import company_scope
 
 logger = logging.getLogger(__name__)
 
-ENTITIES = ("organization", "person", "deal")
+ENTITIES: tuple[Entity, ...] = ("organization", "person", "deal")
 # Field types whose value reads as text on an invoice (names, addresses, e-mails, ids, options).
 TEXT_TYPES = {"varchar", "varchar_auto", "text", "address", "enum", "varchar_options", "email"}
 TARGETS = ("to", "address", "email", "tax_id")

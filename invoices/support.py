@@ -38,7 +38,7 @@ def _connection(pk: int) -> QuickBooksConnection:
 
 def token_refresh_now(connection: QuickBooksConnection, *, params: dict, actor: User) -> str:
     """Refresh the QuickBooks access token now, through the serialized refresh path."""
-    from integration.quickbooks.services import access_token_refresh
+    from integration.quickbooks.tokens import access_token_refresh
 
     if connection.status != Status.ACTIVE:
         raise SupportActionError(_("The connection is %(status)s, not active.") % {"status": connection.status})
@@ -102,7 +102,7 @@ def webhook_redeliver(delivery: WebhookDelivery, *, params: dict, actor: User) -
 
 
 def mark_needs_reconnect(connection: QuickBooksConnection, *, params: dict, actor: User) -> str:
-    from integration.quickbooks.services import connection_mark_needs_reconnect
+    from integration.quickbooks.tokens import connection_mark_needs_reconnect
 
     if connection.status != Status.ACTIVE:
         raise SupportActionError(_("The connection is %(status)s, not active.") % {"status": connection.status})
@@ -153,11 +153,6 @@ register(
         warning=gettext_lazy("The tokens are revoked at Intuit and deleted. Only the company can connect again."),
     ),
 )
-
-
-def failed_job_ids(*, company: Company) -> list[int]:
-    """The company's invoices still waiting for (or refused by) QuickBooks."""
-    return list(Invoice.all_companies.filter(company=company, state__in=JOB_STATES).values_list("pk", flat=True))
 
 
 # -- read models ------------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
         created = invoice is None
         if problem:
             return _out_of_range(connection=connection, invoice=invoice, qbo_id=qbo_id, problem=problem)
-        if created:
+        if invoice is None:
             if deleted or qbo.deleted:
                 return Invoice(
                     connection=connection, qbo_id=qbo_id, status=Status.DELETED

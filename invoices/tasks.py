@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -16,7 +17,7 @@ from tenants.scoping import with_company_scope
 
 logger = logging.getLogger(__name__)
 
-RETRY = {
+RETRY: dict[str, Any] = {
     "autoretry_for": (Exception,),
     "retry_backoff": 10,
     "retry_backoff_max": 3600,
@@ -82,11 +83,16 @@ def submit_invoice(*, company_id: int, invoice_id: int) -> str:
 
     invoice = invoice_submit(invoice_id=invoice_id)
     now = timezone.now()
-    held = invoice.claimed_until is not None and invoice.claimed_until > now
-    if invoice.state == Invoice.State.PENDING and held and not settings.CELERY_TASK_ALWAYS_EAGER:
+    held_until = invoice.claimed_until
+    if (
+        invoice.state == Invoice.State.PENDING
+        and held_until is not None
+        and held_until > now
+        and not settings.CELERY_TASK_ALWAYS_EAGER
+    ):
         # Claimed by someone else: maybe a process that died (this task may be its redelivery after
         # a worker was killed). Look again when that claim runs out rather than wait for the sweeper.
-        delay = (invoice.claimed_until - now).total_seconds() + 1
+        delay = (held_until - now).total_seconds() + 1
         submit_invoice.apply_async(kwargs={"company_id": company_id, "invoice_id": invoice_id}, countdown=delay)
     return invoice.state
 
@@ -122,7 +128,7 @@ def resubmit_stuck() -> int:
 @with_company_scope
 def setup_deal_fields(*, company_id: int) -> bool:
     """At connect: make the deal fields the app owns (failures are retried by the first push)."""
-    from invoices.deal_figures import deal_fields_setup
+    from invoices.deal_figure_fields import deal_fields_setup
     from tenants.scoping import current_company
 
     return deal_fields_setup(company=current_company())

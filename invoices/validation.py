@@ -160,7 +160,8 @@ def raw_draft_type_problems(raw) -> dict[str, list[str]]:
     if not isinstance(raw, dict):
         return {}
     fields: dict[str, list[str]] = {}
-    customer = raw.get("customer") if isinstance(raw.get("customer"), dict) else {}
+    given = raw.get("customer")
+    customer = given if isinstance(given, dict) else {}
     for name, prefix in BOOLEAN_FIELDS.items():
         source = customer if prefix else raw
         if name in source and source[name] is not None and not isinstance(source[name], bool):

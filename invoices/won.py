@@ -55,7 +55,7 @@ def webhook_url() -> str:
 
 def webhook_register(*, company: Company) -> DealFigureFields:
     """Register our deal-change webhook once per company (needs an admin's installation: scope admin)."""
-    from invoices.deal_figures import fields_config
+    from invoices.deal_figure_fields import fields_config
 
     config = fields_config(company=company)
     if config.webhook_id:
@@ -100,7 +100,8 @@ def won_deal_id(payload: dict) -> int | None:
     """The deal id when this change moved a deal to Won (v1 or v2 payload), else None."""
     if not isinstance(payload, dict):
         return None
-    meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+    given = payload.get("meta")
+    meta = given if isinstance(given, dict) else {}
     if payload.get("v") == 1 or payload.get("event"):
         if payload.get("event") != "updated.deal" and not (
             meta.get("object") == "deal" and meta.get("action") == "updated"
@@ -121,16 +122,17 @@ def won_deal_id(payload: dict) -> int | None:
     if not moved:
         return None
     try:
-        return int(current.get("id"))
-    except (TypeError, ValueError):
+        return int(current["id"])
+    except (KeyError, TypeError, ValueError):
         return None
 
 
 def payload_company_id(payload: dict) -> int | None:
-    meta = payload.get("meta") if isinstance(payload, dict) and isinstance(payload.get("meta"), dict) else {}
+    given = payload.get("meta") if isinstance(payload, dict) else None
+    meta = given if isinstance(given, dict) else {}
     try:
-        return int(meta.get("company_id"))
-    except (TypeError, ValueError):
+        return int(meta["company_id"])
+    except (KeyError, TypeError, ValueError):
         return None
 
 
@@ -149,7 +151,7 @@ def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
     """Apply the company's rule to a deal that was just won. Runs in the company's scope. Integration
     errors propagate (the task retries; the key keeps it exactly once)."""
     from invoices import create
-    from invoices.drafts import draft_from_deal
+    from invoices.deal_drafts import draft_from_deal
     from invoices.errors import InvoiceError
 
     config = DealFigureFields.objects.filter(company=company).first()
@@ -165,7 +167,9 @@ def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
     connection = QuickBooksConnection.objects.filter(company=company, status=QuickBooksConnection.Status.ACTIVE).first()
     installation = installation_for(company=company)
     problems: list[dict] = []
-    if connection is None or installation is None:
+    owner = connection.owner if connection is not None else None
+    # A connection whose owner left has nobody to create as: it needs reconnecting like a missing one.
+    if connection is None or installation is None or owner is None:
         message = _("QuickBooks or Pipedrive is not connected.")
         problems.append({"field": "", "code": "not_connected", "message": message})
     else:
@@ -175,7 +179,7 @@ def deal_won(*, company: Company, deal_id: int) -> WonDeal | None:
         if not problems and rule == "create":
             try:
                 invoice = create.invoice_create(
-                    connection=connection, draft=draft, actor=connection.owner, idempotency_key=str(key)
+                    connection=connection, draft=draft, actor=owner, idempotency_key=str(key)
                 )
             except InvoiceError as exc:
                 problems = [p.as_dict() for p in exc.problems] or [{"field": "", "code": exc.code, "message": str(exc)}]
@@ -209,11 +213,6 @@ def delivery_process(*, company: Company, body: bytes) -> WonDeal | None:
     if deal_id is None:
         return None
     return deal_won(company=company, deal_id=deal_id)
-
-
-def won_flag(*, deal_id: int) -> dict | None:
-    """The panel's flag for a deal (company scope): state, label and problems."""
-    return flag_of(WonDeal.objects.filter(deal_id=deal_id).first())
 
 
 def flag_of(won: WonDeal | None) -> dict | None:

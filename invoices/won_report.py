@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import Sum
 
 from integration.pipedrive import client as pipedrive
+from integration.pipedrive.shapes import Deal
 from invoices.models import Invoice
 from invoices.status import Status
 from tenants.models import Company
@@ -32,7 +33,7 @@ class WonRow:
     url: str
 
 
-def _won_date(deal: dict) -> dt.date | None:
+def _won_date(deal: Deal) -> dt.date | None:
     raw = deal.get("won_time") or deal.get("close_time") or ""
     try:
         return dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00")).date() if raw else None

@@ -101,7 +101,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
     list_filter = ["status", "action", "created_at"]
     list_select_related = ["company"]
     search_fields = ["actor_email", "action", "company__name", "=company__pipedrive_company_id"]
-    fields = [
+    fields = readonly_fields = (
         "action",
         "status",
         "progress",
@@ -115,8 +115,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
         "created_at",
         "started_at",
         "finished_at",
-    ]
-    readonly_fields = fields
+    )
 
     @admin.display(description=_("Outcome per target"))
     def outcome(self, obj):
@@ -164,8 +163,7 @@ def _tighten_allauth():
         list_display = ["user", "type", "created_at", "last_used_at"]
         list_select_related = ["user"]
         search_fields = ["user__email"]
-        fields = ["user", "type", "created_at", "last_used_at"]
-        readonly_fields = fields
+        fields = readonly_fields = ("user", "type", "created_at", "last_used_at")
 
         def has_delete_permission(self, request, obj=None):
             return request.user.is_superuser  # removing a lost authenticator is a superuser's job
@@ -173,8 +171,7 @@ def _tighten_allauth():
     @admin.register(SocialApp)
     class SocialAppAdmin(ReadOnlyAdmin):
         list_display = ["name", "provider", "client_id"]
-        fields = ["name", "provider", "provider_id", "client_id"]
-        readonly_fields = fields
+        fields = readonly_fields = ("name", "provider", "provider_id", "client_id")
 
 
 _tighten_allauth()

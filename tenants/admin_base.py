@@ -4,10 +4,12 @@ records are read-only. The admin site itself is `config.admin.StaffAdminSite`.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -91,7 +93,8 @@ class SupportModelAdmin(admin.ModelAdmin):
     permission-checked and audited (see tenants.support)."""
 
     support_actions: tuple[str, ...] = ()
-    support_action_expand = None  # maps selected rows to the action's targets, when they differ
+    # Maps the selected rows to the rows the action acts on, when they differ.
+    support_action_expand: dict[str, Callable[[QuerySet], QuerySet]] | None = None
 
     def has_delete_permission(self, request, obj=None):
         return bool(request.user.is_superuser) and super().has_delete_permission(request, obj)

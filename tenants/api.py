@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextvars import Token
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -50,6 +51,7 @@ class CompanyScopedApi(APIView):
 
     permission_classes = [IsAuthenticated, IsCompanyMember]
     membership: Membership | None = None
+    _scope_token: Token | None = None
 
     def initial(self, request, *args, **kwargs):
         # Authenticate first so permissions can see the membership; DRF's own initial() then
@@ -83,10 +85,12 @@ def _drf_response(exc, *, rollback: bool):
     if not isinstance(exc, exceptions.APIException):
         return None
     headers = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(int(exc.wait))
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    wait = getattr(exc, "wait", None)
+    if wait:
+        headers["Retry-After"] = str(int(wait))
     data = exc.detail if isinstance(exc.detail, list | dict) else {"detail": exc.detail}
     if rollback:
         set_rollback()
@@ -133,7 +137,7 @@ def exception_handler(exc, context):
         fields = data if isinstance(data, dict) else {"non_field_errors": data}
     else:
         detail = getattr(exc, "detail", None)
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        code = str(getattr(detail, "code", None) or getattr(exc, "default_code", "error"))
         message = str(detail) if detail is not None else str(exc)
         if isinstance(exc, Http404 | exceptions.NotFound):
             code, message = "not_found", _("Not found.")

@@ -91,15 +91,17 @@ class LanguageForm(forms.Form):
             if pipedrive
             else _("As in Pipedrive (your browser's language when Pipedrive's is not offered)")
         )
-        self.fields["language"].choices = [("", follow), *settings.LANGUAGES]
-        self.fields["language"].help_text = _("The language of these pages and of the panel in Pipedrive.")
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", follow), *settings.LANGUAGES]
+        field.help_text = _("The language of these pages and of the panel in Pipedrive.")
         self.initial.setdefault("language", membership.language)
 
 
 def context(request) -> dict:
     """Template context: the formats locale for `<html data-locale>`, and the Settings language form."""
     membership = getattr(request, "language_membership", None) or getattr(request, "membership", None)
-    data = {"FORMAT_LOCALE": format_locale(membership)}
+    data: dict[str, object] = {"FORMAT_LOCALE": format_locale(membership)}
     if getattr(request, "membership", None) is not None:
         data["language_form"] = LanguageForm(membership=request.membership)
     return data

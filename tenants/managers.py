@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import BaseUserManager
 from django.db import models
 
 from tenants.scoping import CompanyScopeError, current_company_or_none, is_unscoped
 
+if TYPE_CHECKING:
+    from tenants.models import User
 
-class CompanyScopedQuerySet(models.QuerySet):
-    pass
 
-
-class CompanyScopedManager(models.Manager.from_queryset(CompanyScopedQuerySet)):
+class CompanyScopedManager(models.Manager):
     """Rows of the current company only; raises `CompanyScopeError` outside a scope."""
 
-    def get_queryset(self) -> CompanyScopedQuerySet:
+    def get_queryset(self) -> models.QuerySet:
         queryset = super().get_queryset()
         if is_unscoped():
             return queryset
@@ -39,12 +40,12 @@ class CompanyScopedManager(models.Manager.from_queryset(CompanyScopedQuerySet)):
         return super().create(**kwargs)
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     """Users sign in by email; there is no username."""
 
     use_in_migrations = True
 
-    def _create_user(self, email: str, password: str | None, **extra):
+    def _create_user(self, email: str, password: str | None, **extra) -> User:
         if not email:
             raise ValueError("Users need an email address")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -52,12 +53,12 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email: str, password: str | None = None, **extra):
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra)
 
-    def create_superuser(self, email: str, password: str | None = None, **extra):
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         if not (extra["is_staff"] and extra["is_superuser"]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -18,14 +19,15 @@ CUSTOM_FIELD_KEY = re.compile(r"^[0-9a-f]{40}$")
 class User(AbstractUser):
     """A person who signs in: a Pipedrive user, or our support staff."""
 
-    username = None
+    username = None  # type: ignore[assignment]  # the stubs can't express removing AbstractUser's field
     email = models.EmailField(_("email address"), unique=True)
     name = models.CharField(_("name"), max_length=255, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
-    objects = UserManager()
+    # The stubs type AbstractUser.objects as auth's username-based UserManager; ours signs in by email.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["email"]

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from tenants import audit
@@ -35,11 +36,11 @@ class SupportActionError(Exception):
 @dataclass(frozen=True)
 class SupportAction:
     name: str
-    label: str
-    model: type
+    label: str | Promise  # a lazy translation when registered at import time
+    model: type[models.Model]
     run: Callable[..., str]  # (obj, *, params, actor) -> a short outcome message; raises on failure
     superuser_only: bool = False
-    warning: str = ""
+    warning: str | Promise = ""
     company_scoped: bool = True  # False for targets that belong to no company (a webhook delivery)
 
     def company_id_of(self, obj) -> int | None:
@@ -67,7 +68,7 @@ def may_run(*, user: User, action: str) -> bool:
 
 def _objects(spec: SupportAction):
     model = spec.model
-    manager = getattr(model, "all_companies", None) or model.objects  # support spans companies
+    manager = getattr(model, "all_companies", None) or model._default_manager  # support spans companies
     queryset = manager.all()
     if spec.company_scoped:
         queryset = queryset.select_related("company")

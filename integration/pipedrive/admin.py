@@ -20,7 +20,7 @@ class PipedriveInstallationAdmin(ReadOnlyAdmin):
         "company__domain",
         "membership__user__email",
     ]
-    fields = [
+    fields = readonly_fields = (
         "company",
         "membership",
         "pipedrive_user_id",
@@ -30,8 +30,7 @@ class PipedriveInstallationAdmin(ReadOnlyAdmin):
         "installed_at",
         "refreshed_at",
         "updated_at",
-    ]
-    readonly_fields = fields
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer(*TOKEN_FIELDS)

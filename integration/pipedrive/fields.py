@@ -11,6 +11,7 @@ https://pipedrive.readme.io/docs/webhooks-v2-migration-guide
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
@@ -45,7 +46,7 @@ def object_key(field_code: str) -> str:
     return V2_OBJECT_KEYS.get(field_code, field_code)
 
 
-def standard_raw(entity: dict, key: str) -> Any:
+def standard_raw(entity: Mapping[str, Any], key: str) -> Any:
     """A standard field's raw value by field code or object key (`email` and `emails` alike), from a
     v2 object, or from a v1 one that still uses the field code as its key."""
     for name in (object_key(key), key):
@@ -267,14 +268,14 @@ def decode_value(field_type: str, raw: Any, *, options: list[dict] | None = None
         if not isinstance(raw, dict):
             value = _time(raw)
             return None if value is None else TimeValue(start=value)
-        start = _time(raw.get("value", raw.get("from")))
-        end = _time(raw.get("until")) if field_type == "timerange" else None
-        if start is None and end is None:
+        starts = _time(raw.get("value", raw.get("from")))
+        ends = _time(raw.get("until")) if field_type == "timerange" else None
+        if starts is None and ends is None:
             return None
         timezone_id = raw.get("timezone_id")
         return TimeValue(
-            start=start,
-            end=end,
+            start=starts,
+            end=ends,
             timezone_name=_str(raw.get("timezone_name")),
             timezone_id=int(timezone_id) if isinstance(timezone_id, int | str) and str(timezone_id).isdigit() else None,
         )
@@ -315,7 +316,7 @@ def decode_custom_fields(custom_fields: dict[str, Any] | None, definitions: list
     return decoded
 
 
-def field_value(entity: dict, key: str, definitions: list[dict]) -> DecodedField | None:
+def field_value(entity: Mapping[str, Any], key: str, definitions: list[dict]) -> DecodedField | None:
     """One field of an entity by key: a 40-hex custom key, or a standard key decoded by its definition."""
     definition = next((d for d in definitions if d.get("field_code") == key), None)
     if definition is None:

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from integration.errors import PermanentError
 from integration.pipedrive import client
+from integration.pipedrive.errors import SERVICE
 from integration.pipedrive.models import PipedriveInstallation
 
 PATH = "/api/v2/deals/installments"
@@ -48,12 +49,10 @@ def _parse(item: dict) -> Installment:
         )
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
         raise PermanentError(
-            "Pipedrive sent an installment we cannot read", service=client.SERVICE, code="bad_response"
+            "Pipedrive sent an installment we cannot read", service=SERVICE, code="bad_response"
         ) from exc
     if not amount.is_finite():
-        raise PermanentError(
-            "Pipedrive sent a non-finite installment amount", service=client.SERVICE, code="bad_response"
-        )
+        raise PermanentError("Pipedrive sent a non-finite installment amount", service=SERVICE, code="bad_response")
     return parsed
 
 

@@ -108,6 +108,7 @@ def _check_lifetime(claims: dict, *, now: int) -> int:
         if exp - now > MAX_SECONDS or (iat is not None and exp - iat > MAX_SECONDS):
             raise PanelTokenError("lifetime_too_long", "Pipedrive's tokens live 5 minutes")
     if exp is None:
+        assert iat is not None  # a token with neither was refused above
         return iat + TOKEN_LIFETIME_SECONDS
     return exp if iat is None else min(exp, iat + TOKEN_LIFETIME_SECONDS)
 

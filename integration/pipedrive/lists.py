@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.models import PipedriveInstallation
+from integration.pipedrive.shapes import Currency, Entity, FieldDefinition
 
 # Short: a field added in Pipedrive shows up by itself within minutes, or at once with Refresh.
 TTL_SECONDS = getattr(settings, "PIPEDRIVE_LISTS_TTL_SECONDS", 300)
@@ -32,13 +33,13 @@ def _cached(installation: PipedriveInstallation, name: str, compute: Callable[[]
     return value
 
 
-def fields(*, installation: PipedriveInstallation, entity: str) -> list[pipedrive.FieldDefinition]:
+def fields(*, installation: PipedriveInstallation, entity: Entity) -> list[FieldDefinition]:
     return _cached(
         installation, f"fields:{entity}", lambda: pipedrive.fields_list(installation=installation, entity=entity)
     )
 
 
-def currencies(*, installation: PipedriveInstallation) -> list[pipedrive.Currency]:
+def currencies(*, installation: PipedriveInstallation) -> list[Currency]:
     return _cached(installation, "currencies", lambda: list(pipedrive.currencies_list(installation=installation)))
 
 

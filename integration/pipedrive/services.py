@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,7 @@ from integration.pipedrive import client, oauth, signals
 from integration.pipedrive.allauth_provider.provider import PipedriveProvider, account_extra_data, social_uid
 from integration.pipedrive.models import PipedriveInstallation
 from integration.pipedrive.selectors import installations_of_company
+from integration.pipedrive.shapes import CurrentUser
 from tenants.models import Company, Membership
 from tenants.scoping import company_scope
 from tenants.services import company_upsert, membership_upsert
@@ -30,7 +32,7 @@ logger = logging.getLogger(__name__)
 class InstallResult:
     membership: Membership
     installation: PipedriveInstallation
-    me: client.CurrentUser
+    me: CurrentUser
     created: bool
 
 
@@ -43,7 +45,7 @@ def install_from_code(*, code: str, redirect_uri: str) -> InstallResult:
 
 
 @transaction.atomic
-def install_complete(*, tokens: oauth.TokenResponse, me: client.CurrentUser) -> InstallResult:
+def install_complete(*, tokens: oauth.TokenResponse, me: CurrentUser) -> InstallResult:
     """Upsert the Company, the User and Membership (admin flag from Pipedrive), the installation with
     its encrypted tokens, and the allauth SocialAccount that lets the user sign in. Idempotent: a
     reinstall updates the same rows."""
@@ -141,7 +143,9 @@ def company_mark_uninstalled(*, company: Company) -> None:
     signals.company_uninstalled.send(sender=Company, company=company)
 
 
-def invoicing_link_register(*, company: Company, link_id: str, org_id: str, membership: Membership | None) -> str:
+def invoicing_link_register(
+    *, company: Company, link_id: UUID | str, org_id: str, membership: Membership | None
+) -> str:
     """Register the company's invoicing link with Pipedrive (`POST /api/v1/invoice/user/provider`) and
     return the `redirectUrl` to send the user to.
 

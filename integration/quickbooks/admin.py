@@ -36,14 +36,14 @@ class QuickBooksConnectionAdmin(ReadOnlyAdmin):
         "owner__user__email",
     ]
     exclude = TOKEN_FIELDS
-    readonly_fields = [
+    fields = readonly_fields = (
         "links",
         *(
             field.name
             for field in QuickBooksConnection._meta.get_fields()
             if getattr(field, "concrete", False) and field.name not in TOKEN_FIELDS and field.name != "id"
         ),
-    ]
+    )
     support_actions = ("token_refresh", "resync", "mark_needs_reconnect", "disconnect")
     change_form_template = "admin/support/change_form.html"  # the action buttons
 
@@ -69,5 +69,4 @@ class OAuthStateAdmin(ReadOnlyAdmin):
     list_display = ["company", "user", "created_at", "expires_at", "used_at"]
     list_select_related = ["company", "user"]
     search_fields = ["user__email", "=company__pipedrive_company_id", "company__name"]
-    fields = ["company", "user", "created_at", "expires_at", "used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("company", "user", "created_at", "expires_at", "used_at")

@@ -27,17 +27,13 @@ from integration.quickbooks.errors import (
     SERVICE,
     AuthExpired,
     error_for_exception,
-    error_for_faults,
     error_for_response,
-    parse_faults,
 )
 from integration.quickbooks.limiter import BaseLimiter, get_limiter
 
 MINOR_VERSION = "75"
 MAX_PAGE = 1000  # MAXRESULTS cap (reference §2.5)
-MAX_BATCH = 30  # batch items (reference §2.6)
 MAX_REQUEST_ID = 50
-MAX_BATCH_REQUEST_ID = 36
 
 _ENTITY = re.compile(r"^[A-Z][A-Za-z]{1,40}$")
 _ID = re.compile(r"^[0-9]{1,20}$")
@@ -83,27 +79,6 @@ class QueryPage:
 class CdcResult:
     changes: dict[str, list[dict]]  # entity name -> changed objects (deleted ones have status "Deleted")
     time: str  # server time of the answer: the next `changed_since`
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    bid: str
-    operation: str = ""  # create | update | delete | void | send; empty for a query
-    entity: str = ""
-    body: dict | None = None
-    query: str = ""
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    bid: str
-    entity: str | None = None
-    data: dict | list | None = None
-    error: IntegrationError | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @dataclass
@@ -191,8 +166,6 @@ class QboClient:
         stream: bool = False,
     ) -> requests.Response:
         params = {**(params or {}), "minorversion": MINOR_VERSION}
-        if json is not None:  # written by integration.jsonbody (the session): Decimals exact, never float
-            headers = {"Content-Type": "application/json", **(headers or {})}
         token = self.tokens.get()
         for attempt in (1, 2):
             request_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}", **(headers or {})}
@@ -294,13 +267,6 @@ class QboClient:
                 return
             start += page_size
 
-    def count(self, entity: str, where: str = "") -> int:
-        """`SELECT COUNT(*) FROM entity [WHERE ...]`."""
-        # Not SQL: QBO's query language, sent to QBO; the entity name is validated and
-        # callers build `where` with quote().
-        sql = f"SELECT COUNT(*) FROM {_entity(entity)}" + (f" WHERE {where}" if where else "")  # noqa: S608
-        return int(self.query(sql).total_count or 0)
-
     def company_info(self) -> dict:
         # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/companyinfo
         return self._entity_of(self._json("GET", f"companyinfo/{self.realm_id}"), "CompanyInfo")
@@ -363,17 +329,6 @@ class QboClient:
         answer = self._json("POST", entity.lower(), params={"requestid": _request_id(request_id)}, json=body)
         return self._entity_of(answer, entity)
 
-    def full_update(self, entity: str, body: dict, *, request_id: str | None = None) -> dict:
-        """Replace the object: writable fields left out are cleared by QBO."""
-        entity = _entity(entity)
-        if "Id" not in body or "SyncToken" not in body:
-            raise ValueError("a full update needs Id and SyncToken")
-        # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice#full-update-an-invoice
-        answer = self._json(
-            "POST", entity.lower(), params={"requestid": _request_id(request_id)}, json={**body, "sparse": False}
-        )
-        return self._entity_of(answer, entity)
-
     def delete(self, entity: str, entity_id: str | int, sync_token: str, *, request_id: str | None = None) -> dict:
         """Hard-delete a transaction; the answer is a `status: "Deleted"` stub."""
         entity = _entity(entity)
@@ -389,7 +344,7 @@ class QboClient:
     def void(self, entity: str, entity_id: str | int, sync_token: str, *, request_id: str | None = None) -> dict:
         """Void: amounts zeroed, PrivateNote starts with "Voided" (reference §4.5)."""
         entity = _entity(entity)
-        body = {"Id": _id(entity_id), "SyncToken": str(sync_token)}
+        body: dict[str, object] = {"Id": _id(entity_id), "SyncToken": str(sync_token)}
         if entity == "Invoice":
             # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice#void-an-invoice
             params = {"operation": "void"}
@@ -415,29 +370,3 @@ class QboClient:
             headers={"Content-Type": "application/octet-stream"},
         )
         return self._entity_of(answer, "Invoice")
-
-    def batch(self, items: list[BatchItem], *, request_id: str | None = None) -> list[BatchResult]:
-        """Up to 30 operations in one call; each item succeeds or fails on its own."""
-        if not 1 <= len(items) <= MAX_BATCH:
-            raise ValueError(f"a batch holds 1..{MAX_BATCH} items")
-        request_id = _request_id(request_id, limit=MAX_BATCH_REQUEST_ID)
-        payload = []
-        for item in items:
-            if len(item.bid) > 10:
-                raise ValueError("bId is limited to 10 characters when a requestid is sent")
-            if item.query:
-                payload.append({"bId": item.bid, "Query": item.query})
-            else:
-                payload.append({"bId": item.bid, "operation": item.operation, _entity(item.entity): item.body or {}})
-        # Doc: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/batch
-        body = self._json("POST", "batch", params={"requestid": request_id}, json={"BatchItemRequest": payload})
-        results = []
-        for answer in body.get("BatchItemResponse") or []:
-            bid = str(answer.get("bId") or "")
-            faults = parse_faults(answer)
-            if faults:
-                results.append(BatchResult(bid=bid, error=error_for_faults(faults, status=None)))
-                continue
-            key = next((k for k in answer if k not in {"bId", "time"}), None)
-            results.append(BatchResult(bid=bid, entity=key, data=answer.get(key) if key else None))
-        return results

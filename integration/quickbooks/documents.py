@@ -1,7 +1,7 @@
 """QBO JSON bodies, built in one place from typed inputs (rows are read in `records`).
 
-Money goes to QBO as exact `Decimal`s: the bodies keep them, and `integration.jsonbody` (used by our
-sessions for every body) writes them as JSON numbers digit for digit, never through float.
+Money goes to QBO as exact `Decimal`s: the client's session writes every `json=` body with
+`integration.jsonbody`, digit for digit, never through float.
 Field names: https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/invoice
 """
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import requests
 from django.utils.translation import gettext as _
 
-from integration.errors import AuthRevoked, IntegrationError, PermanentError, RateLimited, TransientError
+from integration.errors import AuthRevoked, ErrorContext, IntegrationError, PermanentError, RateLimited, TransientError
 
 SERVICE = "quickbooks"
 # Intuit asks for 60 s of quiet after a 429 (limits page); there is no documented Retry-After.
@@ -175,7 +175,7 @@ def error_for_response(response: requests.Response) -> IntegrationError:
     tid = intuit_tid(response)
     errors = faults_of(response)
     code = errors[0].code if errors else ""
-    kwargs = {"service": SERVICE, "code": code, "status": status, "detail": f"intuit_tid={tid}" if tid else ""}
+    kwargs = ErrorContext(service=SERVICE, code=code, status=status, detail=f"intuit_tid={tid}" if tid else "")
     if status == 401:
         return AuthExpired(_("The QuickBooks access token was refused."), **kwargs)
     if status == 429 or code == "3001":

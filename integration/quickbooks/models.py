@@ -81,10 +81,6 @@ class QuickBooksConnection(TenantModel):
     def __str__(self) -> str:
         return f"QuickBooks {self.realm_id} of {self.company_id} ({self.status})"
 
-    @property
-    def is_live(self) -> bool:
-        return self.status in self.LIVE_STATUSES
-
 
 class OAuthState(TenantModel):
     """A connect attempt: the `state` we sent to Intuit, bound to company + user, used once."""

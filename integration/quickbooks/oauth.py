@@ -28,7 +28,7 @@ from oauthlib.common import generate_token
 from oauthlib.oauth2 import InvalidGrantError, OAuth2Error
 from requests.auth import HTTPBasicAuth
 
-from integration.errors import AuthRevoked, IntegrationError, PermanentError, TransientError
+from integration.errors import AuthRevoked, ErrorContext, IntegrationError, PermanentError, TransientError
 from integration.http import CallRecorder, OAuthSession, make_oauth_session, make_session
 from integration.quickbooks.errors import SERVICE, error_for_exception, intuit_tid
 
@@ -114,7 +114,7 @@ def _refused(response: requests.Response) -> requests.Response:
         body = {}
     error = str(body.get("error") or "") if isinstance(body, dict) else ""
     tid = intuit_tid(response)
-    kwargs = {"service": SERVICE, "code": error, "status": response.status_code, "detail": f"intuit_tid={tid}"}
+    kwargs = ErrorContext(service=SERVICE, code=error, status=response.status_code, detail=f"intuit_tid={tid}")
     if error == "invalid_grant":
         raise AuthRevoked(_("QuickBooks refused the stored authorization; reconnect QuickBooks."), **kwargs)
     if response.status_code >= 500:

@@ -28,7 +28,7 @@ class LinkContext:
 def _int_param(request: HttpRequest, *names: str) -> int | None:
     for name in names:
         value = request.headers.get(name) if name.startswith("X-") else request.GET.get(name)
-        if value not in (None, ""):
+        if value:
             try:
                 return int(value)
             except ValueError as exc:

@@ -281,10 +281,11 @@ def _lines_without_product(*, ctx: LinkContext, client, lines: list[dict], items
                     ctx.connection, client
                 )
             account_id = default_account
-        if not account_id.isdigit() or account_of(account_id) is None:
+        account = account_of(account_id) if account_id.isdigit() else None
+        if account is None:
             fields[f"lineItems[{index}].accountId"] = [_("This is not an active income account in QuickBooks.")]
             continue
-        item = _account_item(connection=ctx.connection, client=client, account=accounts[account_id])
+        item = _account_item(connection=ctx.connection, client=client, account=account)
         line["productId"] = item.id
         items[line["productId"]] = item
         if not str(line.get("description") or "").strip():
@@ -298,6 +299,9 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
     customer link/create, the QBO create with a requestid, our records, history with the actor)."""
     require_viewer(ctx)
     require_active(ctx)
+    actor = ctx.actor
+    if actor is None:  # the member who connected QuickBooks left: nobody to create the invoice as
+        raise ExtensionError(409, "needs_reconnect", _("QuickBooks needs reconnecting before invoices can be changed."))
     connection = ctx.connection
     client = _client(connection)
     lines = [
@@ -335,7 +339,7 @@ def invoice_create(*, ctx: LinkContext, body: dict, raw_body: bytes, key: str | 
     return create.invoice_create(
         connection=connection,
         draft=draft,
-        actor=ctx.actor,
+        actor=actor,
         idempotency_key=_idempotency_key(ctx=ctx, key=key, body=raw_body),
     )
 

@@ -70,7 +70,7 @@ class ExtensionView(View):
     def dispatch(self, request: HttpRequest, *args, link_id: str = "", **kwargs):
         if not is_pipedrive(request.headers.get("Authorization")):
             return errors.unauthorized().response()
-        method = request.method.lower()
+        method = (request.method or "").lower()
         handler = getattr(self, method, None) if method in self.http_method_names else None
         if handler is None:
             return ExtensionError(405, "method_not_allowed", _("Method not allowed.")).response()
@@ -140,7 +140,7 @@ def _query_refusal(request: HttpRequest, path_ids: dict) -> ExtensionError | Non
     if ids and not all(validation.bounded_id(i) for i in ids.split(",") if i.strip()):
         fields["ids"] = [_("ids is a comma-separated list of invoice ids.")]
     page = params.get("page")
-    if page not in (None, "") and not (validation.bounded_id(page) and int(page) <= MAX_PAGE):
+    if page and not (validation.bounded_id(page) and int(page) <= MAX_PAGE):
         fields["page"] = [_("Pages start at 1 and end at %(max)d.") % {"max": MAX_PAGE}]
     for start_name, end_name in _DATE_RANGES:
         try:

@@ -40,7 +40,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("_send_after_create", "Invoice"): _QUEUE,
     ("_send_after_create", "Membership"): "the invoice's creator, by the id stored on that invoice (same scope)",
     ("payment_store", "InvoicePayment"): "bulk_create of rows built here with company=connection.company",
-    ("won_flag", "WonDeal"): "the panel's read for a deal, in the panel request's company scope (issue 12 rewrites it)",
 }
 
 

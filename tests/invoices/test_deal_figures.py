@@ -14,13 +14,14 @@ from django.utils import timezone
 from integration.errors import PermanentError
 from integration.models import ApiCall
 from integration.pipedrive import client as pipedrive
+from integration.pipedrive.errors import NotFound
 from integration.pipedrive.models import PipedriveInstallation
 from integration.quickbooks.services import client_for
 from integration.sandbox.pipedrive import host_services
 from integration.sandbox.pipedrive.models import SandboxCompany, SandboxField, SandboxRecord
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
-from invoices import create, deal_figures, lifecycle, sync, tasks
+from invoices import create, deal_figure_fields, deal_figures, lifecycle, sync, tasks
 from invoices.models import DealFigureFields, DealFiguresOutbox, Invoice
 from tenants.scoping import company_scope
 from tests.integration.pipedrive import flows
@@ -106,7 +107,7 @@ def test_the_sandbox_creates_deal_fields_and_updates_custom_fields_as_the_spec_s
             assert error.value.status == 400
         with pytest.raises(PermanentError):
             pipedrive.deal_field_create(installation=installed, field_name="No options", field_type="enum")
-        with pytest.raises(pipedrive.NotFound):
+        with pytest.raises(NotFound):
             pipedrive.deal_update(installation=installed, deal_id=7, custom_fields={})  # a deleted deal
         # null clears
         pipedrive.deal_update(installation=installed, deal_id=DEAL, custom_fields={money["field_code"]: None})
@@ -228,10 +229,10 @@ def test_turning_it_off_stops_writes_and_removes_nothing(installed, connected, q
 
 def test_fields_are_made_once_and_a_field_the_user_deleted_is_not_made_again(installed, connected, personas):
     with company_scope(personas.company_a):
-        config = deal_figures.deal_fields_ensure(company=personas.company_a)
+        config = deal_figure_fields.deal_fields_ensure(company=personas.company_a)
         # Our keys lost (e.g. a crash after Pipedrive answered): the fields are found again by name.
         DealFigureFields.objects.filter(pk=config.pk).update(invoiced_key="", status_key="", status_options={})
-        again = deal_figures.deal_fields_ensure(company=personas.company_a)
+        again = deal_figure_fields.deal_fields_ensure(company=personas.company_a)
     assert len(our_fields()) == 4
     assert (again.invoiced_key, again.status_key) == (config.invoiced_key, config.status_key)
     assert set(again.status_options) == {"overdue", "open", "partially_paid", "paid"}
@@ -242,7 +243,7 @@ def test_fields_are_made_once_and_a_field_the_user_deleted_is_not_made_again(ins
     assert config.paid_key == "" and "paid_key" in config.dismissed
     assert pd_deal()["custom_fields"][config.invoiced_key] == {"value": 222, "currency": "USD"}
     with company_scope(personas.company_a):
-        deal_figures.deal_fields_ensure(company=personas.company_a)
+        deal_figure_fields.deal_fields_ensure(company=personas.company_a)
     assert len(our_fields()) == 3
 
 
@@ -285,7 +286,7 @@ def test_connect_makes_the_fields_once(installed, connected, personas):
 def test_a_rate_limited_batch_is_rescheduled_then_written(installed, connected, personas, monkeypatch):
     monkeypatch.setattr(pipedrive, "sleep", lambda seconds: None)  # the client's 429 waits, without waiting
     with company_scope(personas.company_a):
-        deal_figures.deal_fields_ensure(company=personas.company_a)
+        deal_figure_fields.deal_fields_ensure(company=personas.company_a)
     company = SandboxCompany.objects.get(pk=1001)
     host_services.company_limits_set(company=company, burst_limit=1, daily_budget=100000, reset_usage=True)
     DealFiguresOutbox.all_companies.bulk_create(

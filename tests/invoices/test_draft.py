@@ -11,7 +11,7 @@ import requests
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.models import PipedriveInstallation
 from integration.sandbox.pipedrive.seed import seed
-from invoices.drafts import draft_from_deal
+from invoices.deal_drafts import draft_from_deal
 from tenants.models import FieldMapping
 from tenants.scoping import company_scope
 from tests.integration.pipedrive import flows
@@ -90,7 +90,8 @@ def test_draft_over_the_panel_api(installed, connected, personas):
 
 def test_a_qbo_customer_is_suggested_by_email_then_by_name(installed, connected, personas):
     from integration.sandbox.quickbooks import controls
-    from invoices.drafts import DraftCustomer, suggest_customer
+    from invoices.deal_drafts import suggest_customer
+    from invoices.drafts import DraftCustomer
 
     by_email = DraftCustomer(name="Someone Else", email="Birds@Intuit.com")
     by_name = DraftCustomer(name="Dormant Holdings LLC", email="nobody@example.com")

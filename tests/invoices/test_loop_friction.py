@@ -120,13 +120,14 @@ def test_a_retry_after_a_lost_answer_does_not_write_the_note_twice(qbo, installe
 
 def test_the_sandbox_validates_notes(qbo, installed):
     from integration.pipedrive import client
+    from integration.pipedrive.errors import NotFound
 
     with company_scope(installed.company):
         with pytest.raises(PermanentError, match="Content is required"):
             client.call(installation=installed, method="POST", path="/api/v1/notes", json={"deal_id": 1})
         with pytest.raises(PermanentError, match="deal_id"):
             client.call(installation=installed, method="POST", path="/api/v1/notes", json={"content": "<p>x</p>"})
-        with pytest.raises(client.NotFound):
+        with pytest.raises(NotFound):
             client.note_create(installation=installed, deal_id=999999, content="<p>x</p>")
         made = client.note_create(installation=installed, deal_id=1, content="<p>ok</p><script>alert(1)</script>")
         assert made["content"] == "<p>ok</p>" and made["deal_id"] == 1
@@ -138,7 +139,7 @@ def test_the_sandbox_validates_notes(qbo, installed):
 
 def test_a_deal_without_an_organization_is_billed_to_its_person(installed, connected, personas):
     from integration.pipedrive import client as pipedrive
-    from invoices.drafts import draft_from_deal
+    from invoices.deal_drafts import draft_from_deal
     from tenants.models import FieldMapping
 
     with company_scope(personas.company_a):

@@ -220,7 +220,7 @@ def test_non_us_company_maps_tax_rates_to_tax_codes(installed_uk, personas, web_
     assert set(TaxCodeMapping.all_companies.values_list("tax_rate", flat=True)) == {Decimal("19"), Decimal("5")}
 
     # the draft of a deal uses the mapped code per line
-    from invoices.drafts import draft_from_deal
+    from invoices.deal_drafts import draft_from_deal
     from tenants.scoping import company_scope
 
     with company_scope(personas.company_a):

@@ -26,7 +26,8 @@ DEALS = ("deals:read", "deals:full")
 CONTACTS = ("contacts:read", "contacts:full")
 PRODUCTS = ("products:read", "products:full")
 
-Handler = Callable[..., dict]
+# A handler answers a body (200) or (status, body).
+Handler = Callable[..., dict | tuple[int, dict]]
 _SQLITE_LOCK = threading.Lock()
 
 
@@ -145,12 +146,10 @@ def webhook_list(request: HttpRequest, *, token: SandboxAccessToken) -> dict:
 
 
 @transaction.non_atomic_requests
+@csrf_exempt
 def webhooks_view(request: HttpRequest, domain: str):
     view = webhook_create if request.method == "POST" else webhook_list
     return view(request, domain)
-
-
-webhooks_view.csrf_exempt = True
 
 
 # Notes: spec v1 `addNote` (content HTML required; one of deal_id/person_id/org_id/lead_id/project_id/
@@ -284,13 +283,11 @@ def deal_update(request: HttpRequest, *, token: SandboxAccessToken, deal_id: int
 
 
 @transaction.non_atomic_requests
+@csrf_exempt  # Pipedrive's API takes bearer tokens, never cookies
 def deal_detail_or_update(request: HttpRequest, domain: str, deal_id: int):
     """One URL, two operations (getDeal, updateDeal)."""
     view = deal_update if request.method == "PATCH" else deal_detail
     return view(request, domain, deal_id=deal_id)
-
-
-deal_detail_or_update.csrf_exempt = True  # Pipedrive's API takes bearer tokens, never cookies
 
 
 @pipedrive_api(scopes=(*PRODUCTS, *DEALS), cost=10)
@@ -350,13 +347,11 @@ def deal_installment_delete(request: HttpRequest, *, token: SandboxAccessToken, 
 
 
 @transaction.non_atomic_requests
+@csrf_exempt
 def deal_installment(request: HttpRequest, domain: str, deal_id: int, installment_id: int):
     """One URL, two operations (updateInstallment, deleteInstallment)."""
     view = deal_installment_delete if request.method == "DELETE" else deal_installment_update
     return view(request, domain, deal_id=deal_id, installment_id=installment_id)
-
-
-deal_installment.csrf_exempt = True
 
 
 @pipedrive_api(scopes=CONTACTS, cost=1)
@@ -417,13 +412,13 @@ def deal_field_create(request: HttpRequest, *, token: SandboxAccessToken) -> dic
 
 
 @transaction.non_atomic_requests
+@csrf_exempt
 def deal_fields(request: HttpRequest, domain: str):
     """One URL, two operations (getDealFields, addDealField)."""
     view = deal_field_create if request.method == "POST" else deal_fields_list
     return view(request, domain)
 
 
-deal_fields.csrf_exempt = True
 person_fields = _fields_view("person", (*CONTACTS, "admin", "contact-fields:full"))
 organization_fields = _fields_view("organization", (*CONTACTS, "admin", "contact-fields:full"))
 product_fields = _fields_view("product", (*PRODUCTS, "product-fields:full"))

@@ -103,19 +103,18 @@ def deal_status(request: HttpRequest) -> HttpResponse:
     from integration.sandbox.pipedrive import webhooks
 
     company = get_object_or_404(SandboxCompany, pk=request.POST.get("company_id") or 0)
+    user_id = request.POST.get("user_id", "")
     user = (
         _viewer(request, company)
-        if not request.POST.get("user_id")
-        else company.users.filter(
-            pk=request.POST.get("user_id") if str(request.POST.get("user_id")).isdigit() else 0
-        ).first()
+        if not user_id
+        else company.users.filter(pk=int(user_id) if user_id.isdigit() else 0).first()
     )
     deal_id = request.POST.get("deal_id") or ""
     if user is None or not deal_id.isdigit():
         return HttpResponse(_("Give a deal id and a user of the company"), status=400)
     try:
         deal = webhooks.deal_status_set(
-            company=company, deal_id=int(deal_id), status=request.POST.get("status"), user_id=user.pk
+            company=company, deal_id=int(deal_id), status=request.POST.get("status", ""), user_id=user.pk
         )
     except services.ApiError as exc:
         return JsonResponse(exc.body, status=exc.status)
@@ -133,7 +132,10 @@ def _viewer(request: HttpRequest, company: SandboxCompany) -> SandboxUser:
     users = company.users.all()
     user_id = request.GET.get("user_id")
     user = users.filter(pk=user_id).first() if user_id and user_id.isdigit() else None
-    return user or users.filter(is_admin=True).first() or users.first()
+    viewer = user or users.filter(is_admin=True).first() or users.first()
+    if viewer is None:  # a company without users has nobody to show the page to
+        raise Http404
+    return viewer
 
 
 INIT_TIMEOUT_MS = (
@@ -179,8 +181,10 @@ def deal_page(request: HttpRequest, domain: str, deal_id: int) -> HttpResponse:
         },
     )
     # Our panel may live on another origin than the sandbox (PUBLIC_BASE_URL behind a proxy).
-    origins = {host_services.origin_of(panel_base), host_services.origin_of(host_services.modal_url())} - {None}
-    response._csp_update = {"frame-src": ["'self'", *sorted(origins)]}
+    found = (host_services.origin_of(panel_base), host_services.origin_of(host_services.modal_url()))
+    origins = {origin for origin in found if origin is not None}
+    # django-csp's middleware reads this attribute (what its csp_update decorator sets).
+    response._csp_update = {"frame-src": ["'self'", *sorted(origins)]}  # type: ignore[attr-defined]
     return response
 
 

@@ -102,7 +102,7 @@ def _deal_key(domain: str, deal_id: str) -> str:
 
 @transaction.non_atomic_requests  # the app we call writes to the same database
 @require_http_methods(["GET", "POST", "PUT"])
-def call(request: HttpRequest, domain: str, name: str) -> HttpResponse:
+def call(request: HttpRequest, domain: str, name: str) -> HttpResponse | StreamingHttpResponse:
     """`/app/<domain>/invoicing/<endpoint name>?user_id=&dealId=&invoiceId=…&<query of the endpoint>`."""
     company = get_object_or_404(SandboxCompany, domain=domain)
     if name not in METHODS:

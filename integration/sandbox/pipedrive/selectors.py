@@ -8,6 +8,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -78,7 +79,7 @@ def user_me(*, user: SandboxUser) -> dict:
 
 def currencies(*, term: str = "") -> list[dict]:
     """The currency list of GET /api/v1/currencies, optionally filtered by code or name."""
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "id": cid,
             "code": code,
@@ -123,7 +124,7 @@ def _cursor_decode(cursor: str) -> int:
 
 def paginate(items: list, *, cursor: str | None, limit: str | None) -> tuple[list, str | None]:
     """One page of `items` and the opaque `next_cursor` (None at the end). limit 1..500, default 100."""
-    if limit in (None, ""):
+    if not limit:
         size = DEFAULT_LIMIT
     else:
         try:

@@ -240,6 +240,8 @@ def _write(request: HttpRequest, realm_id: str, operation) -> HttpResponse:
     try:
         with transaction.atomic():
             realm = services.realm_for_update(realm_id)
+            if realm is None:  # deleted since the route found it
+                raise faults.not_found()
             if request_id:
                 stored = SandboxReplay.objects.filter(realm=realm, request_id=request_id).first()
                 if stored is not None:

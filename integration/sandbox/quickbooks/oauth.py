@@ -151,7 +151,7 @@ def _signing_key() -> SandboxSigningKey:
         SandboxSigningKey.objects.get_or_create(
             kid="sandbox-" + secrets.token_hex(8), defaults={"private_pem": pem, "created_at": clock.now()}
         )
-        key = SandboxSigningKey.objects.order_by("id").first()
+        key = SandboxSigningKey.objects.earliest("id")
     return key
 
 
@@ -178,10 +178,13 @@ def jwks() -> dict:
     import json as _json
 
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
     from jwt.algorithms import RSAAlgorithm
 
     key = _signing_key()
     private = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
+    if not isinstance(private, rsa.RSAPrivateKey):
+        raise TypeError("the sandbox signs with RSA keys only")
     jwk = _json.loads(RSAAlgorithm.to_jwk(private.public_key()))
     return {"keys": [{**jwk, "kid": key.kid, "use": "sig", "alg": "RS256"}]}
 

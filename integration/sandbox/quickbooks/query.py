@@ -11,6 +11,7 @@ properties.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -132,7 +133,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
                 f'Encountered " "{text[pos]}" "{text[pos]} "" at line 1, column {column}.\n'
                 "Was expecting:\n    <IDENTIFIER> ...\n    "
             )
-        kind = match.lastgroup
+        kind = match.lastgroup or ""  # every alternative of _TOKEN is a named group
         tokens.append((kind, match.group(kind)))
         pos = match.end()
     return tokens
@@ -419,7 +420,7 @@ def run(*, realm: SandboxRealm, text: str) -> dict:
     if query.count:
         return {"totalCount": len(objects)}
     for prop, desc in reversed(query.order):
-        objects.sort(key=lambda o, p=prop: _sort_key(o, p), reverse=desc)
+        objects.sort(key=functools.partial(_sort_key, prop=prop), reverse=desc)
     if not query.order:
         objects.sort(key=lambda o: _sort_key(o, "Id"))
     page = objects[query.start - 1 : query.start - 1 + query.max_results]

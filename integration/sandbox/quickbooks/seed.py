@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypedDict
+
 from django.db import transaction
 
 from integration.sandbox.quickbooks import services
@@ -154,7 +157,7 @@ def _tax_rate(name, value, agency="1"):
 
 
 def _preferences(*, currency, multicurrency, tax_group=None, company_name):
-    tax_prefs = {"UsingSalesTax": True}
+    tax_prefs: dict[str, object] = {"UsingSalesTax": True}
     if tax_group:
         tax_prefs["TaxGroupCodeRef"] = {"value": tax_group}
         tax_prefs["PartnerTaxEnabled"] = False
@@ -457,7 +460,23 @@ def _uk_entities():
     }
 
 
-REALMS = [
+class RealmSpec(TypedDict):
+    """One seeded company: its SandboxRealm columns, its lists and its CompanyInfo extras."""
+
+    realm_id: str
+    name: str
+    country: str
+    home_currency: str
+    multicurrency: bool
+    timezone: str
+    exchange_rates: dict[str, str]
+    entities: Callable[[], dict[str, Any]]
+    addr: dict[str, str]
+    tax_group: str | None
+    email: str
+
+
+REALMS: list[RealmSpec] = [
     {
         "realm_id": US_REALM_ID,
         "name": "Sandbox Landscaping Co. (US)",

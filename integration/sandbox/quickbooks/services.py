@@ -1350,7 +1350,9 @@ def void_row(*, realm: SandboxRealm, row: SandboxEntity) -> dict:
         return row.data
     # Payments applied to a voided invoice are unlinked and become unapplied credit.
     for payment_id in dict.fromkeys(pid for pid, _amount in applied_payments(realm, row.qbo_id)):
-        unlink_invoice(row=_maybe(realm, "Payment", payment_id), invoice_id=row.qbo_id)
+        payment = _maybe(realm, "Payment", payment_id)
+        if payment is not None:  # applied_payments read live payments: always found
+            unlink_invoice(row=payment, invoice_id=row.qbo_id)
     lines = []
     for line in data.get("Line", []):
         line = {**line, "Amount": 0}

@@ -51,7 +51,7 @@ def _tracked(request: HttpRequest, *, kind: str, realm_id: str):
     row = SandboxCall.objects.create(
         realm_id=realm_id,
         kind=kind,
-        method=request.method,
+        method=request.method or "",
         path=request.path[:500],
         request_id=request.GET.get("requestid", "")[:100],
         started_at=clock.now(),

@@ -90,6 +90,7 @@ def queue_event(*, realm: SandboxRealm, entity: str, entity_id: str, operation: 
 
 def deliver(*, realm_id: str, fmt: str, events: list[dict]) -> SandboxWebhookDelivery:
     """Build, sign, record and POST one notification. Never raises."""
+    payload: dict | list[dict]
     if fmt == SandboxRealm.WebhookFormat.CLOUDEVENTS:
         payload = cloudevents_body(realm_id=realm_id, events=events)
     else:

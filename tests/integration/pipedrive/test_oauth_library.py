@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integration.models import ApiCall
-from integration.pipedrive import client
+from integration.pipedrive import tokens
 from integration.pipedrive.models import PipedriveInstallation
 from tests.integration.oauth_wire import assert_a_library_token_call
 from tests.integration.pipedrive.flows import install
@@ -23,7 +23,7 @@ def test_pipedrive_install_exchange_and_refresh_go_through_an_oauth2_session(pd_
     PipedriveInstallation.all_companies.filter(pk=installation.pk).update(access_expires_at=timezone.now())
     installation.refresh_from_db()
     old_access = installation.access_token
-    assert client.access_token(installation=installation) != old_access
+    assert tokens.access_token(installation=installation) != old_access
 
     token_url = f"{settings.PIPEDRIVE_OAUTH_BASE_URL.rstrip('/')}/token"
     calls = [call for call in wire if call.request.url == token_url]

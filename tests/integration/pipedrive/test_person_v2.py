@@ -9,7 +9,7 @@ from pathlib import Path
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.fields import field_value
 from integration.sandbox.pipedrive.models import SandboxRecord
-from invoices.drafts import draft_from_deal
+from invoices.deal_drafts import draft_from_deal
 from tenants.models import FieldMapping
 from tenants.scoping import company_scope
 from tests.invoices.conftest import connected, link_calls, qbo  # noqa: F401

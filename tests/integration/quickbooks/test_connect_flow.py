@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from integration.errors import AuthRevoked
 from integration.models import ApiCall
-from integration.quickbooks import oauth, services
+from integration.quickbooks import oauth, services, tokens
 from integration.quickbooks.models import OAuthState, QuickBooksConnection
 from tests.integration.quickbooks import helpers
 
@@ -196,7 +196,7 @@ def test_revoked_in_quickbooks_means_needs_reconnect_then_reconnect_restores(con
     # Later callers fail fast without calling Intuit.
     before = sandbox_calls("token")
     with pytest.raises(AuthRevoked):
-        services.access_token_get(connection=connected)
+        tokens.access_token_get(connection=connected)
     assert sandbox_calls("token") == before
 
     client = web_as("alice")

@@ -39,7 +39,7 @@ def test_decimals_go_to_quickbooks_as_the_exact_numbers_they_are():
         total_tax=Decimal("1E+1"),
         bill_address=DraftAddress(line1="1 Main St", city="Springfield"),
     )
-    text = jsonbody.dumps(body)  # what our sessions send
+    text = jsonbody.dumps(body)  # what the client's session sends for `json=`
     # 0.1 + 0.2 as floats is 0.30000000000000004; 12345678901234.57 has no exact float.
     assert '"Amount": 0.30' in text and '"UnitPrice": 0.10' in text
     assert '"Amount": 12345678901234.57' in text and '"TotalTax": 10' in text

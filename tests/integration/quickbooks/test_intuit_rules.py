@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from integration.errors import PermanentError, TransientError
-from integration.quickbooks.client import BatchItem
 from integration.quickbooks.errors import QboForbidden, QboValidationError
 from integration.quickbooks.models import QuickBooksConnection
 from integration.sandbox.quickbooks import controls
@@ -178,17 +177,6 @@ def test_cdc_sends_changed_since_with_its_offset(qbo, connected, client_of):
     assert dt.datetime.fromisoformat(since).utcoffset() is not None
     with pytest.raises(ValueError, match="timezone-aware"):
         client.cdc(["Invoice"], changed_since=dt.datetime(2026, 1, 1))
-
-
-def test_batch_ids_stay_inside_intuits_limits(qbo, connected, client_of):
-    """requestid ≤ 36 and bId ≤ 10 on a batch: the client checks before sending; the sandbox agrees."""
-    client = client_of(connected)
-    results = client.batch([BatchItem(bid="b" * 10, query="SELECT * FROM Term")], request_id="r" * 36)
-    assert results[0].ok
-    with pytest.raises(ValueError):
-        client.batch([BatchItem(bid="b" * 11, query="SELECT * FROM Term")])
-    with pytest.raises(ValueError):
-        client.batch([BatchItem(bid="b1", query="SELECT * FROM Term")], request_id="r" * 37)
 
 
 def test_the_reverse_api_refuses_to_email_an_invoice_without_an_address(qbo, connected):

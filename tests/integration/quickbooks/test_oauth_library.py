@@ -11,7 +11,7 @@ from django.conf import settings
 
 from integration.errors import TransientError
 from integration.models import ApiCall
-from integration.quickbooks import oauth, services
+from integration.quickbooks import oauth, services, tokens
 from integration.quickbooks.models import OAuthState, QuickBooksConnection
 from tests.integration.oauth_wire import assert_a_library_token_call, basic
 
@@ -36,7 +36,7 @@ def test_quickbooks_code_exchange_and_refresh_go_through_an_oauth2_session(qbo, 
     helpers.connect(web_as("alice"), realm_id=qbo.us_realm)
     connection = QuickBooksConnection.all_companies.get(company=personas.company_a)
     stale = connection.access_token
-    fresh = services.access_token_refresh(connection=connection, stale=stale)
+    fresh = tokens.access_token_refresh(connection=connection, stale=stale)
     assert fresh != stale
 
     calls = [call for call in wire if call.request.url == settings.QBO_TOKEN_URL]
@@ -82,7 +82,7 @@ def test_a_hung_quickbooks_token_endpoint_times_out_as_a_transient_error(connect
 def test_library_debug_logging_never_prints_tokens_or_the_client_secret(connected, caplog):
     old_refresh = connected.refresh_token
     caplog.set_level(logging.DEBUG)
-    services.access_token_refresh(connection=connected, stale=connected.access_token)
+    tokens.access_token_refresh(connection=connected, stale=connected.access_token)
     connected.refresh_from_db()
     assert "tokens/bearer -> 200" in caplog.text  # the capture works: our call log line is there
     secrets = {

@@ -14,7 +14,7 @@ from django.db import connection as db_connection
 from django.db import connections
 from django.utils import timezone
 
-from integration.quickbooks import services
+from integration.quickbooks import services, tokens
 from integration.quickbooks.models import QuickBooksConnection
 
 CALLERS = 50
@@ -55,7 +55,7 @@ def test_fifty_concurrent_callers_cause_exactly_one_refresh(connected):
     )
     before = controls.call_count(kind="token")
 
-    results, errors = _run_concurrently(lambda: services.access_token_get(connection=connected), CALLERS)
+    results, errors = _run_concurrently(lambda: tokens.access_token_get(connection=connected), CALLERS)
 
     assert errors == []
     assert len(results) == CALLERS
@@ -77,9 +77,7 @@ def test_fifty_callers_after_a_401_share_one_refresh(connected):
     controls.expire_access_tokens(realm_id=connected.realm_id)
     before = controls.call_count(kind="token")
 
-    results, errors = _run_concurrently(
-        lambda: services.access_token_refresh(connection=connected, stale=stale), CALLERS
-    )
+    results, errors = _run_concurrently(lambda: tokens.access_token_refresh(connection=connected, stale=stale), CALLERS)
 
     assert errors == []
     assert controls.call_count(kind="token") == before + 1
@@ -95,7 +93,7 @@ def test_invalid_grant_under_concurrency_marks_needs_reconnect_once(connected):
     QuickBooksConnection.all_companies.filter(pk=connected.pk).update(access_expires_at=timezone.now())
     before = controls.call_count(kind="token")
 
-    results, errors = _run_concurrently(lambda: services.access_token_get(connection=connected), 20)
+    results, errors = _run_concurrently(lambda: tokens.access_token_get(connection=connected), 20)
 
     assert results == []
     assert len(errors) == 20 and all(isinstance(error, AuthRevoked) for error in errors)
