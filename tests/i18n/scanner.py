@@ -44,9 +44,7 @@ ALLOWED_WORDS = {"QuickBooks", "Pipedrive", "QuickBooks Online", "PDF", "ID", "O
 # the surface makes of them (invoices/errors.py `integration_error_answer` wraps them in a
 # translated sentence).
 DIAGNOSTIC_FILES = {
-    "integration/pipedrive/client.py",
-    "integration/pipedrive/oauth.py",
-    "integration/pipedrive/installments.py",
+    f"integration/pipedrive/{module}.py" for module in ("client", "errors", "shapes", "tokens", "oauth", "installments")
 }
 DIAGNOSTIC_EXCEPTIONS = {"IntegrationError", "PermanentError", "TransientError", "AuthRevoked", "RateLimited"}
 
