@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoices import apis, lookup_apis, money_views, panel_reads, views
+from invoices import apis, lookup_apis, money_apis, money_views, panel_reads, views
 
 app_name = "invoices"
 
@@ -25,6 +25,7 @@ api_urlpatterns = [
     path("invoices/<int:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("invoices/<int:invoice_id>/deals/<int:deal_id>", apis.InvoiceDealLinkApi.as_view(), name="invoice-deal"),
     path("invoices/<int:invoice_id>/<str:action>", apis.InvoiceActionApi.as_view(), name="invoice-action"),
+    path("won-not-invoiced", money_apis.WonNotInvoicedApi.as_view(), name="won-not-invoiced-api"),
     path("connection/disconnect", apis.ConnectionDisconnectApi.as_view(), name="connection-disconnect"),
     path(
         "contact-invoices",

@@ -153,6 +153,10 @@ CASES: dict[str, list[Case]] = {
     "api/v1/connection/disconnect": [
         Case(url=lambda p: reverse("api:connection-disconnect"), method="post", status=200, client="panel"),
     ],
+    # Reads the caller's own company (no ids in the URL): Charlie gets B's report, never A's deals.
+    "api/v1/won-not-invoiced": [
+        Case(url=lambda p: reverse("api:won-not-invoiced-api"), status=409, client="panel", own_status=409),
+    ],
     "api/v1/contact-invoices": [
         Case(url=lambda p: f"{reverse('api:contact-invoices')}?deal_id={p.deal_a}", status=404, client="panel"),
     ],

@@ -393,6 +393,55 @@
     }).catch(function (error) { notice(t("error", { message: error.message })); P.fit(); });
   }
 
+  /* Money loop: "Won, not invoiced" from the "…" menu, the same report as the page on our site
+   * (GET /api/v1/won-not-invoiced); a deal opens in Pipedrive through the SDK, else in a new tab. */
+  function openDeal(row, event) {
+    event.preventDefault();
+    var S = P.SDK;
+    return P.sdk().execute(S.Command.REDIRECT_TO, { view: S.View.DEALS, id: row.deal_id })
+      .catch(function () { window.open(row.url, "_blank", "noopener"); });
+  }
+
+  function loadWon(event) {
+    if (event) { event.preventDefault(); }
+    var query = [];
+    if ($("won-from").value) { query.push("from=" + $("won-from").value); }
+    if ($("won-to").value) { query.push("to=" + $("won-to").value); }
+    $("won-notice").textContent = t("loading");
+    return P.api("GET", "won-not-invoiced" + (query.length ? "?" + query.join("&") : "")).then(function (answer) {
+      var data = answer.data, gaps = $("won-gaps"), rows = $("won-rows");
+      $("won-from").value = data.date_from;
+      $("won-to").value = data.date_to;
+      gaps.textContent = "";
+      rows.textContent = "";
+      data.gaps.forEach(function (g) {
+        gaps.appendChild(el("dt", { text: t("won_gap") + " " + g.currency }));
+        gaps.appendChild(el("dd", { "data-currency": g.currency, text: P.money(g.gap, g.currency) }));
+      });
+      data.rows.forEach(function (row) {
+        rows.appendChild(el("li", { className: "won-row", "data-deal-id": row.deal_id }, [
+          el("a", { href: row.url, target: "_blank", rel: "noopener", text: row.title, onclick: function (e) { openDeal(row, e); } }),
+          el("strong", { className: "won-gap", text: " " + P.money(row.gap, row.currency) }),
+          el("div", { className: "muted small", text: t("won_row", {
+            date: row.won_on ? P.date(row.won_on) : "—",
+            invoiced: P.money(row.invoiced, row.currency), value: P.money(row.value, row.currency)
+          }) })
+        ]));
+      });
+      $("won-notice").textContent = data.rows.length ? t("won_period", { from: P.date(data.date_from), to: P.date(data.date_to) }) : t("won_none");
+      P.fit();
+    }, function (error) {
+      $("won-notice").textContent = (error.fields && error.fields.from) ? error.fields.from.join(" ") : error.message;
+      P.fit();
+    });
+  }
+
+  function showWon() {
+    closeMenus();
+    $("won-report").hidden = false;
+    loadWon();
+  }
+
   function wirePanelMenu() {
     var button = $("panel-more"), menu = $("panel-menu");
     button.addEventListener("click", function (event) {
@@ -413,6 +462,9 @@
     });
     $("panel-settings").addEventListener("click", function () { closeMenus(); });
     $("panel-disconnect").addEventListener("click", disconnect);
+    $("panel-won").addEventListener("click", showWon);
+    $("won-form").addEventListener("submit", loadWon);
+    $("won-report-close").addEventListener("click", function () { $("won-report").hidden = true; P.fit(); });
   }
 
   /* Issue 13: status changes show up by themselves. While the panel is visible it revalidates the
