@@ -40,7 +40,9 @@ class WonNotInvoicedApi(PanelApi):
         installation = pipedrive_selectors.installation_for(company=self.company, membership=self.membership)
         if installation is None:
             raise ApiError(status_code=409, code="reinstall", message=_("Reinstall the app in Pipedrive."))
-        report = won_not_invoiced(company=self.company, installation=installation, date_from=period[0], date_to=period[1])
+        report = won_not_invoiced(
+            company=self.company, installation=installation, date_from=period[0], date_to=period[1]
+        )
         return Response(
             {
                 "date_from": period[0].isoformat(),
