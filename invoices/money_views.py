@@ -95,7 +95,7 @@ def pipedrive_webhook(request):
         return JsonResponse({"error": "the body must be a JSON object"}, status=400)
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
-            service="pipedrive", body=body, content_type=(request.content_type or "")[:100]
+            service="pipedrive", body=body, content_type=(request.content_type or "")[:100], company=company
         )
         company_id, delivery_id = company.pk, delivery.pk
         transaction.on_commit(

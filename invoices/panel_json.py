@@ -70,8 +70,9 @@ def _row(values: tuple) -> dict:
             "currency": currency or row["currency"],
             "method": method,
             "reference": reference,
+            "credit_memos": memos,
         }
-        for txn_date, amount, credit, currency, method, reference in payments
+        for txn_date, amount, credit, currency, method, reference, memos in payments
     ]
     return row
 

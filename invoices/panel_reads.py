@@ -30,6 +30,8 @@ module runs the statements and answers the two reads.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import orjson
 from django.db import InterfaceError, OperationalError
 from django.db import connection as db
@@ -40,9 +42,9 @@ from rest_framework import exceptions, serializers
 
 from integration.quickbooks.models import QuickBooksConnection
 from invoices.models import Invoice, WonDeal
-from invoices.panel_json import Reader, _conditional, _matches, _row, json_response, not_modified
+from invoices.panel_json import CENT, Reader, _conditional, _matches, _row, json_response, not_modified
 from invoices.panel_seats import SeatChanged, _seats, fast_reads, forget_seats
-from invoices.panel_sql import _STATEMENTS, SEAT_COLUMNS, _build, _cursor
+from invoices.panel_sql import _STATEMENTS, BALANCE_COLUMNS, SEAT_COLUMNS, _build, _cursor
 from invoices.selectors import HISTORY_LIMIT
 from invoices.serializers import InvoiceSerializer, RangeSerializer
 from invoices.won import flag_of
@@ -149,31 +151,51 @@ def contact_invoices(
     given = customer_qbo_id is not None
     key = (date_from is not None, date_to is not None, given)
     params = _params(view, deal_id=deal_id, customer=customer_qbo_id, date_from=date_from, date_to=date_to)
+    after = SEAT_COLUMNS + 1 + BALANCE_COLUMNS  # the seat, the customer, its balance; then the rest
     if _conditional(request):
         [row] = _statement(("contact", "head", *key), params) or [None]
         row = _checked(row, fingerprint)
         view.require_viewer()
-        customer, count, versions, ids = row[SEAT_COLUMNS:]
+        customer, balance = row[SEAT_COLUMNS], row[SEAT_COLUMNS + 1 : after]
+        count, versions, ids = row[after:]
         if not customer:
             return None
-        etag = Reader(view).etag(count=count, versions=int(versions), ids=int(ids), extra=customer)
+        extra = f"{customer}|{_balance_key(balance)}"
+        etag = Reader(view).etag(count=count, versions=int(versions), ids=int(ids), extra=extra)
         if _matches(request, etag):
             return not_modified(etag)
         fingerprint = None
     rows = _statement(("contact", "full", *key), params)
     first = _checked(rows[0] if rows else None, fingerprint)
     view.require_viewer()
-    customer = first[SEAT_COLUMNS]
+    customer, balance = first[SEAT_COLUMNS], first[SEAT_COLUMNS + 1 : after]
     if not customer:
         return None
     reader = Reader(view)
-    invoices = [_row(r[SEAT_COLUMNS + 1 :]) for r in rows if r[SEAT_COLUMNS + 1] is not None]
+    invoices = [_row(r[after:]) for r in rows if r[after] is not None]
     body = {
         "customer_qbo_id": customer,
         "invoices": [reader.invoice(row) for row in invoices],
         "summary": reader.summary(invoices),
+        "balance": _balance(balance),  # money loop: the customer's open balance and unapplied credit
     }
-    return json_response(body, etag=reader.etag_of_rows(invoices, extra=customer))
+    return json_response(body, etag=reader.etag_of_rows(invoices, extra=f"{customer}|{_balance_key(balance)}"))
+
+
+def _balance_key(columns) -> str:
+    return "|".join("" if value is None else str(value) for value in columns)
+
+
+def _balance(columns) -> dict | None:
+    """The customer's stored balance (invoices/credit.py), None before the first sync read it."""
+    open_balance, unapplied, currency = columns
+    if open_balance is None:
+        return None
+    return {
+        "open_balance": str(Decimal(str(open_balance)).quantize(CENT)),
+        "unapplied_credit": str(Decimal(str(unapplied)).quantize(CENT)),
+        "currency": currency or "",
+    }
 
 
 def _contact_read(view, request, *, fingerprint: tuple | None = None) -> HttpResponse | None:
@@ -240,8 +262,15 @@ class DealInvoices(serializers.Serializer):
     won = WonFlag(allow_null=True)
 
 
+class CustomerBalanceInfo(serializers.Serializer):
+    open_balance = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+    unapplied_credit = serializers.DecimalField(max_digits=18, decimal_places=2, coerce_to_string=True)
+    currency = serializers.CharField()
+
+
 class ContactInvoices(serializers.Serializer):
     customer_qbo_id = serializers.CharField()
+    balance = CustomerBalanceInfo(allow_null=True)
     invoices = InvoiceSerializer(many=True)
     summary = CurrencySummary(many=True)
 

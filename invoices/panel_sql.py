@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import connection as db
 
 from integration.quickbooks.models import QuickBooksConnection
-from invoices.models import Invoice, InvoiceDeal, InvoiceEvent, InvoicePayment, WonDeal
+from invoices.models import CustomerBalance, Invoice, InvoiceDeal, InvoiceEvent, InvoicePayment, WonDeal
 from tenants.models import Company, Membership, User
 
 FIELDS = (
@@ -36,6 +36,7 @@ FIELDS = (
 # member's rights and the connection are re-checked in the same round trip that reads the data.
 
 SEAT_COLUMNS = 16
+BALANCE_COLUMNS = 3  # the contact statements: the customer, then its open balance, unapplied credit, currency
 
 _SEAT = """
     SELECT m.id AS m_id, m.pipedrive_user_id AS m_user, m.is_admin AS m_admin, u.is_active AS u_active,
@@ -107,7 +108,7 @@ def _invoices(where: str) -> str:
     payments = _json_list(
         _json_array(
             "p.txn_date", "CAST(p.amount AS TEXT)", "CAST(p.credit_applied AS TEXT)", "p.currency", "p.method",
-            "p.reference",
+            "p.reference", "p.credit_memos",
         ),
         "p.txn_date, p.id",
     )  # fmt: skip
@@ -123,7 +124,7 @@ def _invoices(where: str) -> str:
           ORDER BY e.created_at DESC, e.id DESC LIMIT %(history)s
       ) h) AS history,
       (SELECT {payments} FROM (
-          SELECT id, txn_date, amount, credit_applied, currency, method, reference FROM {{payment}}
+          SELECT id, txn_date, amount, credit_applied, currency, method, reference, credit_memos FROM {{payment}}
           WHERE company_id = %(company)s AND invoice_id = i.id ORDER BY txn_date, id
       ) p) AS payments
     FROM (SELECT {columns} FROM {{invoice}} i {where}{fence}) i"""  # noqa: S608 (our names; values are parameters)
@@ -147,7 +148,15 @@ def _build(key: tuple) -> str:
             .replace("{date_from}", " AND i.txn_date >= %(date_from)s" if has_from else "")
             .replace("{date_to}", " AND i.txn_date <= %(date_to)s" if has_to else "")
         )
-        extra_columns, extra_join = "k.customer", "LEFT JOIN k ON 1 = 1"
+        # The customer's open balance and unapplied credit as last synced (invoices/credit.py).
+        extra_columns = (
+            "k.customer, CAST(b.open_balance AS TEXT) AS b_open, CAST(b.unapplied_credit AS TEXT) AS b_credit,"
+            " b.currency AS b_currency"
+        )
+        extra_join = (
+            "LEFT JOIN k ON 1 = 1 LEFT JOIN {balance} b ON b.company_id = %(company)s"
+            " AND b.connection_id = %(connection)s AND b.customer_qbo_id = k.customer"
+        )
         prefix = f"WITH k AS (SELECT ({customer}) AS customer) "  # read once, used twice
     if part == "head":
         sql = (
@@ -169,6 +178,7 @@ def _build(key: tuple) -> str:
         "event": InvoiceEvent._meta.db_table,
         "payment": InvoicePayment._meta.db_table,
         "won": WonDeal._meta.db_table,
+        "balance": CustomerBalance._meta.db_table,
     }
     for name, table in tables.items():
         sql = sql.replace("{" + name + "}", table)

@@ -107,6 +107,7 @@
       var parts = [P.date(payment.date), " · ", P.money(payment.amount, payment.currency)];
       if (Number(payment.credit_applied) > 0) {
         parts.push(" + " + P.money(payment.credit_applied, payment.currency) + " " + t("credit_applied"));
+        if (payment.credit_memos) { parts.push(" " + t("credit_memo_ref", { numbers: payment.credit_memos })); }
       }
       if (payment.method) { parts.push(" · " + payment.method); }
       if (payment.reference) { parts.push(" · " + t("payment_ref", { reference: payment.reference })); }
@@ -300,12 +301,25 @@
       var list = $("contact-invoices");
       list.textContent = "";
       answer.data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice, { compact: true })); });
+      renderBalance(answer.data.balance);
       $("contact-notice").textContent = answer.data.invoices.length ? "" : t("no_contact_invoices");
       P.fit();
     }, function (error) {
       $("contact-notice").textContent = (error.fields && error.fields.date_to) ? error.fields.date_to.join(" ") : error.message;
       P.fit();
     });
+  }
+
+  /* Money loop: the customer's open balance and unapplied credit (as last synced from QuickBooks). */
+  function renderBalance(balance) {
+    var box = $("contact-balance");
+    box.textContent = "";
+    box.hidden = !balance;
+    if (!balance) { return; }
+    box.appendChild(el("dt", { text: t("open_balance") }));
+    box.appendChild(el("dd", { "data-kind": "open_balance", text: P.money(balance.open_balance, balance.currency || (state.connection && state.connection.home_currency) || "USD") }));
+    box.appendChild(el("dt", { text: t("unapplied_credit") }));
+    box.appendChild(el("dd", { "data-kind": "unapplied_credit", text: P.money(balance.unapplied_credit, balance.currency || (state.connection && state.connection.home_currency) || "USD") }));
   }
 
   function toggleLink(invoice, linked) {
