@@ -7,10 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 
 from integration.pipedrive import selectors as pipedrive_selectors
+from invoices import create, installments
 from invoices.apis import ApiError, PanelApi
+from invoices.errors import InvoiceError
+from invoices.models import Invoice
+from invoices.serializers import DraftInputSerializer, InvoiceSerializer
 from invoices.sync import company_today
 from invoices.won_report import may_read, period_of, won_not_invoiced
 
@@ -63,3 +68,64 @@ class WonNotInvoicedApi(PanelApi):
                 "gaps": [{"currency": c, "gap": str(g)} for c, g in report["gaps"].items()],
             }
         )
+
+
+def _own_installation(view):
+    """The member's own Pipedrive access (instalments are read with it), else a clear 409."""
+    installation = pipedrive_selectors.installation_for(company=view.company, membership=view.membership)
+    if installation is None:
+        raise ApiError(
+            status_code=409,
+            code="not_installed",
+            message=_("Install the app in Pipedrive for your own user: Pipedrive data is read with your own access."),
+        )
+    return installation
+
+
+class DealInstallmentsApi(PanelApi):
+    """The create modal's "one invoice per instalment": the deal's instalments and which are invoiced."""
+
+    @extend_schema(summary="The deal's instalments and the invoice of each, if any", responses=OpenApiTypes.OBJECT)
+    def get(self, request, deal_id: int):
+        self.require_active()
+        return Response(
+            {
+                "installments": installments.schedule(
+                    connection=self.connection, installation=_own_installation(self), deal_id=deal_id
+                )
+            }
+        )
+
+
+class InstallmentInvoiceApi(PanelApi):
+    """Create the invoice of one instalment, exactly once (a repeat answers with the same invoice)."""
+
+    @extend_schema(
+        request=DraftInputSerializer,
+        summary="Create the invoice of one instalment of the deal (exactly once)",
+        responses={201: InvoiceSerializer, 202: InvoiceSerializer},
+    )
+    def post(self, request, deal_id: int, installment_id: int):
+        self.require_active()
+        data = DraftInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        draft = self.draft_of(data, deal_id)
+        installation = _own_installation(self)
+        create.draft_as_confirmed(  # the member may see the deal (404 otherwise); the amount is Pipedrive's
+            connection=self.connection, installation=installation, draft=draft, idempotency_key="", confirmed_total=None
+        )
+        try:
+            invoice = installments.installment_invoice_create(
+                connection=self.connection,
+                installation=installation,
+                draft=draft,
+                actor=self.membership,
+                deal_id=deal_id,
+                installment_id=installment_id,
+            )
+        except InvoiceError as exc:
+            if exc.code == "installment_not_found":
+                raise ApiError(status_code=404, code=exc.code, message=exc.message) from exc
+            raise
+        code = status.HTTP_201_CREATED if invoice.state == Invoice.State.CREATED else status.HTTP_202_ACCEPTED
+        return Response(self.serialize(invoice), status=code)

@@ -160,6 +160,10 @@ TEXT = {
     "discard": gettext_lazy("The invoice was not created. Your changes to it will be lost."),
     "discard_ok": gettext_lazy("Discard"),
     "fix_problems": gettext_lazy("Fix the problems marked below before creating the invoice."),
+    "installment_invoiced": gettext_lazy("Invoiced: %(number)s"),
+    "installment_create": gettext_lazy("Create its invoice"),
+    "installments_done": gettext_lazy("Every instalment has its invoice."),
+    "installments_created": gettext_lazy("%(count)s instalment invoice(s) created."),
     "retry": gettext_lazy("QuickBooks did not answer. Try again: the invoice will not be created twice."),
 }
 

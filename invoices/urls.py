@@ -20,6 +20,12 @@ api_urlpatterns = [
     ),
     path("deals/<int:deal_id>/draft", apis.DealDraftApi.as_view(), name="deal-draft"),
     path("deals/<int:deal_id>/preflight", apis.DealPreflightApi.as_view(), name="deal-preflight"),
+    path("deals/<int:deal_id>/installments", money_apis.DealInstallmentsApi.as_view(), name="deal-installments"),
+    path(
+        "deals/<int:deal_id>/installments/<int:installment_id>/invoice",
+        money_apis.InstallmentInvoiceApi.as_view(),
+        name="installment-invoice",
+    ),
     path("deals/<int:deal_id>/refresh", apis.DealRefreshApi.as_view(), name="deal-refresh"),
     path("invoices/<int:invoice_id>", apis.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<int:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),

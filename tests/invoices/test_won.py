@@ -137,11 +137,11 @@ def test_the_receiver_checks_basic_auth_and_the_body(installed, connected, perso
 
 
 def test_a_stale_pipedrive_delivery_is_swept_for_the_company_that_signed_it(
-    installed,
+    installed,  # noqa: F811
     connected,
     personas,
     web_as,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     """The broker was down when Pipedrive's webhook arrived: stored, answered 200, and the sweep of
     stale deliveries runs the rule later, for the company whose credentials it carried, once."""
