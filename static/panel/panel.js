@@ -412,8 +412,13 @@
   function openDeal(row, event) {
     event.preventDefault();
     var S = P.SDK;
-    return P.sdk().execute(S.Command.REDIRECT_TO, { view: S.View.DEALS, id: row.deal_id })
-      .catch(function () { window.open(row.url, "_blank", "noopener"); });
+    function newTab() { window.open(row.url, "_blank", "noopener"); }
+    try {
+      return P.sdk().execute(S.Command.REDIRECT_TO, { view: S.View.DEALS, id: row.deal_id }).catch(newTab);
+    } catch (e) {  // the SDK not initialised (yet): execute throws rather than rejects
+      newTab();
+      return Promise.resolve();
+    }
   }
 
   function loadWon(event) {
