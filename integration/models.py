@@ -45,6 +45,12 @@ class WebhookDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=1000, blank=True, default="")
+    # Pipedrive deliveries: the company whose webhook credentials they carried (the stale-delivery
+    # sweep processes them for that company, never for one the payload merely names). QuickBooks
+    # deliveries name realms in their events instead.
+    company = models.ForeignKey(
+        "tenants.Company", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
 
     # Spans companies (one notification can name several realms); support-only.
     UNSCOPED_REASON = "inbound webhook log: one delivery may concern several companies"

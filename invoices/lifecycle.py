@@ -13,7 +13,7 @@ from integration.quickbooks import entities, records
 from integration.quickbooks.client import PdfDownload
 from integration.quickbooks.errors import QboStaleObject
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import sync
+from invoices import credit, sync
 from invoices.access import require_action
 from invoices.errors import InvoiceError
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent
@@ -174,6 +174,8 @@ def customer_invoices_pull(
         date_to=date_to,
     )
     invoice_refresh(connection=connection, invoices=[i for i in ours if i.qbo_id not in seen])
+    # Money loop: the contact view shows the customer's open balance and unapplied credit.
+    credit.balances_refresh(connection=connection, customer_ids=[customer_qbo_id], tracked_only=False)
     return len(seen)
 
 

@@ -274,6 +274,9 @@ class InvoicePayment(TenantModel):
     currency = models.CharField(max_length=3, blank=True, default="")
     method = models.CharField(max_length=100, blank=True, default="")  # PaymentMethodRef name (or id)
     reference = models.CharField(max_length=100, blank=True, default="")  # PaymentRefNum
+    # Money loop: the credit memos whose credit this payment applied (their numbers, else ids), from
+    # the Payment's CreditMemo lines and our copies of the credit memos (CreditMemo below).
+    credit_memos = models.CharField(max_length=200, blank=True, default="")
     qbo_updated_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -286,6 +289,52 @@ class InvoicePayment(TenantModel):
 
     def __str__(self) -> str:
         return f"payment {self.payment_qbo_id} on {self.invoice_id}"
+
+
+class CreditMemo(TenantModel):
+    """A QuickBooks credit memo of a customer, as last read (webhook or change data capture): what
+    the credit memo is (number, date, total) and the credit it still has to apply."""
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    qbo_id = models.CharField(max_length=32)
+    customer_qbo_id = models.CharField(max_length=32, blank=True, default="")
+    doc_number = models.CharField(max_length=32, blank=True, default="")
+    txn_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    total = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    remaining_credit = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    qbo_updated_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "qbo_id"], name="creditmemo_unique"),
+        ]
+        indexes = [models.Index(fields=["connection", "customer_qbo_id"], name="creditmemo_customer")]
+
+    def __str__(self) -> str:
+        return f"credit memo {self.doc_number or self.qbo_id}"
+
+
+class CustomerBalance(TenantModel):
+    """A QuickBooks customer's open balance and unapplied credit, read when the customer, one of its
+    payments or credit memos changes (webhook, change data capture, the contact view's refresh), so
+    the panel's contact view reads it with no call to QuickBooks."""
+
+    connection = models.ForeignKey("quickbooks.QuickBooksConnection", on_delete=models.CASCADE, related_name="+")
+    customer_qbo_id = models.CharField(max_length=32)
+    open_balance = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    unapplied_credit = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    read_at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "customer_qbo_id"], name="customerbalance_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"balance of customer {self.customer_qbo_id}"
 
 
 class WonDeal(TenantModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from django.contrib import messages
@@ -96,27 +95,13 @@ def pipedrive_webhook(request):
         return JsonResponse({"error": "the body must be a JSON object"}, status=400)
     with transaction.atomic():
         delivery = WebhookDelivery.objects.create(
-            service="pipedrive", body=body, content_type=(request.content_type or "")[:100]
+            service="pipedrive", body=body, content_type=(request.content_type or "")[:100], company=company
         )
         company_id, delivery_id = company.pk, delivery.pk
         transaction.on_commit(
             lambda: tasks.process_pipedrive_webhook.delay(company_id=company_id, delivery_id=delivery_id)
         )
     return JsonResponse({"status": "ok", "delivery": delivery.pk})
-
-
-def _period(request) -> tuple[dt.date, dt.date] | None:
-    today = timezone.now().date()
-    try:
-        date_to = dt.date.fromisoformat(request.GET["to"]) if request.GET.get("to") else today
-        date_from = (
-            dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else date_to - dt.timedelta(days=90)
-        )
-    except ValueError:
-        return None
-    if date_from > date_to or (date_to - date_from).days > 366:
-        return None
-    return date_from, date_to
 
 
 @transaction.non_atomic_requests  # no transaction across the Pipedrive read
@@ -127,16 +112,15 @@ def won_not_invoiced_page(request):
     from integration.errors import IntegrationError
     from integration.pipedrive.selectors import installation_for
     from integration.quickbooks.selectors import connection_live
-    from invoices.access import can_view
-    from invoices.won_report import won_not_invoiced
+    from invoices.won_report import may_read, period_of, won_not_invoiced
 
     company, membership = request.company, request.membership
     if company is None or membership is None:
         return redirect("tenants:settings")
     connection = connection_live(company=company)
-    if not (membership.is_admin or can_view(membership=membership, connection=connection)):
+    if not may_read(membership=membership, connection=connection):
         return HttpResponseForbidden(_("Your company shows invoices only to the QuickBooks connection owner."))
-    period = _period(request)
+    period = period_of(date_from=request.GET.get("from"), date_to=request.GET.get("to"), today=timezone.now().date())
     if period is None:
         return HttpResponseBadRequest(_("Give a period as from=YYYY-MM-DD&to=YYYY-MM-DD, at most a year long."))
     context = {"company": company, "date_from": period[0], "date_to": period[1], "report": None, "error": ""}

@@ -19,6 +19,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.records import payment_of
+from invoices.credit import credit_memo_labels
 from invoices.models import Invoice, InvoicePayment
 from invoices.validation import MAX_AMOUNT
 
@@ -54,6 +55,8 @@ def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
         # A payment typed in QuickBooks beyond our numeric(18, 2) columns: skip it, never the batch.
         logger.warning("QuickBooks payment %s not stored: an amount is beyond %s", payment_id, MAX_AMOUNT)
         return 0
+    memo_ids = [i for line in payment.lines for i in line.credit_memo_ids]
+    memos = credit_memo_labels(connection=connection, qbo_ids=memo_ids) if credit else ""
     with transaction.atomic():
         existing = InvoicePayment.objects.select_for_update().filter(connection=connection, payment_qbo_id=payment_id)
         newest = max((row.qbo_updated_at for row in existing if row.qbo_updated_at), default=None)
@@ -80,6 +83,7 @@ def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
                     currency=payment.currency or invoice.currency,
                     method=payment.method[:100],
                     reference=payment.reference[:100],
+                    credit_memos=memos,
                     qbo_updated_at=updated,
                 )
                 row.amount += amount - share
@@ -91,6 +95,11 @@ def payment_store(*, connection: QuickBooksConnection, data: dict) -> int:
 
 def payments_store(*, connection: QuickBooksConnection, payments: Iterable[dict]) -> int:
     return sum(payment_store(connection=connection, data=payment) for payment in payments)
+
+
+def customers_of(payments: Iterable[dict]) -> set[str]:
+    """The customers of these QuickBooks payments (their balances change with them)."""
+    return {c for c in (payment_of(row).customer_id for row in payments) if c}
 
 
 def payments_forget(*, connection: QuickBooksConnection, payment_ids: Iterable[str]) -> int:
@@ -111,6 +120,7 @@ def payments_of(invoice: Invoice) -> list[dict]:
             "currency": row.currency or invoice.currency,
             "method": row.method,
             "reference": row.reference,
+            "credit_memos": row.credit_memos,
         }
         for row in invoice.payments.all()
     ]

@@ -21,7 +21,7 @@ from integration.models import WebhookEvent
 from integration.quickbooks import entities, records
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.webhooks import Change
-from invoices import payments
+from invoices import credit, payments
 from invoices.models import Invoice, InvoiceEvent
 from invoices.status import LABELS, Facts, Status, compute_status, past_due_q
 
@@ -307,13 +307,16 @@ def linked_invoices(payments: Iterable[dict]) -> set[str]:
 
 def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change | WebhookEvent]) -> list[Invoice]:
     """Apply a batch of changes for one connection: deleted invoices are marked, the rest re-fetched
-    together, plus the invoices linked to changed payments."""
+    together, plus the invoices linked to changed payments; changed credit memos are re-read, and the
+    balances of the customers concerned read again (invoices/credit.py)."""
     from integration.quickbooks.services import client_for
 
     to_fetch: set[str] = set()
     payment_ids: list[str] = []
     payments_read: list[dict] = []
     gone_payments: list[str] = []
+    memo_ids: set[str] = set()
+    customers: set[str] = set()
     applied: list[Invoice] = []
     for change in changes:
         if not str(change.entity_id).isdigit():
@@ -335,11 +338,19 @@ def changes_apply(*, connection: QuickBooksConnection, changes: Iterable[Change 
                 .exclude(qbo_id="")
                 .values_list("qbo_id", flat=True)
             )
+        elif change.entity == "CreditMemo":
+            memo_ids.add(str(change.entity_id))  # a delete too: re-reading finds it gone
+        elif change.entity == "Customer":
+            customers.add(str(change.entity_id))
     if payment_ids:
         to_fetch |= _invoice_ids_of_payments(client_for(connection=connection), payment_ids, payments_read)
     applied.extend(invoices_refetch(connection=connection, qbo_ids=to_fetch))
+    memo_ids |= credit.credit_memos_missing(connection=connection, payments=payments_read)
+    customers |= credit.credit_memos_refetch(connection=connection, qbo_ids=memo_ids)
     payments.payments_forget(connection=connection, payment_ids=gone_payments)
     payments.payments_store(connection=connection, payments=payments_read)  # after the invoices they pay
+    customers |= {i.customer_qbo_id for i in applied} | payments.customers_of(payments_read)
+    credit.balances_refresh(connection=connection, customer_ids=customers)
     return applied
 
 

@@ -16,7 +16,7 @@ from integration.models import WebhookDelivery, WebhookEvent
 from integration.quickbooks import entities, records
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.webhooks import parse_changes
-from invoices import payments
+from invoices import credit, payments
 from invoices.sync import changes_apply, invoice_apply_qbo, invoice_mark_deleted, invoices_refetch, linked_invoices
 from tenants.scoping import company_scope
 
@@ -96,11 +96,11 @@ def webhook_process(*, delivery_id: int) -> int:
 
 
 CDC_MAX_OBJECTS = 1000  # "Server responses can handle a maximum of 1,000 objects" (Intuit's CDC page)
-CDC_ENTITIES = ("Invoice", "Payment")
+CDC_ENTITIES = ("Invoice", "Payment", "CreditMemo", "Customer")
 
 
 def _cdc_changes(client, since: dt.datetime) -> tuple[dict[str, list[dict]], str]:
-    """Every Invoice and Payment changed since `since`, and QBO's time of the first answer.
+    """Every Invoice, Payment, CreditMemo and Customer changed since `since`, and QBO's time of the first answer.
 
     A CDC answer holds at most 1,000 objects and does not say which it left out, so an answer at
     the cap is not trusted: each entity is asked alone, and one still at the cap is read with a
@@ -123,7 +123,8 @@ def _cdc_changes(client, since: dt.datetime) -> tuple[dict[str, list[dict]], str
 
 
 def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
-    """Change data capture for invoices and payments since the cursor; heals missed webhooks.
+    """Change data capture for invoices, payments, credit memos and customers since the cursor; heals
+    missed webhooks.
 
     Runs in the connection's company scope. Returns the number of invoices applied. The cursor
     moves only past changes that were all read (see `_cdc_changes`).
@@ -147,8 +148,16 @@ def connection_cdc_sync(*, connection: QuickBooksConnection) -> int:
     live_payments = [row for row, payment in read if not payment.deleted]
     applied += len(invoices_refetch(connection=connection, qbo_ids=linked_invoices(live_payments)))
     gone = [payment.id for _row, payment in read if payment.deleted]
+    customers = credit.credit_memos_apply_rows(connection=connection, rows=changes["CreditMemo"])
+    missing = credit.credit_memos_missing(connection=connection, payments=live_payments)
+    customers |= credit.credit_memos_refetch(connection=connection, qbo_ids=missing)
     payments.payments_forget(connection=connection, payment_ids=gone)
     payments.payments_store(connection=connection, payments=live_payments)
+    # Balances: customers that changed, and those of the invoices, payments and credit memos read.
+    customers |= {records.customer_of(row).id for row in changes["Customer"]}
+    customers |= {records.invoice_of(row).customer_id for row in changes["Invoice"]}
+    customers |= payments.customers_of(live_payments)
+    credit.balances_refresh(connection=connection, customer_ids=customers)
     # The next sweep starts where QBO's clock said this one looked, minus a minute of overlap.
     cursor = parse_datetime(qbo_time) if qbo_time else None
     connection_mark_synced(connection=connection, cursor=(cursor or now) - dt.timedelta(minutes=1))

@@ -160,23 +160,10 @@ def deal_figures_sweep() -> int:
 @with_company_scope
 def process_pipedrive_webhook(*, company_id: int, delivery_id: int) -> str:
     """A stored Pipedrive deal-change delivery: apply the "deal won" rule (exactly once per deal)."""
-    from django.utils import timezone
-
-    from integration.models import WebhookDelivery
-    from invoices.won import delivery_process
+    from invoices.won import delivery_run
     from tenants.scoping import current_company
 
-    delivery = WebhookDelivery.objects.get(pk=delivery_id, service="pipedrive")
-    if delivery.processed_at:
-        return "done already"
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
-    try:
-        won = delivery_process(company=current_company(), body=bytes(delivery.body))
-    except Exception as exc:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=f"{exc.__class__.__name__}: {exc}"[:1000])
-        raise
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), last_error="")
-    return won.state if won else "ignored"
+    return delivery_run(company=current_company(), delivery_id=delivery_id)
 
 
 # Stored webhook deliveries no task finished (the broker was down when they arrived, or the task
@@ -187,23 +174,34 @@ WEBHOOK_MAX_SWEEPS = 50
 
 @shared_task(name="invoices.process_stale_webhooks")
 def process_stale_webhooks() -> int:
-    """Beat: process stored QuickBooks deliveries that no task picked up."""
+    """Beat: process stored QuickBooks and Pipedrive deliveries that no task picked up (a Pipedrive
+    one for the company whose credentials it carried)."""
     from integration.models import WebhookDelivery
+    from invoices.won import delivery_run
+    from tenants.models import Company
+    from tenants.scoping import company_scope
 
     stale = list(
         WebhookDelivery.objects.filter(
-            service="quickbooks",
+            service__in=["quickbooks", "pipedrive"],
             processed_at__isnull=True,
             received_at__lt=timezone.now() - WEBHOOK_GRACE,
             attempts__lt=WEBHOOK_MAX_SWEEPS,
         )
         .order_by("received_at")
-        .values_list("pk", flat=True)[:200]
+        .values_list("pk", "service", "company_id")[:200]
     )
     done = 0
-    for delivery_id in stale:
+    for delivery_id, service, company_id in stale:
         try:
-            sync_feeds.webhook_process(delivery_id=delivery_id)  # idempotent: events are marked as processed
+            if service == "quickbooks":
+                sync_feeds.webhook_process(delivery_id=delivery_id)  # idempotent: events are marked as processed
+            elif company_id is not None:  # stored before the company was recorded: left to support
+                company = Company.objects.get(pk=company_id)
+                with company_scope(company):
+                    delivery_run(company=company, delivery_id=delivery_id)  # exactly once per deal (WonDeal)
+            else:
+                continue
             done += 1
         except Exception:  # recorded on the delivery; the next sweep tries again
             logger.warning("stored webhook %s still fails", delivery_id, exc_info=True)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from invoices import apis, lookup_apis, money_views, panel_reads, views
+from invoices import apis, lookup_apis, money_apis, money_views, panel_reads, views
 
 app_name = "invoices"
 
@@ -20,11 +20,18 @@ api_urlpatterns = [
     ),
     path("deals/<int:deal_id>/draft", apis.DealDraftApi.as_view(), name="deal-draft"),
     path("deals/<int:deal_id>/preflight", apis.DealPreflightApi.as_view(), name="deal-preflight"),
+    path("deals/<int:deal_id>/installments", money_apis.DealInstallmentsApi.as_view(), name="deal-installments"),
+    path(
+        "deals/<int:deal_id>/installments/<int:installment_id>/invoice",
+        money_apis.InstallmentInvoiceApi.as_view(),
+        name="installment-invoice",
+    ),
     path("deals/<int:deal_id>/refresh", apis.DealRefreshApi.as_view(), name="deal-refresh"),
     path("invoices/<int:invoice_id>", apis.InvoiceDetailApi.as_view(), name="invoice-detail"),
     path("invoices/<int:invoice_id>/pdf", apis.InvoicePdfApi.as_view(), name="invoice-pdf"),
     path("invoices/<int:invoice_id>/deals/<int:deal_id>", apis.InvoiceDealLinkApi.as_view(), name="invoice-deal"),
     path("invoices/<int:invoice_id>/<str:action>", apis.InvoiceActionApi.as_view(), name="invoice-action"),
+    path("won-not-invoiced", money_apis.WonNotInvoicedApi.as_view(), name="won-not-invoiced-api"),
     path("connection/disconnect", apis.ConnectionDisconnectApi.as_view(), name="connection-disconnect"),
     path(
         "contact-invoices",

@@ -215,6 +215,26 @@ def delivery_process(*, company: Company, body: bytes) -> WonDeal | None:
     return deal_won(company=company, deal_id=deal_id)
 
 
+def delivery_run(*, company: Company, delivery_id: int) -> str:
+    """Process a stored Pipedrive delivery of `company` once (the task, and the sweep of deliveries no
+    task finished): attempts and the last error are recorded on it. Runs in the company's scope."""
+    from django.utils import timezone
+
+    from integration.models import WebhookDelivery
+
+    delivery = WebhookDelivery.objects.get(pk=delivery_id, service="pipedrive")
+    if delivery.processed_at:
+        return "done already"
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    try:
+        won = delivery_process(company=company, body=bytes(delivery.body))
+    except Exception as exc:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(last_error=f"{exc.__class__.__name__}: {exc}"[:1000])
+        raise
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(processed_at=timezone.now(), last_error="")
+    return won.state if won else "ignored"
+
+
 def flag_of(won: WonDeal | None) -> dict | None:
     """The panel's flag for a WonDeal row (the panel's lean read builds the row from its own query)."""
     if won is None:

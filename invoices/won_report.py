@@ -13,6 +13,7 @@ from django.db.models import Sum
 
 from integration.pipedrive import client as pipedrive
 from integration.pipedrive.shapes import Deal
+from invoices.access import can_view
 from invoices.models import Invoice
 from invoices.status import Status
 from tenants.models import Company
@@ -31,6 +32,29 @@ class WonRow:
     invoiced: Decimal
     gap: Decimal
     url: str
+
+
+MAX_PERIOD_DAYS = 366
+DEFAULT_PERIOD_DAYS = 90
+
+
+def may_read(*, membership, connection) -> bool:
+    """Who sees the report (the page and the panel's "…" section alike): admins, and members who may
+    see the company's invoices (its visibility setting)."""
+    return bool(membership.is_admin or can_view(membership=membership, connection=connection))
+
+
+def period_of(*, date_from: str | None, date_to: str | None, today: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The report's period from ISO dates (both optional: the last 90 days up to `to` or today); None
+    when a date is malformed, the period is reversed or longer than a year."""
+    try:
+        end = dt.date.fromisoformat(date_to) if date_to else today
+        start = dt.date.fromisoformat(date_from) if date_from else end - dt.timedelta(days=DEFAULT_PERIOD_DAYS)
+    except ValueError:
+        return None
+    if start > end or (end - start).days > MAX_PERIOD_DAYS:
+        return None
+    return start, end
 
 
 def _won_date(deal: Deal) -> dt.date | None:

@@ -163,6 +163,26 @@ CASES: dict[str, list[Case]] = {
     "api/v1/connection/disconnect": [
         Case(url=lambda p: reverse("api:connection-disconnect"), method="post", status=200, client="panel"),
     ],
+    # Instalments are read from the caller's own Pipedrive company with their own access, and the
+    # invoices looked up are the caller's company's (keys derived from its own Pipedrive company).
+    "api/v1/deals/<int:deal_id>/installments": [
+        Case(
+            url=lambda p: reverse("api:deal-installments", args=[p.deal_a]), status=409, client="panel", own_status=409
+        ),
+    ],
+    "api/v1/deals/<int:deal_id>/installments/<int:installment_id>/invoice": [
+        Case(
+            url=lambda p: reverse("api:installment-invoice", args=[p.deal_a, 1001]),
+            method="post",
+            status=409,
+            client="panel",
+            data={"draft": {}},
+        ),
+    ],
+    # Reads the caller's own company (no ids in the URL): Charlie gets B's report, never A's deals.
+    "api/v1/won-not-invoiced": [
+        Case(url=lambda p: reverse("api:won-not-invoiced-api"), status=409, client="panel", own_status=409),
+    ],
     "api/v1/contact-invoices": [
         Case(url=lambda p: f"{reverse('api:contact-invoices')}?deal_id={p.deal_a}", status=404, client="panel"),
     ],

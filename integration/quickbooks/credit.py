@@ -53,6 +53,7 @@ class CreditMemo:
     sync_token: str
     last_updated: str
     raw: dict
+    deleted: bool = False  # a CDC delete stub (`status: "Deleted"`)
 
 
 def _money(value, what: str) -> Decimal:
@@ -106,6 +107,7 @@ def parse_credit_memo(data: dict) -> CreditMemo:
         sync_token=str(data.get("SyncToken") or ""),
         last_updated=str((data.get("MetaData") or {}).get("LastUpdatedTime") or ""),
         raw=data,
+        deleted=data.get("status") == "Deleted",
     )
 
 

@@ -86,8 +86,8 @@ def invoices_of_customer(
 def changed_since(client: QboClient, entity: str, since: dt.datetime) -> Iterator[dict]:
     """Every `entity` row updated at or after `since`, all pages (CDC's fallback past its cap)."""
     since_text = quote(since.astimezone(dt.UTC).isoformat(timespec="seconds"))
-    if entity not in {"Invoice", "Payment"}:
-        raise ValueError(f"changed_since reads invoices or payments, not {entity!r}")
+    if entity not in {"Invoice", "Payment", "CreditMemo", "Customer"}:
+        raise ValueError(f"changed_since reads invoices, payments, credit memos or customers, not {entity!r}")
     return client.query_all(f"SELECT * FROM {entity} WHERE MetaData.LastUpdatedTime >= {since_text}")  # noqa: S608
 
 

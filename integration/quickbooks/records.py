@@ -96,6 +96,7 @@ class QboPayment:
     method: str
     reference: str
     updated_at: str
+    customer_id: str = ""
 
 
 def _links(line: dict, txn_type: str) -> list[str]:
@@ -126,6 +127,7 @@ def payment_of(row: dict) -> QboPayment:
         method=str(method.get("name") or method.get("value") or ""),
         reference=str(row.get("PaymentRefNum") or ""),
         updated_at=str((row.get("MetaData") or {}).get("LastUpdatedTime") or ""),
+        customer_id=_ref(row, "CustomerRef"),
     )
 
 

@@ -408,6 +408,59 @@
     });
   }
 
+  // -- money loop: one invoice per instalment (GET/POST /deals/<id>/installments) ------------------
+
+  var installments = [];
+
+  function renderInstallments() {
+    var list = $("installment-list");
+    list.textContent = "";
+    $("installments").hidden = !installments.length;
+    var open = installments.filter(function (i) { return !i.invoice; });
+    installments.forEach(function (item) {
+      var label = (item.description || "—") + " · " + P.date(item.billing_date) + " · " + P.money(item.amount, draft.currency || "USD");
+      var state = item.invoice
+        ? el("span", { className: "installment-invoiced", text: t("installment_invoiced", { number: item.invoice.doc_number || ("#" + item.invoice.id) }) })
+        : el("button", { type: "button", className: "ghost small", text: t("installment_create"), onclick: function () { createInstallments([item]); } });
+      list.appendChild(el("li", { className: "installment", "data-installment-id": item.id, "data-invoiced": item.invoice ? "true" : "false" }, [label + " ", state]));
+    });
+    $("installments-create").hidden = !open.length;
+    if (!open.length && installments.length) { $("installments-notice").textContent = t("installments_done"); }
+    P.fit(900);
+  }
+
+  function loadInstallments() {
+    return P.api("GET", "deals/" + dealId + "/installments").then(function (answer) {
+      installments = answer.data.installments || [];
+      renderInstallments();
+    }, function () { installments = []; renderInstallments(); });  // no schedule: the modal is as before
+  }
+
+  /* One at a time, in schedule order; each is made once whatever is clicked again (the server
+   * derives its key from the instalment), so a retry after an error just goes on. */
+  function createInstallments(items) {
+    if (submitting) { return Promise.resolve(); }
+    submitting = true;
+    $("installments-create").disabled = true;
+    var made = 0;
+    var chain = Promise.resolve();
+    items.forEach(function (item) {
+      chain = chain.then(function () {
+        return P.api("POST", "deals/" + dealId + "/installments/" + item.id + "/invoice", { draft: readForm() }).then(function () { made += 1; });
+      });
+    });
+    return chain.then(function () {
+      $("installments-notice").textContent = t("installments_created", { count: made });
+      edited = false;
+    }, function (error) {
+      if (error.problems && error.problems.length) { showProblems(error.problems); } else { notice(error.message); }
+    }).then(function () {
+      submitting = false;
+      $("installments-create").disabled = false;
+      return loadInstallments();
+    });
+  }
+
   // -- start ------------------------------------------------------------------------------------
 
   function start() {
@@ -421,6 +474,7 @@
       form.hidden = false;
       setState("ready");
       P.fit(900);
+      loadInstallments();
       return preflight();
     }, function (error) {
       notice(error.message);
@@ -457,6 +511,9 @@
   }, addLine);
   form.addEventListener("submit", submit);
   $("cancel").addEventListener("click", requestClose);
+  $("installments-create").addEventListener("click", function () {
+    createInstallments(installments.filter(function (i) { return !i.invoice; }));
+  });
   watchEdits();
 
   P.init({ height: 640, width: 880 }).then(start).catch(function (error) { notice(error.message || String(error)); });

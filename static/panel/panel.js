@@ -107,6 +107,7 @@
       var parts = [P.date(payment.date), " · ", P.money(payment.amount, payment.currency)];
       if (Number(payment.credit_applied) > 0) {
         parts.push(" + " + P.money(payment.credit_applied, payment.currency) + " " + t("credit_applied"));
+        if (payment.credit_memos) { parts.push(" " + t("credit_memo_ref", { numbers: payment.credit_memos })); }
       }
       if (payment.method) { parts.push(" · " + payment.method); }
       if (payment.reference) { parts.push(" · " + t("payment_ref", { reference: payment.reference })); }
@@ -300,12 +301,25 @@
       var list = $("contact-invoices");
       list.textContent = "";
       answer.data.invoices.forEach(function (invoice) { list.appendChild(invoiceItem(invoice, { compact: true })); });
+      renderBalance(answer.data.balance);
       $("contact-notice").textContent = answer.data.invoices.length ? "" : t("no_contact_invoices");
       P.fit();
     }, function (error) {
       $("contact-notice").textContent = (error.fields && error.fields.date_to) ? error.fields.date_to.join(" ") : error.message;
       P.fit();
     });
+  }
+
+  /* Money loop: the customer's open balance and unapplied credit (as last synced from QuickBooks). */
+  function renderBalance(balance) {
+    var box = $("contact-balance");
+    box.textContent = "";
+    box.hidden = !balance;
+    if (!balance) { return; }
+    box.appendChild(el("dt", { text: t("open_balance") }));
+    box.appendChild(el("dd", { "data-kind": "open_balance", text: P.money(balance.open_balance, balance.currency || (state.connection && state.connection.home_currency) || "USD") }));
+    box.appendChild(el("dt", { text: t("unapplied_credit") }));
+    box.appendChild(el("dd", { "data-kind": "unapplied_credit", text: P.money(balance.unapplied_credit, balance.currency || (state.connection && state.connection.home_currency) || "USD") }));
   }
 
   function toggleLink(invoice, linked) {
@@ -393,6 +407,60 @@
     }).catch(function (error) { notice(t("error", { message: error.message })); P.fit(); });
   }
 
+  /* Money loop: "Won, not invoiced" from the "…" menu, the same report as the page on our site
+   * (GET /api/v1/won-not-invoiced); a deal opens in Pipedrive through the SDK, else in a new tab. */
+  function openDeal(row, event) {
+    event.preventDefault();
+    var S = P.SDK;
+    function newTab() { window.open(row.url, "_blank", "noopener"); }
+    try {
+      return P.sdk().execute(S.Command.REDIRECT_TO, { view: S.View.DEALS, id: row.deal_id }).catch(newTab);
+    } catch (e) {  // the SDK not initialised (yet): execute throws rather than rejects
+      newTab();
+      return Promise.resolve();
+    }
+  }
+
+  function loadWon(event) {
+    if (event) { event.preventDefault(); }
+    var query = [];
+    if ($("won-from").value) { query.push("from=" + $("won-from").value); }
+    if ($("won-to").value) { query.push("to=" + $("won-to").value); }
+    $("won-notice").textContent = t("loading");
+    return P.api("GET", "won-not-invoiced" + (query.length ? "?" + query.join("&") : "")).then(function (answer) {
+      var data = answer.data, gaps = $("won-gaps"), rows = $("won-rows");
+      $("won-from").value = data.date_from;
+      $("won-to").value = data.date_to;
+      gaps.textContent = "";
+      rows.textContent = "";
+      data.gaps.forEach(function (g) {
+        gaps.appendChild(el("dt", { text: t("won_gap") + " " + g.currency }));
+        gaps.appendChild(el("dd", { "data-currency": g.currency, text: P.money(g.gap, g.currency) }));
+      });
+      data.rows.forEach(function (row) {
+        rows.appendChild(el("li", { className: "won-row", "data-deal-id": row.deal_id }, [
+          el("a", { href: row.url, target: "_blank", rel: "noopener", text: row.title, onclick: function (e) { openDeal(row, e); } }),
+          el("strong", { className: "won-gap", text: " " + P.money(row.gap, row.currency) }),
+          el("div", { className: "muted small", text: t("won_row", {
+            date: row.won_on ? P.date(row.won_on) : "—",
+            invoiced: P.money(row.invoiced, row.currency), value: P.money(row.value, row.currency)
+          }) })
+        ]));
+      });
+      $("won-notice").textContent = data.rows.length ? t("won_period", { from: P.date(data.date_from), to: P.date(data.date_to) }) : t("won_none");
+      P.fit();
+    }, function (error) {
+      $("won-notice").textContent = (error.fields && error.fields.from) ? error.fields.from.join(" ") : error.message;
+      P.fit();
+    });
+  }
+
+  function showWon() {
+    closeMenus();
+    $("won-report").hidden = false;
+    loadWon();
+  }
+
   function wirePanelMenu() {
     var button = $("panel-more"), menu = $("panel-menu");
     button.addEventListener("click", function (event) {
@@ -413,6 +481,9 @@
     });
     $("panel-settings").addEventListener("click", function () { closeMenus(); });
     $("panel-disconnect").addEventListener("click", disconnect);
+    $("panel-won").addEventListener("click", showWon);
+    $("won-form").addEventListener("submit", loadWon);
+    $("won-report-close").addEventListener("click", function () { $("won-report").hidden = true; P.fit(); });
   }
 
   /* Issue 13: status changes show up by themselves. While the panel is visible it revalidates the

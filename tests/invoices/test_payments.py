@@ -54,6 +54,7 @@ def test_payments_arrive_by_webhook_and_show_under_the_invoice(qbo, connected, p
             "currency": "USD",
             "method": "Check",
             "reference": "CHK-1001",
+            "credit_memos": "",
         },
         {
             "date": "2026-11-25",
@@ -62,6 +63,7 @@ def test_payments_arrive_by_webhook_and_show_under_the_invoice(qbo, connected, p
             "currency": "USD",
             "method": "",
             "reference": "",
+            "credit_memos": "",
         },
     ]
     # Deleted in QuickBooks: the webhook takes it off the invoice.

@@ -134,3 +134,40 @@ def test_the_receiver_checks_basic_auth_and_the_body(installed, connected, perso
     assert ok.status_code == 200
     assert not WonDeal.all_companies.exists() and invoices_of_deal() == []
     assert InvoiceDeal.all_companies.count() == 0
+
+
+def test_a_stale_pipedrive_delivery_is_swept_for_the_company_that_signed_it(
+    installed,  # noqa: F811
+    connected,
+    personas,
+    web_as,
+    monkeypatch,
+):
+    """The broker was down when Pipedrive's webhook arrived: stored, answered 200, and the sweep of
+    stale deliveries runs the rule later, for the company whose credentials it carried, once."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from invoices import tasks
+
+    link_products(connected)
+    set_rule(web_as, "create")
+
+    def broker_down(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to redis. Connection refused.")
+
+    monkeypatch.setattr(tasks.process_pipedrive_webhook, "delay", broker_down)
+    win()
+    delivery = WebhookDelivery.objects.filter(service="pipedrive").order_by("-pk").first()
+    assert delivery.processed_at is None and delivery.company_id == personas.company_a.pk
+    assert invoices_of_deal() == []
+    assert tasks.process_stale_webhooks() == 0  # within the grace period: a task may still be running it
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(received_at=timezone.now() - dt.timedelta(minutes=1))
+    assert tasks.process_stale_webhooks() == 1
+    (invoice,) = invoices_of_deal()
+    delivery.refresh_from_db()
+    assert delivery.processed_at is not None and delivery.attempts == 1
+    assert tasks.process_stale_webhooks() == 0  # processed: never again
+    assert [i.pk for i in invoices_of_deal()] == [invoice.pk]

@@ -85,6 +85,31 @@ def uninstall(*, user: SandboxUser) -> SandboxUninstallDelivery:
     return delivery
 
 
+def _custom_fields(*, company: SandboxCompany, deal: SandboxRecord) -> list[dict]:
+    """The deal's custom fields with a value, as Pipedrive's deal "Details" card lists them (name,
+    value; a monetary field with its currency, an option field with its label)."""
+    from integration.sandbox.pipedrive.models import SandboxField
+
+    values = deal.data.get("custom_fields") or {}
+    shown = []
+    for field in SandboxField.objects.filter(company=company, entity="deal").order_by("order"):
+        value = values.get(field.field_code)
+        if value in (None, "", []):
+            continue
+        if isinstance(value, dict):
+            value = f"{value.get('value')} {value.get('currency') or ''}".strip()
+        elif field.data.get("options"):  # one option id, or a list of them (set fields)
+            labels = {o.get("id"): o.get("label") for o in field.data["options"]}
+            chosen = value if isinstance(value, list) else [value]
+            value = ", ".join(str(labels.get(v, v)) for v in chosen)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        shown.append(
+            {"name": field.data.get("field_name") or field.field_code, "code": field.field_code, "value": value}
+        )
+    return shown
+
+
 def deal_context(*, company: SandboxCompany, deal: SandboxRecord) -> dict:
     """What the deal detail page shows beside our panel: deal, organization, person, products."""
 
@@ -102,6 +127,7 @@ def deal_context(*, company: SandboxCompany, deal: SandboxRecord) -> dict:
     ]
     return {
         "deal": deal.data,
+        "details": _custom_fields(company=company, deal=deal),
         "organization": get("organization", deal.data.get("org_id")),
         "person": get("person", deal.data.get("person_id")),
         "lines": lines,
