@@ -22,7 +22,8 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent
 from tests.e2e.browser import ARGS, CHROMIUM, TIMEOUT
-from tests.e2e.test_custom_ui_contract import DEAL, _install_and_connect
+from tests.e2e.journey import install_and_connect
+from tests.e2e.test_custom_ui_contract import DEAL
 
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"
 RUNS = int(os.environ.get("BENCH_READY_RUNS", 7))
@@ -78,7 +79,7 @@ def bench_panel_ready(sandbox_base_url, monkeypatch):
         try:
             setup = browser.new_context().new_page()
             setup.set_default_timeout(TIMEOUT)
-            _install_and_connect(setup, base)
+            install_and_connect(setup, base)
             _add_invoices()
             cookies = setup.context.cookies()
             colds, warms, statuses = [], [], []

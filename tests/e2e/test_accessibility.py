@@ -16,8 +16,7 @@ from playwright.sync_api import expect
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.test_daily_loop import connect_from_scratch
-from tests.e2e.test_invoice_journey import _create_invoice
+from tests.e2e.journey import connect_from_scratch, create_invoice
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -55,7 +54,7 @@ def test_panel_modal_and_settings_have_no_serious_accessibility_violations(sandb
         page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
         panel = page.frame_locator("#pd-panel")
         expect(panel.locator("#panel")).to_have_attribute("data-state", "ready")
-        _create_invoice(page)
+        create_invoice(page)
         expect(panel.locator("#invoices li.invoice")).to_have_count(1)
         panel.get_by_text("View all invoices of this contact").click()
         expect(panel.locator("#contact-invoices li.invoice")).to_have_count(1)

@@ -20,25 +20,13 @@ from playwright.sync_api import expect
 from integration.quickbooks.models import QuickBooksConnection
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
-from integration.sandbox.quickbooks import seed as qbo_seed
 from invoices.models import Invoice
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.test_invoice_journey import _create_invoice
+from tests.e2e.journey import create_invoice, install_and_connect
 from tests.integration.pipedrive import flows
 
 INIT_LIMIT_MS = 10_000  # Pipedrive: an iframe not initialised within 10 s is not displayed
 DEAL = "/sandbox/pipedrive/app/acme-demo/deal/1"
-
-
-def _install_and_connect(page, base: str) -> None:
-    """Alice (admin of Acme) installs the app and connects the sandbox's US QuickBooks company."""
-    page.goto(f"{base}/pipedrive/install")
-    page.select_option("#user_id", "11")
-    page.get_by_role("button", name="Allow and install").click()
-    page.get_by_role("button", name="Connect to QuickBooks").click()
-    page.check(f'input[name=realm_id][value="{qbo_seed.US_REALM_ID}"]')
-    page.get_by_role("button", name="Connect", exact=True).click()
-    expect(page.get_by_text("The invoicing app is connected.")).to_be_visible()
 
 
 def _host_events(page) -> list[str]:
@@ -67,7 +55,7 @@ def test_modal_by_developer_hub_id_and_the_panel_refreshes_when_pipedrive_says_i
     browser_page, sandbox_base_url, settings
 ):
     page, base = browser_page, sandbox_base_url
-    _install_and_connect(page, base)
+    install_and_connect(page, base)
     list_reads: list[str] = []
 
     def count_list_reads(request) -> None:
@@ -104,7 +92,7 @@ def test_modal_by_developer_hub_id_and_the_panel_refreshes_when_pipedrive_says_i
 
     # Created in the modal: the modal closes itself (CLOSE_MODAL) and the panel shows the new
     # invoice without a page reload, because Pipedrive routed the event to it.
-    _create_invoice(page)
+    create_invoice(page)
     invoice = Invoice.all_companies.get(deal_links__deal_id=1)
     expect(panel.locator(f'li[data-invoice-id="{invoice.pk}"] .flag')).to_have_text("Open")
     events = _host_events(page)
@@ -159,7 +147,7 @@ def test_refused_and_failing_panels_initialise_in_time_and_show_why(browser_page
     shows("not connected", f"{base}{DEAL}?user_id=11", "QuickBooks is not connected yet", "not-connected")
 
     # Connected, then Intuit revoked the tokens: reconnect needed
-    _install_and_connect(page, base)
+    install_and_connect(page, base)
     QuickBooksConnection.all_companies.update(status=QuickBooksConnection.Status.NEEDS_RECONNECT)
     shows("needs reconnect", f"{base}{DEAL}?user_id=11", "QuickBooks needs reconnecting")
 

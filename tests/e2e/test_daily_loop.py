@@ -16,22 +16,7 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.test_invoice_journey import _create_invoice, _flag, _invoices, _menu
-
-
-def connect_from_scratch(page, base: str) -> None:
-    """Install the app as Alice, connect the sandbox's US QuickBooks company, land on Settings."""
-    page.goto(f"{base}/pipedrive/install")
-    page.select_option("#user_id", "11")
-    page.get_by_role("button", name="Allow and install").click()
-    page.get_by_role("button", name="Connect to QuickBooks").click()
-    page.check(f'input[name=realm_id][value="{qbo_seed.US_REALM_ID}"]')
-    page.get_by_role("button", name="Connect", exact=True).click()
-    expect(page.get_by_text("The invoicing app is connected.")).to_be_visible()
-    expect(page.get_by_text("linkId=")).to_have_count(0)
-    page.get_by_role("link", name="Open the app's settings").click()
-    expect(page.locator(".messages")).to_contain_text("is connected")
-    expect(page.locator(".messages")).to_contain_text("Next: check the invoice settings below")
+from tests.e2e.journey import connect_from_scratch, create_invoice, flag, invoice_menu, invoices_of
 
 
 @pytest.mark.browser
@@ -55,8 +40,8 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
         panel.get_by_role("menuitem", name="Settings").press("Escape")
         expect(panel.locator("#panel-menu")).to_be_hidden()
 
-        _create_invoice(page)
-        [first] = _invoices(1)
+        create_invoice(page)
+        [first] = invoices_of(1)
 
         # The same lines again: warned, not refused; Escape with unsaved edits asks first
         panel.get_by_role("button", name="+ Invoice").click()
@@ -73,11 +58,11 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
         modal.locator("#c-name").press("Escape")
         page.locator("#pd-confirm-ok").click()
         expect(page.locator("#pd-modal")).to_be_hidden()
-        expect(_flag(page, first)).to_have_text("Open")
+        expect(flag(page, first)).to_have_text("Open")
         page.wait_for_timeout(500)  # the panel re-reads its invoices when the modal closes
 
         # Send to another address: the invoice shows a "Sent" mark
-        _menu(page, first, "send_to")
+        invoice_menu(page, first, "send_to")
         item = panel.locator(f'li[data-invoice-id="{first.pk}"]')
         item.locator("input[name=to]").fill("accounts@initech.example")
         item.locator("input[name=cc]").fill("boss@initech.example")
@@ -91,12 +76,12 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
         # the payment stays as unapplied credit
         controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id)
         page.reload()
-        expect(_flag(page, first)).to_have_text("Paid")
-        _menu(page, first, "void")
+        expect(flag(page, first)).to_have_text("Paid")
+        invoice_menu(page, first, "void")
         expect(page.locator("#pd-confirm-description")).to_contain_text("unapplied credit")
         expect(page.locator("#pd-confirm-ok")).to_have_class("pd-button pd-danger")
         page.locator("#pd-confirm-ok").click()
-        expect(_flag(page, first)).to_have_text("Voided")
+        expect(flag(page, first)).to_have_text("Voided")
         item.locator(".history-box summary").click()
         expect(item.locator(".history")).to_contain_text("unapplied credit")
         expect(item.locator(".history")).to_contain_text("Alice")
@@ -117,10 +102,10 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
         contact = panel.locator("#contact-invoices")
         contact.locator(f'li[data-invoice-id="{first.pk}"] button[data-link="link"]').click()
         expect(panel.locator(f'#invoices li[data-invoice-id="{first.pk}"]')).to_have_count(1)
-        assert [i.pk for i in _invoices(99)] == [first.pk]
+        assert [i.pk for i in invoices_of(99)] == [first.pk]
 
         # Deleted invoices fold away under one line
-        _menu(page, first, "delete")
+        invoice_menu(page, first, "delete")
         page.locator("#pd-confirm-ok").click()
         expect(panel.locator("#deleted > summary")).to_have_text("Deleted invoices (1)")
         expect(panel.locator(f'#deleted li[data-invoice-id="{first.pk}"]')).to_be_hidden()

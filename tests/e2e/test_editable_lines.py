@@ -13,24 +13,14 @@ from playwright.sync_api import expect
 from integration.sandbox.pipedrive.models import SandboxRecord
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
-from integration.sandbox.quickbooks import seed as qbo_seed
 from invoices.models import Invoice
 from tests.e2e.browser import TIMEOUT, chromium_page
+from tests.e2e.journey import install_and_connect
 
 
 def _deal_value(deal_id: int) -> Decimal:
     deal = SandboxRecord.objects.get(company_id=1001, kind="deal", object_id=deal_id)
     return Decimal(str(deal.data["value"])).quantize(Decimal("0.01"))
-
-
-def _install_and_connect(page, base: str) -> None:
-    page.goto(f"{base}/pipedrive/install")
-    page.select_option("#user_id", "11")
-    page.get_by_role("button", name="Allow and install").click()
-    page.get_by_role("button", name="Connect to QuickBooks").click()
-    page.check(f'input[name=realm_id][value="{qbo_seed.US_REALM_ID}"]')
-    page.get_by_role("button", name="Connect", exact=True).click()
-    expect(page.get_by_text("The invoicing app is connected.")).to_be_visible()
 
 
 @pytest.mark.browser
@@ -46,7 +36,7 @@ def test_edit_remove_and_add_lines_then_create(sandbox_base_url, monkeypatch):
             "console",
             lambda m: console_errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None,
         )
-        _install_and_connect(page, base)
+        install_and_connect(page, base)
 
         page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
         panel = page.frame_locator("#pd-panel")
@@ -118,7 +108,7 @@ def test_a_deal_without_products_is_invoiced_from_added_lines(sandbox_base_url, 
     seed()
     controls.reset()
     with chromium_page(width=1280, height=900) as page:
-        _install_and_connect(page, base)
+        install_and_connect(page, base)
         page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/4?user_id=11")  # Hooli pilot: no products
         panel = page.frame_locator("#pd-panel")
         panel.get_by_role("button", name="+ Invoice").click()

@@ -10,97 +10,18 @@ Needs Debian's chromium at /usr/bin/chromium and the `playwright` package (never
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
-from invoices.models import Invoice
-from tests.e2e.browser import TIMEOUT, chromium_page
-
-SHOTS = (
-    Path(settings.BASE_DIR) / "docs" / "screenshots"
-    if os.environ.get("UPDATE_SCREENSHOTS")
-    else Path(tempfile.gettempdir()) / "qbo-pipedrive-screenshots"
-)
-
-
-def _invoices(deal_id: int) -> list[Invoice]:
-    return list(Invoice.all_companies.filter(deal_links__deal_id=deal_id).order_by("id"))
-
-
-def _lose_first_create_answer(page) -> list[str]:
-    """The first create reaches our server (the invoice is made) but its answer is lost on the way
-    back; returns the idempotency keys the modal sent."""
-    keys: list[str] = []
-
-    def handle(route):
-        if route.request.method != "POST":
-            route.continue_()
-            return
-        keys.append(json.loads(route.request.post_data)["idempotency_key"])
-        if len(keys) == 1:
-            route.fetch()
-            route.abort("connectionreset")
-        else:
-            route.continue_()
-
-    page.route("**/api/v1/deals/*/invoices", handle)
-    return keys
-
-
-def _create_invoice(page, shot: str | None = None, retry: bool = False) -> None:
-    """Open the modal from the panel, link every line to a QBO item, create; wait for the modal to close.
-    With `retry`, the first answer is lost and the user presses Create again."""
-    panel = page.frame_locator("#pd-panel")
-    panel.get_by_role("button", name="+ Invoice").click()
-    expect(page.locator("#pd-modal")).to_be_visible()
-    modal = page.frame_locator("#pd-modal-frame")
-    expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
-    # unlinked lines carry a help icon and a pre-flight problem next to the item box
-    rows = modal.locator("#lines tr")
-    for index in range(rows.count()):
-        row = rows.nth(index)
-        if row.locator(".item-name").count():
-            continue
-        expect(row.locator(".help")).to_be_visible()
-        expect(row.locator(".problem")).to_be_visible(timeout=TIMEOUT)
-        row.locator("input[type=search]").fill("Hours" if index else "Rock")
-        row.locator("[role=option]").first.click()
-        expect(rows.nth(index).locator(".item-name")).to_be_visible()
-    expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
-    expect(modal.locator(".problem")).to_have_count(0)
-    if shot:
-        page.screenshot(path=str(SHOTS / shot), full_page=True)
-    keys = _lose_first_create_answer(page) if retry else []
-    modal.get_by_role("button", name="Create invoice").click()
-    if retry:
-        expect(modal.locator("#notice")).to_contain_text("will not be created twice", timeout=TIMEOUT)
-        modal.get_by_role("button", name="Create invoice").click()
-    expect(page.locator("#pd-snackbar-text")).to_contain_text("created", timeout=TIMEOUT)
-    if retry:
-        page.unroute("**/api/v1/deals/*/invoices")
-        assert len(keys) == 2 and keys[0] == keys[1], keys  # the same key for the same submit
-    expect(page.locator("#pd-modal")).to_be_hidden(timeout=TIMEOUT)
-
-
-def _flag(page, invoice: Invoice):
-    return page.frame_locator("#pd-panel").locator(f'li[data-invoice-id="{invoice.pk}"] .flag')
-
-
-def _menu(page, invoice: Invoice, action: str) -> None:
-    item = page.frame_locator("#pd-panel").locator(f'li[data-invoice-id="{invoice.pk}"]')
-    item.locator("button.more").click()
-    item.locator(f'[data-action="{action}"]').click()
+from tests.e2e.browser import chromium_page
+from tests.e2e.journey import SHOTS, create_invoice, flag, invoice_menu, invoices_of
 
 
 @pytest.mark.browser
@@ -155,15 +76,15 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
         expect(page.locator("#pd-host")).to_have_attribute("data-panel-state", "initialized")
 
         # 5. Create an invoice from the deal's products in the modal
-        _create_invoice(page, shot="3-create-invoice-modal.png")
-        first = _invoices(1)[0]
+        create_invoice(page, shot="3-create-invoice-modal.png")
+        first = invoices_of(1)[0]
         assert first.state == "created" and first.total > 0
-        expect(_flag(page, first)).to_have_text("Open")
+        expect(flag(page, first)).to_have_text("Open")
         expect(panel.locator('.summary-row[data-currency="USD"] [data-kind="outstanding"]')).to_contain_text(
             f"{first.total:,.2f}"
         )
         page.screenshot(path=str(SHOTS / "4-deal-panel-open.png"), full_page=True)
-        _menu(page, first, "send")
+        invoice_menu(page, first, "send")
         expect(page.locator("#pd-confirm-description")).to_contain_text(first.bill_email)
         page.locator("#pd-confirm-ok").click()
         expect(page.locator("#pd-snackbar-text")).to_contain_text("sent")
@@ -173,25 +94,25 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
         # 6. Payments recorded in QuickBooks reach the panel through the webhook, and the open
         # panel shows them by itself (no reload, no click: tests/e2e/test_live_panel.py times it)
         controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id, amount="100")
-        expect(_flag(page, first)).to_have_text("Partially paid")
+        expect(flag(page, first)).to_have_text("Partially paid")
         controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id)
-        expect(_flag(page, first)).to_have_text("Paid")
+        expect(flag(page, first)).to_have_text("Paid")
         panel.get_by_role("button", name="Refresh").click()  # re-read from QuickBooks: still paid
         expect(panel.get_by_role("button", name="Refresh")).to_be_enabled()
-        expect(_flag(page, first)).to_have_text("Paid")
+        expect(flag(page, first)).to_have_text("Paid")
         first.refresh_from_db()
         assert (first.status, first.balance) == ("paid", Decimal("0.00"))
 
         # 7. A second invoice (its first answer lost: the retry reuses the key, nothing is
         # created twice), voided from the "…" menu after the confirmation
-        _create_invoice(page, retry=True)
-        assert len(_invoices(1)) == 2
-        second = _invoices(1)[1]
-        expect(_flag(page, second)).to_have_text("Open")
-        _menu(page, second, "void")
+        create_invoice(page, retry=True)
+        assert len(invoices_of(1)) == 2
+        second = invoices_of(1)[1]
+        expect(flag(page, second)).to_have_text("Open")
+        invoice_menu(page, second, "void")
         expect(page.locator("#pd-confirm-title")).to_have_text(re.compile(r"^Void invoice"))
         page.locator("#pd-confirm-ok").click()
-        expect(_flag(page, second)).to_have_text("Voided")
+        expect(flag(page, second)).to_have_text("Voided")
         expect(page.locator("#pd-snackbar-text")).to_contain_text("voided")
         item = panel.locator(f'li[data-invoice-id="{second.pk}"]')
         item.locator(".history-box summary").click()
@@ -208,11 +129,11 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
         expect(panel.locator(f'#invoices li[data-invoice-id="{second.pk}"]')).to_have_count(0)
         contact.locator(f'li[data-invoice-id="{second.pk}"] button[data-link="link"]').click()
         expect(panel.locator(f'#invoices li[data-invoice-id="{second.pk}"]')).to_have_count(1)
-        assert [i.pk for i in _invoices(1)] == [first.pk, second.pk]
+        assert [i.pk for i in invoices_of(1)] == [first.pk, second.pk]
 
         # 9. Download the paid invoice's PDF
         with page.expect_download() as download_info:
-            _menu(page, first, "pdf")
+            invoice_menu(page, first, "pdf")
         download = download_info.value
         assert download.suggested_filename == f"invoice-{first.doc_number or first.qbo_id}.pdf"
         assert Path(download.path()).read_bytes().startswith(b"%PDF")
@@ -225,7 +146,7 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
         panel.get_by_role("menuitem", name="Settings").press("Escape")
 
         # 11. Void the paid invoice: the confirmation says its payment stays as unapplied credit
-        _menu(page, first, "void")
+        invoice_menu(page, first, "void")
         expect(page.locator("#pd-confirm-description")).to_contain_text("unapplied credit")
         page.screenshot(path=str(SHOTS / "8-void-paid-confirmation.png"))  # the dialog sits in the viewport
         page.locator("#pd-confirm-ok").click()

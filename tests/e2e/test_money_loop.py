@@ -24,8 +24,7 @@ from integration.sandbox.quickbooks import seed as qbo_seed
 from invoices.models import Invoice, InvoicePayment
 from tenants.scoping import company_scope
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.test_daily_loop import connect_from_scratch
-from tests.e2e.test_invoice_journey import SHOTS, _flag, _invoices
+from tests.e2e.journey import SHOTS, connect_from_scratch, flag, invoices_of
 
 DEAL = 1  # billed in three instalments (1001-1003) in the Pipedrive sandbox
 
@@ -90,7 +89,7 @@ def test_the_money_loop(sandbox_base_url, monkeypatch):
         expect(modal.locator('#installments li[data-invoiced="true"]')).to_have_count(3, timeout=TIMEOUT)
         expect(modal.locator("#installments-create")).to_be_hidden()
         page.screenshot(path=str(SHOTS / "9-money-instalments.png"), full_page=True)
-        invoices = _invoices(DEAL)
+        invoices = invoices_of(DEAL)
         assert [i.due_date.isoformat() for i in invoices] == ["2026-12-01", "2027-01-04", "2027-02-01"]
         modal.get_by_role("button", name="Cancel").click()
         expect(page.locator("#pd-modal")).to_be_hidden()
@@ -99,7 +98,7 @@ def test_the_money_loop(sandbox_base_url, monkeypatch):
         # 2. Paid in QuickBooks: the deal's own fields in Pipedrive follow (Paid, Outstanding, status)
         controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=deposit.qbo_id, reference="WIRE-7")
         page.reload()
-        expect(_flag(page, deposit)).to_have_text("Paid")
+        expect(flag(page, deposit)).to_have_text("Paid")
         details = page.locator("#pd-details")
         expect(details.locator('[data-field="Paid"]')).to_have_text(f"{deposit.total} USD")
         expect(details.locator('[data-field="Invoice status"]')).to_be_visible()
@@ -115,7 +114,7 @@ def test_the_money_loop(sandbox_base_url, monkeypatch):
         assert InvoicePayment.all_companies.get(invoice=on_delivery).credit_applied == Decimal("100.00")
         page.reload()
         item = panel.locator(f'li[data-invoice-id="{on_delivery.pk}"]')
-        expect(_flag(page, on_delivery)).to_have_text("Partially paid")
+        expect(flag(page, on_delivery)).to_have_text("Partially paid")
         item.locator(".payments-box summary").click()
         expect(item.locator(".payment")).to_contain_text("credit applied")
         expect(item.locator(".payment")).to_contain_text(memo["DocNumber"])
@@ -144,9 +143,9 @@ def test_the_money_loop(sandbox_base_url, monkeypatch):
                 data={**line.data, "id": line.object_id + 9800, "deal_id": 98},
             )
         pd_webhooks.deal_status_set(company=company, deal_id=98, status="won", user_id=11)
-        (won_invoice,) = _invoices(98)
+        (won_invoice,) = invoices_of(98)
         page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/98?user_id=11")
-        expect(_flag(page, won_invoice)).to_have_text("Open")
+        expect(flag(page, won_invoice)).to_have_text("Open")
         page.screenshot(path=str(SHOTS / "12-money-won-invoiced.png"), full_page=True)
 
         # 5. Won, not invoiced: the page on our site, and the panel's "…" menu (deal 4, won 2 Nov)

@@ -22,7 +22,7 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.test_invoice_journey import SHOTS, _flag, _invoices, _menu
+from tests.e2e.journey import SHOTS, flag, invoice_menu, invoices_of
 
 # Intl.NumberFormat("uk-UA", {style: "currency", currency: "USD"}): digits grouped by no-break
 # spaces, a decimal comma, the currency after the amount.
@@ -119,8 +119,8 @@ def test_the_journey_in_ukrainian(sandbox_base_url, monkeypatch):
 
         # Create an invoice in the modal
         _create_invoice_in_ukrainian(page)
-        [first] = _invoices(1)
-        expect(_flag(page, first)).to_have_text("Відкритий")
+        [first] = invoices_of(1)
+        expect(flag(page, first)).to_have_text("Відкритий")
         item = panel.locator(f'li[data-invoice-id="{first.pk}"]')
         expect(item.locator(".total")).to_have_text(UK_USD)
         expect(item.locator(".due")).to_contain_text("Сплатити до ")
@@ -129,12 +129,12 @@ def test_the_journey_in_ukrainian(sandbox_base_url, monkeypatch):
 
         # Statuses as QuickBooks payments arrive
         controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id, amount="100")
-        expect(_flag(page, first)).to_have_text("Частково сплачено")
+        expect(flag(page, first)).to_have_text("Частково сплачено")
         expect(item.locator(".balance")).to_have_text(re.compile(r"^Залишок " + UK_USD.pattern[1:]))
         item.locator(".payments-box summary").click()
         expect(item.locator(".payment").first).to_contain_text("100,00\u00a0USD")
         controls.record_payment(realm_id=qbo_seed.US_REALM_ID, invoice_id=first.qbo_id)
-        expect(_flag(page, first)).to_have_text("Сплачено")
+        expect(flag(page, first)).to_have_text("Сплачено")
         item.locator(".history-box summary").click()
         expect(item.locator(".history-box summary")).to_have_text("Журнал змін")
         page.screenshot(path=str(SHOTS / "uk-4-panel-statuses.png"), full_page=True)
@@ -150,18 +150,18 @@ def test_the_journey_in_ukrainian(sandbox_base_url, monkeypatch):
         item.locator("button.more").click()
 
         # Void the paid invoice: Pipedrive's dialog gets our Ukrainian texts
-        _menu(page, first, "void")
+        invoice_menu(page, first, "void")
         expect(page.locator("#pd-confirm-title")).to_have_text(f"Скасувати рахунок {first.doc_number}?")
         expect(page.locator("#pd-confirm-description")).to_contain_text("незастосований кредит")
         expect(page.locator("#pd-confirm-ok")).to_have_text("Скасувати")
         expect(page.locator("#pd-confirm-cancel")).to_have_text("Закрити")
         page.screenshot(path=str(SHOTS / "uk-6-void-confirmation.png"))
         page.locator("#pd-confirm-ok").click()
-        expect(_flag(page, first)).to_have_text("Скасований")
+        expect(flag(page, first)).to_have_text("Скасований")
         expect(page.locator("#pd-snackbar-text")).to_contain_text("скасовано")
 
         # Delete it: deleted invoices fold away under one Ukrainian line
-        _menu(page, first, "delete")
+        invoice_menu(page, first, "delete")
         expect(page.locator("#pd-confirm-title")).to_have_text(f"Видалити рахунок {first.doc_number}?")
         page.locator("#pd-confirm-ok").click()
         expect(panel.locator("#deleted > summary")).to_have_text("Видалені рахунки (1)")
