@@ -113,6 +113,8 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The panel reads' answers per web process, dropped on PostgreSQL's notices (invoices/panel_cache.py); 0: off.
+PANEL_CACHE_BYTES = env.int("PANEL_CACHE_BYTES", default=64 * 2**20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # CACHES AND CELERY

@@ -214,19 +214,23 @@ def _conditional(request) -> bool:
     return request.method in ("GET", "HEAD") and bool(request.headers.get("If-None-Match"))
 
 
-def not_modified(etag: str) -> HttpResponse:
-    response = HttpResponse(status=304)
+def _validators(response: HttpResponse, etag: str) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     response["Vary"] = "Authorization, Accept-Language"
     return response
 
 
+def not_modified(etag: str) -> HttpResponse:
+    return _validators(HttpResponse(status=304), etag)
+
+
+def body_response(body: bytes, *, etag: str) -> HttpResponse:
+    """A 200 of JSON already rendered (invoices/panel_cache.py)."""
+    return _validators(HttpResponse(body, content_type="application/json"), etag)
+
+
 def json_response(payload, *, etag: str | None = None, status: int = 200) -> HttpResponse:
     # default=str: lazy translations in error bodies
     response = HttpResponse(orjson.dumps(payload, default=str), content_type="application/json", status=status)
-    if etag:
-        response["ETag"] = etag
-        response["Cache-Control"] = CACHE_CONTROL
-        response["Vary"] = "Authorization, Accept-Language"
-    return response
+    return _validators(response, etag) if etag else response

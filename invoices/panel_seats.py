@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.http import HttpResponse
+from django.utils.translation import get_language
 from rest_framework import exceptions
 
 from integration.pipedrive.jwt import authenticated_membership, request_claims
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import validation
-from invoices.panel_json import json_response
+from invoices import panel_cache, validation
+from invoices.panel_json import _matches, body_response, json_response, not_modified
+from invoices.sync import company_today
 from tenants.language import activate_for_membership
 from tenants.models import Membership
 from tenants.scoping import company_scope
@@ -67,7 +69,8 @@ def fast_reads(drf_view, read):
             seat = _seats.get((claims.company_id, claims.user_id))
             if seat is None or seat.expires <= time.monotonic():
                 seat = _load_seat(claims)
-            response = None
+            cache = panel_cache.current() if request.method == "GET" else None
+            response = key = stamp = None
             for last in (False, True):
                 view.membership, view.company, view.connection = (
                     seat.membership,
@@ -75,17 +78,40 @@ def fast_reads(drf_view, read):
                     seat.connection,
                 )
                 activate_for_membership(request, seat.membership)  # as the authentication class does
+                if cache is not None:  # the stamp before the read: a notice meanwhile voids what it reads
+                    key, stamp = _cache_key(request, seat), cache.stamp(view.company.pk)
+                    if stamp is not None and (answer := cache.get(key, stamp)) is not None:
+                        if _matches(request, answer.etag):
+                            return not_modified(answer.etag)
+                        if answer.body is not None:
+                            return body_response(answer.body, etag=answer.etag)
                 try:
                     with company_scope(view.company):
                         response = read(view, request, fingerprint=None if last else seat.fingerprint, **kwargs)
                     break
                 except SeatChanged:
                     seat = _load_seat(claims)
+            if cache is not None and stamp is not None and response is not None:
+                _remember(cache, key, stamp, view.company.pk, response)
         except Exception as exc:  # every error is answered by the API's one mapping
             return _error(view, request, exc)
         return drf_view(request, *args, **kwargs) if response is None else response
 
     return endpoint
+
+
+def _cache_key(request, seat: Seat) -> tuple:
+    """What a read's answer depends on besides the company's data (invoices/panel_cache.py)."""
+    today = company_today(seat.connection) if seat.connection is not None else None
+    return (request.path, request.META.get("QUERY_STRING", ""), seat.fingerprint, get_language(), today)
+
+
+def _remember(cache: panel_cache.PanelCache, key, stamp, company: int, response: HttpResponse) -> None:
+    """A 200 is remembered with its body, a 304 with its ETag alone; errors are not remembered."""
+    etag = response.get("ETag")
+    if etag and response.status_code in (200, 304):
+        body = response.content if response.status_code == 200 else None
+        cache.put(key, panel_cache.Answer(etag=etag, body=body, stamp=stamp, company=company))
 
 
 # -- the member and the connection, remembered per process -------------------------------------
