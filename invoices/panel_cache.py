@@ -66,6 +66,7 @@ class PanelCache:
         self.listening = False
         self.stopped = False  # reset(): the listener ends
         self.backend_pid: int | None = None  # the listener's PostgreSQL backend
+        self.params: dict = {}  # its connection's parameters
         self._lock = threading.Lock()
         self._answers: OrderedDict[tuple, Answer] = OrderedDict()
         self._keys_of: dict[int, set[tuple]] = {}
@@ -149,11 +150,12 @@ class PanelCache:
 _state_lock = threading.Lock()
 _cache: PanelCache | None = None
 _pid: int | None = None
+_thread: threading.Thread | None = None
 
 
 def current() -> PanelCache | None:
     """This process's cache (its listener started on first use), or None when the cache is off."""
-    global _cache, _pid
+    global _cache, _pid, _thread
     if _pid == os.getpid():
         return _cache
     with _state_lock:
@@ -161,25 +163,33 @@ def current() -> PanelCache | None:
             limit = int(getattr(settings, "PANEL_CACHE_BYTES", 0))
             _cache = PanelCache(limit) if limit > 0 and db.vendor == "postgresql" else None
             if _cache is not None:
-                params = _connection_params()
-                threading.Thread(
-                    target=_listen, args=(_cache, params), name="panel-cache-listener", daemon=True
-                ).start()
+                _cache.params = _connection_params()
+                _thread = threading.Thread(target=_listen, args=(_cache,), name="panel-cache-listener", daemon=True)
+                _thread.start()
             _pid = os.getpid()
     return _cache
 
 
 def reset() -> None:
-    """Forget the process's cache (tests); the next current() starts a new one from the settings."""
+    """Forget the process's cache and end its listener (tests, benchmarks); the next current() starts
+    afresh from the settings."""
     global _cache, _pid
     with _state_lock:
-        if _cache is not None:
-            _cache.stopped = True
-            _cache.set_listening(False)
-            if _cache.backend_pid is not None:  # wake the listener now: a test database cannot be dropped under it
-                with db.cursor() as cursor:
-                    cursor.execute("SELECT pg_terminate_backend(%s)", [_cache.backend_pid])
+        cache, thread = _cache, _thread
         _cache, _pid = None, None
+    if cache is None:
+        return
+    cache.stopped = True
+    cache.set_listening(False)
+    if cache.backend_pid is not None:
+        # Wake the listener at once (a test database cannot be dropped under it), from a connection
+        # of our own: Django's may be closed or blocked by then.
+        import psycopg
+
+        with psycopg.connect(**cache.params, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", [cache.backend_pid])
+    if thread is not None:
+        thread.join(timeout=5)
 
 
 def _connection_params() -> dict:
@@ -190,13 +200,13 @@ def _connection_params() -> dict:
     return params
 
 
-def _listen(cache: PanelCache, params: dict) -> None:
+def _listen(cache: PanelCache) -> None:
     import psycopg
 
     failures = 0
     while not cache.stopped:
         try:
-            with psycopg.connect(**params, autocommit=True) as conn:
+            with psycopg.connect(**cache.params, autocommit=True) as conn:
                 conn.execute(f"LISTEN {CHANNEL}")
                 cache.backend_pid = conn.info.backend_pid
                 cache.set_listening(True)
