@@ -115,10 +115,8 @@ def part(text_id: str, **args) -> Part:
 def _render_part(piece: Part) -> str:
     text = TEXTS[piece["id"]]
     args = piece.get("args") or {}
-    if not args:
-        return gettext(text.msgid)
     values = {name: text.formats[name](value, args) if name in text.formats else value for name, value in args.items()}
-    return gettext(text.msgid) % values
+    return gettext(text.msgid) % values  # a mapping: a text without placeholders is left as it is
 
 
 def render_parts(parts: list[Part]) -> str:
