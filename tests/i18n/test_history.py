@@ -238,3 +238,21 @@ def test_render_falls_back_to_the_message_on_anything_it_cannot_read():
             assert event_text.render("synced", "as stored", data) == "as stored", data
     with pytest.raises(KeyError):
         event_text.part("no_such_text")
+
+
+def test_the_admin_shows_the_line_in_the_staff_members_language(personas):
+    """Support reads the same lines (the list and the invoice's inline); the search stays on the
+    stored English message."""
+    from django.core.cache import cache
+
+    from tests.support.conftest import make_staff
+
+    add_invoices(personas)
+    event = _background_status_change(personas, old="open", new="partially_paid")
+    cache.clear()  # allauth remembers used TOTP codes
+    client = make_staff("history@ops.test", superuser=True).login()
+    for url in ["/admin/invoices/invoiceevent/", f"/admin/invoices/invoice/{event.invoice_id}/change/"]:
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="uk").content.decode()
+        assert "Відкритий → Частково сплачено у QuickBooks" in page, url
+    found = client.get("/admin/invoices/invoiceevent/", {"q": "Partially paid in QuickBooks"}).content.decode()
+    assert "Open → Partially paid in QuickBooks" in found and "Created for Acme Robotics" not in found
