@@ -20,6 +20,7 @@ Every writer goes through `record_event`, so the rule lives here once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -113,8 +114,16 @@ def part(text_id: str, **args) -> Part:
 
 
 def _render_part(piece: Part) -> str:
-    text = TEXTS[piece["id"]]
     args = piece.get("args") or {}
+    return _rendered(translation.get_language(), piece["id"], tuple(sorted(args.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rendered(language: str | None, text_id: str, items: tuple) -> str:
+    """One part in `language` (the active one: the cache key). The panel renders up to 20 events per
+    invoice and the same few lines repeat (status moves), so each is worked out once per process."""
+    text = TEXTS[text_id]
+    args = dict(items)
     values = {name: text.formats[name](value, args) if name in text.formats else value for name, value in args.items()}
     return gettext(text.msgid) % values  # a mapping: a text without placeholders is left as it is
 
