@@ -11,7 +11,7 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import company_admin  # noqa: F401  (registers the company page)
+from invoices import company_admin, event_text  # noqa: F401  (company_admin registers the company page)
 from invoices.models import CustomerLink, Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine, ProductLink
 from tenants.admin import admin_link
 from tenants.admin_base import ReadOnlyAdmin
@@ -134,10 +134,17 @@ class DealInline(admin.TabularInline):
         return super().get_queryset(request).select_related("linked_by__user")
 
 
-class EventInline(admin.TabularInline):
+class EventLine:
+    @admin.display(description=_("Message"))
+    def line(self, event: InvoiceEvent) -> str:
+        """The event's line in the reader's language (`message` holds it in English, for the search)."""
+        return event_text.render(event.kind, event.message, event.data)
+
+
+class EventInline(EventLine, admin.TabularInline):
     model = InvoiceEvent
     extra = 0
-    fields = readonly_fields = ("created_at", "kind", "actor", "message", "data")
+    fields = readonly_fields = ("created_at", "kind", "actor", "line", "data")
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -246,8 +253,8 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(InvoiceEvent)
-class InvoiceEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "invoice", "company", "kind", "actor", "message"]
+class InvoiceEventAdmin(EventLine, ReadOnlyAdmin):
+    list_display = ["created_at", "invoice", "company", "kind", "actor", "line"]
     list_filter = ["kind", "created_at"]
     list_select_related = ["invoice", "company", "actor__user"]
     search_fields = ["=invoice__qbo_id", "invoice__doc_number", "message", "=company__pipedrive_company_id"]

@@ -14,13 +14,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from integration import http
 from integration.errors import PermanentError
 from integration.quickbooks import entities
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import create_store, faults, money
+from invoices import create_store, event_text, faults, money
 from invoices import preflight as checks
 from invoices.drafts import Draft
 from invoices.errors import is_transient
@@ -202,15 +201,12 @@ def record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bo
                 delay = max(delay, float(retry_after))  # a throttle backs off, never retries sooner
             invoice.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
             if handover:
-                message = _("QuickBooks is answering slowly; the invoice is being created in the background.")
+                text = [event_text.part("create_slow")]
             elif invoice.attempts >= DELAYED_AFTER_ATTEMPTS:
-                message = _(
-                    "Delayed: QuickBooks is not accepting it yet (attempt %(n)s: %(reason)s). "
-                    "It is retried automatically."
-                ) % {"n": invoice.attempts, "reason": reason}
+                text = [event_text.part("create_delayed", n=invoice.attempts, reason=reason)]
             else:
-                message = _("QuickBooks is unavailable; retrying automatically.")
-            invoice.last_error = message[:1000]
+                text = [event_text.part("create_unavailable")]
+            invoice.last_error = event_text.render_parts(text)[:1000]
             event_kind = InvoiceEvent.Kind.CREATE_PENDING
             company_id, pk = invoice.company_id, invoice.pk
             transaction.on_commit(lambda: schedule_retry(company_id=company_id, invoice_id=pk, delay=delay))
@@ -218,14 +214,14 @@ def record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bo
             invoice.state = Invoice.State.FAILED
             invoice.next_attempt_at = None
             invoice.last_error = reason[:1000]
-            message = invoice.last_error
+            text = None  # QuickBooks' own words (or an error's): shown as they came
             event_kind = InvoiceEvent.Kind.CREATE_FAILED
         invoice.save()
-        InvoiceEvent.objects.create(
-            company=invoice.company,
+        event_text.record_event(
             invoice=invoice,
             kind=event_kind,
-            message=message[:500],
+            text=text,
+            message=reason,
             data={"attempt": invoice.attempts, "error": reason[:300], "kind": kind},
         )
     return invoice

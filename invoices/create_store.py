@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from integration.quickbooks import records
 from integration.quickbooks.records import QboCustomer
-from invoices import faults, money, sync
+from invoices import event_text, faults, money, sync
 from invoices.drafts import Draft
 from invoices.errors import is_transient
 from invoices.invoice_document import BuiltLine
@@ -71,12 +71,11 @@ def _store_identity(*, invoice_id: int, created: dict, error: Exception) -> Invo
             % {"error": error.__class__.__name__}
         )[:1000]
         invoice.save()
-        InvoiceEvent.objects.create(
-            company=invoice.company,
+        event_text.record_event(
             invoice=invoice,
             kind=InvoiceEvent.Kind.CREATED,
             actor=invoice.created_by,
-            message=(_("Created in QuickBooks as %(number)s") % {"number": invoice.doc_number or invoice.qbo_id})[:500],
+            text=[event_text.part("created", number=invoice.doc_number or invoice.qbo_id)],
             data={"stored": "identity_only", "error": str(error)[:300]},
         )
     return invoice
@@ -161,12 +160,11 @@ def _store_created(
                     "item_name": (item.name if item else "") or line.qbo_item_name,
                 },
             )
-    InvoiceEvent.objects.create(
-        company=invoice.company,
+    event_text.record_event(
         invoice=invoice,
         kind=InvoiceEvent.Kind.CREATED,
         actor=invoice.created_by,
-        message=_("Created in QuickBooks as %(number)s") % {"number": invoice.doc_number or invoice.qbo_id},
+        text=[event_text.part("created", number=invoice.doc_number or invoice.qbo_id)],
         data={"total": str(invoice.total), "expected": str(checked.expected_total), "mismatch": mismatch},
     )
     if draft.send_email and draft.customer.email:

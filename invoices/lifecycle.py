@@ -13,7 +13,7 @@ from integration.quickbooks import entities, records
 from integration.quickbooks.client import PdfDownload
 from integration.quickbooks.errors import QboStaleObject
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import credit, sync
+from invoices import credit, event_text, sync
 from invoices.access import require_action
 from invoices.errors import InvoiceError
 from invoices.models import Invoice, InvoiceDeal, InvoiceEvent
@@ -110,15 +110,12 @@ def invoice_send(*, invoice: Invoice, actor: Membership | None, to: str = "", cc
         _apply_action(invoice, sent, actor=actor)
         invoice.sent = True
         invoice.save(update_fields=["sent", "updated_at"])
-        InvoiceEvent.objects.create(
-            company=invoice.company,
-            invoice=invoice,
-            kind=InvoiceEvent.Kind.EMAILED,
-            actor=actor,
-            message=(_("Sent to %(email)s, copy to %(cc)s") % {"email": address, "cc": cc.strip()})
+        sent_to = (
+            event_text.part("emailed_cc", email=address, cc=cc.strip())
             if cc.strip()
-            else _("Sent to %(email)s") % {"email": address},
+            else event_text.part("emailed", email=address)
         )
+        event_text.record_event(invoice=invoice, kind=InvoiceEvent.Kind.EMAILED, actor=actor, text=[sent_to])
     return invoice
 
 
@@ -179,10 +176,10 @@ def customer_invoices_pull(
     return len(seen)
 
 
-def _deal_event(*, invoice: Invoice, kind: str, actor: Membership | None, message: str, deal_id: int) -> None:
-    InvoiceEvent.objects.create(
-        company=invoice.company, invoice=invoice, kind=kind, actor=actor, message=message, data={"deal_id": deal_id}
-    )
+def _deal_event(*, invoice: Invoice, kind: str, actor: Membership | None, deal_id: int) -> None:
+    """Linked or unlinked: the text's key is the event's kind."""
+    text = [event_text.part(str(kind), deal=deal_id)]
+    event_text.record_event(invoice=invoice, kind=kind, actor=actor, text=text, data={"deal_id": deal_id})
 
 
 def invoice_link_deal(*, invoice: Invoice, deal_id: int, actor: Membership | None) -> InvoiceDeal:
@@ -192,8 +189,7 @@ def invoice_link_deal(*, invoice: Invoice, deal_id: int, actor: Membership | Non
             invoice=invoice, deal_id=deal_id, defaults={"company": invoice.company, "linked_by": actor}
         )
         if created:
-            message = _("Linked to deal %(deal)s") % {"deal": deal_id}
-            _deal_event(invoice=invoice, kind=InvoiceEvent.Kind.LINKED, actor=actor, message=message, deal_id=deal_id)
+            _deal_event(invoice=invoice, kind=InvoiceEvent.Kind.LINKED, actor=actor, deal_id=deal_id)
     return link
 
 
@@ -202,6 +198,5 @@ def invoice_unlink_deal(*, invoice: Invoice, deal_id: int, actor: Membership | N
     with transaction.atomic():
         deleted, _count = InvoiceDeal.objects.filter(invoice=invoice, deal_id=deal_id).delete()
         if deleted:
-            message = _("Unlinked from deal %(deal)s") % {"deal": deal_id}
-            _deal_event(invoice=invoice, kind=InvoiceEvent.Kind.UNLINKED, actor=actor, message=message, deal_id=deal_id)
+            _deal_event(invoice=invoice, kind=InvoiceEvent.Kind.UNLINKED, actor=actor, deal_id=deal_id)
     return bool(deleted)

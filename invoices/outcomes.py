@@ -11,19 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
-
+from invoices import event_text
 from invoices.models import Invoice, InvoiceEvent
-from invoices.money import format_amount
-from invoices.status import LABELS, Status
-
-
-def unapplied_credit_text(*, invoice: Invoice, amount: Decimal) -> str:
-    return _("The payment of %(amount)s %(currency)s is now unapplied credit for %(customer)s in QuickBooks.") % {
-        "amount": format_amount(amount, invoice.currency),
-        "currency": invoice.currency,
-        "customer": invoice.customer_name or _("the customer"),
-    }
+from invoices.status import Status
 
 
 def record_action_outcome(*, invoice: Invoice, actor, kind: str, unapplied: Decimal = Decimal(0)) -> None:
@@ -32,19 +22,26 @@ def record_action_outcome(*, invoice: Invoice, actor, kind: str, unapplied: Deci
     if event is None:
         return
     data = dict(event.data or {})
+    parts = event_text.parts_for(event.kind, event.message, data)
     old = data.get("from")
-    message = event.message
     if isinstance(old, str) and old in Status._value2member_map_ and event.actor_id is None:
-        message = _("%(old)s → %(new)s in %(source)s") % {
-            "old": LABELS[Status(old)],
-            "new": LABELS[Status(kind)],
-            "source": "Pipedrive",
-        }
+        parts = [event_text.part("status_moved", old=old, new=kind, source="Pipedrive"), *parts[1:]]
     if actor is not None:
         event.actor = actor
     if unapplied > 0 and "unapplied_credit" not in data:
         data["unapplied_credit"] = f"{unapplied:.2f}"
-        message = f"{message}. {unapplied_credit_text(invoice=invoice, amount=unapplied)}"
-    event.message = message[:500]
+        credit = event_text.part(
+            "unapplied_credit",
+            amount=data["unapplied_credit"],
+            currency=invoice.currency,
+            customer=invoice.customer_name,
+        )
+        if parts:
+            parts = [*parts, credit]
+        else:  # a row without text parts keeps its own message, in whatever language it was written
+            event.message = f"{event.message}{event_text.SEPARATOR}{event_text.english([credit])}"
+    if parts:
+        data["text"] = parts
+        event.message = event_text.english(parts)[:500]
     event.data = data
     event.save(update_fields=["actor", "message", "data"])

@@ -11,7 +11,7 @@ import orjson
 from django.http import HttpResponse
 from django.utils import translation
 
-from invoices import access, lifecycle
+from invoices import access, event_text, lifecycle
 from invoices.models import Invoice
 from invoices.panel_sql import FIELDS
 from invoices.selectors import LIVE
@@ -55,11 +55,11 @@ def _row(values: tuple) -> dict:
     row["history"] = [
         {
             "kind": kind,
-            "message": message,
+            "message": event_text.render(kind, message, data),
             "actor": (name or email) if actor_id else "",
             "created_at": _utc(created_at).isoformat().replace("+00:00", "Z"),
         }
-        for kind, message, actor_id, name, email, created_at in history
+        for kind, message, data, actor_id, name, email, created_at in history
     ]
     row["payments"] = [
         {

@@ -102,8 +102,11 @@ def _invoices(where: str) -> str:
     # lists of all the company's invoices before joining to the deal's 25 (45 ms instead of 1).
     fence = " OFFSET 0" if db.vendor == "postgresql" else ""
     deal_ids = _json_list("x.deal_id", "x.deal_id")
+    # The event's data rides along (as JSON, not text) so its line is rendered in the reader's
+    # language (invoices/event_text.py).
+    event_data = "h.data" if db.vendor == "postgresql" else "json(h.data)"
     history = _json_list(
-        _json_array("h.kind", "h.message", "h.actor_id", "h.name", "h.email", "h.created_at"),
+        _json_array("h.kind", "h.message", event_data, "h.actor_id", "h.name", "h.email", "h.created_at"),
         "h.created_at DESC, h.id DESC",
     )
     payments = _json_list(
@@ -119,7 +122,7 @@ def _invoices(where: str) -> str:
           SELECT deal_id FROM {{deal}} WHERE company_id = %(company)s AND invoice_id = i.id ORDER BY deal_id
       ) x) AS deal_ids,
       (SELECT {history} FROM (
-          SELECT e.id, e.kind, e.message, e.actor_id, eu.name, eu.email, e.created_at FROM {{event}} e
+          SELECT e.id, e.kind, e.message, e.data, e.actor_id, eu.name, eu.email, e.created_at FROM {{event}} e
           LEFT JOIN {{membership}} em ON em.id = e.actor_id LEFT JOIN {{user}} eu ON eu.id = em.user_id
           WHERE e.company_id = %(company)s AND e.invoice_id = i.id
           ORDER BY e.created_at DESC, e.id DESC LIMIT %(history)s

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from invoices import access, lifecycle, validation
+from invoices import access, event_text, lifecycle, validation
 from invoices.models import Invoice, InvoiceEvent
 from invoices.payments import payments_of
 from invoices.selectors import HISTORY_LIMIT
@@ -149,7 +149,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         return [
             {
                 "kind": event.kind,
-                "message": event.message,
+                "message": event_text.render(event.kind, event.message, event.data),
                 "actor": (event.actor.user.display_name) if event.actor_id else "",
                 "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
             }

@@ -21,9 +21,9 @@ from integration.models import WebhookEvent
 from integration.quickbooks import entities, records
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.webhooks import Change
-from invoices import credit, payments
+from invoices import credit, event_text, payments
 from invoices.models import Invoice, InvoiceEvent
-from invoices.status import LABELS, Facts, Status, compute_status, past_due_q
+from invoices.status import Facts, Status, compute_status, past_due_q
 
 logger = logging.getLogger(__name__)
 
@@ -111,13 +111,11 @@ def record_status_change(*, invoice: Invoice, old_status: str, actor=None, sourc
     kind = {Status.VOIDED: InvoiceEvent.Kind.VOIDED, Status.DELETED: InvoiceEvent.Kind.DELETED}.get(
         new, InvoiceEvent.Kind.STATUS_CHANGED
     )
-    InvoiceEvent.objects.create(
-        company=invoice.company,
+    event_text.record_event(
         invoice=invoice,
         kind=kind,
         actor=actor,
-        message=_("%(old)s → %(new)s in %(source)s")
-        % {"old": LABELS[Status(old_status)], "new": LABELS[new], "source": source},
+        text=[event_text.part("status_moved", old=old_status, new=new.value, source=source)],
         data={"from": old_status, "to": new.value},
     )
 
@@ -153,20 +151,15 @@ def invoice_apply_qbo(*, connection: QuickBooksConnection, data: dict, deleted: 
             invoice.state = old_state  # an adopted intent: its create finishes it (lines, links, email)
         invoice.save()
         if created:
-            InvoiceEvent.objects.create(
-                company=connection.company,
-                invoice=invoice,
-                kind=InvoiceEvent.Kind.SYNCED,
-                message=_("Found in QuickBooks"),
-            )
+            event_text.record_event(invoice=invoice, kind=InvoiceEvent.Kind.SYNCED, text=[event_text.part("found")])
         elif status != old_status:
             record_status_change(invoice=invoice, old_status=old_status)
         elif invoice.total != old_total and status != Status.DELETED:
-            InvoiceEvent.objects.create(
-                company=connection.company,
+            text = event_text.part("amount_changed", old=old_total, new=invoice.total, currency=invoice.currency)
+            event_text.record_event(
                 invoice=invoice,
                 kind=InvoiceEvent.Kind.SYNCED,
-                message=_("Amount changed in QuickBooks: %(old)s → %(new)s") % {"old": old_total, "new": invoice.total},
+                text=[text],
                 data={"from": str(old_total), "to": str(invoice.total)},
             )
     return invoice
@@ -247,12 +240,10 @@ def _adopt(*, intent: Invoice, connection: QuickBooksConnection, data: dict) -> 
         return intent  # its create is storing the answer right now: nothing to tell
     intent.next_attempt_at = timezone.now()
     intent.save(update_fields=["next_attempt_at"])
-    InvoiceEvent.objects.create(
-        company=intent.company,
+    event_text.record_event(
         invoice=intent,
         kind=InvoiceEvent.Kind.SYNCED,
-        message=_("In QuickBooks as %(number)s; finishing the creation here.")
-        % {"number": intent.doc_number or intent.qbo_id},
+        text=[event_text.part("adopted", number=intent.doc_number or intent.qbo_id)],
         data={"adopted": True},
     )
     return intent
@@ -367,11 +358,10 @@ def overdue_refresh(*, connection: QuickBooksConnection) -> int:
                 status=Status.OVERDUE, updated_at=timezone.now()
             ):
                 continue
-            InvoiceEvent.objects.create(
-                company=connection.company,
+            event_text.record_event(
                 invoice=invoice,
                 kind=InvoiceEvent.Kind.STATUS_CHANGED,
-                message=_("Open → Overdue (due %(date)s)") % {"date": invoice.due_date},
+                text=[event_text.part("overdue", date=invoice.due_date)],
                 data={"from": Status.OPEN.value, "to": Status.OVERDUE.value},
             )
         moved += 1
