@@ -193,6 +193,17 @@ def render(kind: str, message: str, data) -> str:
         return message
 
 
+def shown_error(*, state: str, last_error: str, history: list[dict]) -> str:
+    """The invoice's error line in the reader's language. A create waiting for QuickBooks stores its
+    reason in `last_error` in the writer's language (a background retry: English); the same reason
+    is its newest "waiting" event, which `history` (newest first, rendered) has in the reader's."""
+    if state == Invoice.State.PENDING and last_error:
+        for event in history:
+            if event["kind"] == InvoiceEvent.Kind.CREATE_PENDING:
+                return event["message"]
+    return last_error
+
+
 def record_event(
     *,
     invoice: Invoice,

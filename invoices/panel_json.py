@@ -166,7 +166,9 @@ class Reader:
             "txn_date": row["txn_date"].isoformat() if row["txn_date"] else None,
             "due_date": row["due_date"].isoformat() if row["due_date"] else None,
             "sent": row["sent"],
-            "last_error": row["last_error"],
+            "last_error": event_text.shown_error(
+                state=row["state"], last_error=row["last_error"], history=row["history"]
+            ),
             "actions": actions,
             "quickbooks_url": lifecycle.qbo_deep_link(qbo_id=qbo_id)
             if qbo_id and row["status"] != Status.DELETED

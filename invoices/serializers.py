@@ -88,6 +88,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         def money(value) -> str:
             return str(Decimal(value).quantize(CENT))
 
+        history = self.get_history(invoice)
         return {
             "id": invoice.id,
             "qbo_id": invoice.qbo_id,
@@ -106,11 +107,11 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "txn_date": invoice.txn_date.isoformat() if invoice.txn_date else None,
             "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
             "sent": invoice.sent,
-            "last_error": invoice.last_error,
+            "last_error": event_text.shown_error(state=invoice.state, last_error=invoice.last_error, history=history),
             "actions": self.get_actions(invoice),
             "quickbooks_url": self.get_quickbooks_url(invoice),
             "deal_ids": self.get_deal_ids(invoice),
-            "history": self.get_history(invoice),
+            "history": history,
             "payments": self.get_payments(invoice),
         }
 

@@ -193,6 +193,38 @@ def test_every_writer_stores_english_and_a_text_id(personas):
     ]
 
 
+def test_a_pending_creates_waiting_line_follows_the_reader(personas):
+    """A background retry stores its reason in last_error in English; the panel and the serializer
+    show it in the reader's language (from the newest "waiting" event). QuickBooks' own words on a
+    failed create stay as they came."""
+    from invoices.serializers import InvoiceSerializer
+
+    add_invoices(personas)
+    invoice = Invoice.all_companies.get(pk=personas.invoice_a.pk)
+    text = [event_text.part("create_unavailable")]
+    with translation.override("en"), company_scope(personas.company_a):
+        invoice.state, invoice.last_error = Invoice.State.PENDING, event_text.render_parts(text)
+        invoice.save(update_fields=["state", "last_error"])
+        event_text.record_event(invoice=invoice, kind=InvoiceEvent.Kind.CREATE_PENDING, text=text)
+    assert invoice.last_error == "QuickBooks is unavailable; retrying automatically."
+    _speaks(personas.alice_membership, "uk-UA")
+    with translation.override("uk"):
+        ukrainian = translation.gettext("QuickBooks is unavailable; retrying automatically.")
+    assert ukrainian != invoice.last_error
+    [row] = panel(personas.alice_membership).get(f"/api/v1/deals/{personas.deal_a}/invoices").json()["invoices"]
+    assert row["last_error"] == ukrainian
+    with translation.override("uk"), company_scope(personas.company_a):
+        detail = InvoiceSerializer(
+            Invoice.all_companies.get(pk=invoice.pk), context={"membership": personas.alice_membership}
+        ).data
+    assert detail["last_error"] == ukrainian
+
+    Invoice.all_companies.filter(pk=invoice.pk).update(state=Invoice.State.FAILED, last_error="Invalid account")
+    panel_reads.forget_seats()
+    [row] = panel(personas.alice_membership).get(f"/api/v1/deals/{personas.deal_a}/invoices").json()["invoices"]
+    assert row["last_error"] == "Invalid account"
+
+
 SAMPLES = {
     "status_moved": {"old": "open", "new": "partially_paid", "source": "QuickBooks"},
     "overdue": {"date": dt.date(2026, 12, 13)},
