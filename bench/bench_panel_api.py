@@ -255,7 +255,7 @@ def bench_panel_api():
         assert again.status_code == 304
         print(
             f"{name:<16} queries per request: {len(queries)} (200), {len(revalidation)} (304),"
-            f" {len(fresh)} (200, first read of a member in a process)"
+            f" {len(fresh)} (200, first read of a member in a process); body {len(response.content):,} bytes"
         )
 
     # Tokens live 5 minutes (integration/pipedrive/jwt.py): made now, just before the runs.
