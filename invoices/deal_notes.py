@@ -26,12 +26,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.html import escape, format_html
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from integration.errors import PermanentError, TransientError
 from invoices.models import DealNote, Invoice, InvoiceDeal, InvoiceEvent, InvoiceLine
 from invoices.money import format_amount
 from invoices.status import LABELS, Status
+from tenants.language import membership_language
 
 logger = logging.getLogger(__name__)
 
@@ -191,11 +193,14 @@ def deal_note_write(*, note_id: int) -> DealNote | None:
         installation = _installation(note)
         if installation is None:
             raise PermanentError(_("Nobody in this company has installed the Pipedrive app."), code="not_installed")
-        written = _already_written(installation=installation, note=note) if note.attempts > 1 else None
-        if written is None:
-            written = client.note_create(
-                installation=installation, deal_id=note.deal_id, content=note_content(note=note)
-            )
+        # In its author's language (the member whose Pipedrive access writes it), whichever process
+        # writes it: a worker has no language of its own, and a note is stored text, read by the team.
+        with translation.override(membership_language(installation.membership) or settings.LANGUAGE_CODE):
+            written = _already_written(installation=installation, note=note) if note.attempts > 1 else None
+            if written is None:
+                written = client.note_create(
+                    installation=installation, deal_id=note.deal_id, content=note_content(note=note)
+                )
     except PermanentError as exc:
         note.state, note.last_error = DealNote.State.FAILED, str(exc.message or exc)[:1000]
         note.next_attempt_at = None

@@ -83,6 +83,22 @@ def test_created_paid_voided_deleted_each_write_a_note_on_the_deal(qbo, installe
     assert set(DealNote.all_companies.values_list("state", flat=True)) == {"written"}
 
 
+def test_a_note_is_written_in_its_authors_language_even_by_a_worker(qbo, installed, connected, personas):
+    """A worker has no language; the note reads as its author (the Pipedrive access writing it) speaks."""
+    from django.utils import translation
+
+    from tenants.models import Membership
+
+    Membership.all_companies.filter(pk=installed.membership_id).update(pipedrive_language="uk-UA")
+    with translation.override("en"):  # what a worker has active
+        invoice = create(connected, personas, draft=a_draft(deal_id=1))
+    [note] = deal_notes(1)
+    assert f"Рахунок QuickBooks {invoice.doc_number} створено" in note
+    assert "Amount" not in note and "Status" not in note
+    with translation.override("uk"):
+        assert str(translation.gettext("Open in QuickBooks")) in note
+
+
 def test_the_company_can_turn_deal_notes_off(qbo, installed, connected, personas):
     personas.company_a.deal_notes = False
     personas.company_a.save()
