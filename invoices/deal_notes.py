@@ -24,9 +24,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape, format_html
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from integration.errors import PermanentError, TransientError
