@@ -62,3 +62,96 @@ def test_a_seat_that_changes_between_its_reload_and_the_stamp_is_not_served_from
 
     again, queries = _reads(bob, _url(personas))
     assert again.status_code == 403, (again.status_code, queries)
+
+
+class _FreezableProxy:
+    """A TCP proxy to PostgreSQL that can stop forwarding without closing anything: what a listener
+    sees when the database host vanishes (failover, a NAT or firewall dropping an idle flow, a
+    partition) and no RST ever comes."""
+
+    def __init__(self, host: str, port: int):
+        import socket
+        import threading
+
+        self.target = (host, port)
+        self.frozen = threading.Event()
+        self.closed = threading.Event()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets = [self.server]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+
+        while not self.closed.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        while not self.closed.is_set():
+            try:
+                data = a.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            while self.frozen.is_set() and not self.closed.is_set():
+                time.sleep(0.01)  # swallowed: held, never forwarded, nothing closed
+            try:
+                b.sendall(data)
+            except OSError:
+                return
+
+    def close(self):
+        self.closed.set()
+        for s in self.sockets:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+@postgres_only
+def test_a_listener_whose_connection_hangs_turns_the_cache_off(transactional_db, monkeypatch):
+    """The listener's only liveness check is `SELECT 1` every PING_SECONDS on its own connection, with
+    no timeout: when the path to PostgreSQL goes silent (no RST: failover, NAT/firewall idle drop,
+    partition) that SELECT blocks until the kernel gives up (tcp_retries2: ~15 minutes) while
+    `listening` stays True. Meanwhile writes committed elsewhere (e.g. on the new primary) send notices
+    that never arrive, and every process keeps serving its remembered answers. Expected: no answer is
+    served once a ping has not come back within a few PING_SECONDS."""
+    from django.db import connection
+
+    personas = add_invoices(make_personas())
+    company = personas.company_a.pk
+    monkeypatch.setattr(panel_cache, "PING_SECONDS", 0.2)
+    params = panel_cache._connection_params()
+    proxy = _FreezableProxy(params.get("host") or "127.0.0.1", int(params.get("port") or 5432))
+    cache = panel_cache.PanelCache(1 << 20)
+    cache.params = {**params, "host": "127.0.0.1", "port": proxy.port}
+    import threading
+
+    thread = threading.Thread(target=panel_cache._listen, args=(cache,), daemon=True)
+    thread.start()
+    try:
+        _eventually(lambda: cache.listening)
+        stamp = cache.stamp(company)
+        assert cache.put(("k",), panel_cache.Answer(etag='"e"', body=b"{}", stamp=stamp, company=company))
+        proxy.frozen.set()
+        with connection.cursor() as cursor:  # a write that commits (its notice is lost on the way)
+            cursor.execute("UPDATE invoices_invoice SET status = 'paid' WHERE id = %s", [personas.invoice_a.pk])
+        time.sleep(10 * panel_cache.PING_SECONDS)
+        now = cache.stamp(company)
+        served = now is not None and cache.get(("k",), now) is not None
+        assert not served, "a stale answer is still served 10 pings after the listener's connection hung"
+    finally:
+        cache.stopped = True
+        proxy.close()
+        thread.join(timeout=5)
