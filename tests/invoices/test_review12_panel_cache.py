@@ -155,3 +155,28 @@ def test_a_listener_whose_connection_hangs_turns_the_cache_off(transactional_db,
         cache.stopped = True
         proxy.close()
         thread.join(timeout=5)
+
+
+@postgres_only
+def test_the_byte_bound_counts_what_a_remembered_answer_holds(live_cache, settings):
+    """PanelCache.put counts len(body) + 200 bytes per answer; the key (URL path and the raw query
+    string, which any member can pad up to the server's request-line limit, 4 kB in gunicorn by
+    default), the ETag and the Python objects are not counted. A 304 is remembered with body None, so
+    it counts 200 bytes whatever its key holds. One member with a valid token fills a process well
+    past PANEL_CACHE_BYTES: here the query strings alone are ~20 x the bound (64 MiB -> ~1.3 GB per
+    worker). Also each distinct query string is its own entry though the deal read ignores the query."""
+    personas = add_invoices(make_personas())
+    limit = 256 * 1024
+    settings.PANEL_CACHE_BYTES = limit
+    panel_cache.reset()
+    cache = panel_cache.current()
+    _eventually(lambda: cache.listening)
+    alice = panel(personas.alice_membership)
+    etag = alice.get(_url(personas))["ETag"]
+    pad = "x" * 4000
+    for n in range(1400):
+        response = alice.get(f"{_url(personas)}?pad={pad}&n={n}", HTTP_IF_NONE_MATCH=etag)
+        assert response.status_code == 304
+    held = sum(len(key[0]) + len(key[1]) for key in list(cache._answers))
+    assert cache.size <= limit
+    assert held <= limit, f"{len(cache)} answers hold {held} bytes of keys alone; the bound is {limit}"
