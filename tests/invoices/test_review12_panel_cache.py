@@ -180,3 +180,31 @@ def test_the_byte_bound_counts_what_a_remembered_answer_holds(live_cache, settin
     held = sum(len(key[0]) + len(key[1]) for key in list(cache._answers))
     assert cache.size <= limit
     assert held <= limit, f"{len(cache)} answers hold {held} bytes of keys alone; the bound is {limit}"
+
+
+@postgres_only
+def test_one_users_sign_in_does_not_empty_every_companys_answers(live_cache):
+    """tenants_user's trigger sends '*' (every company) on any write to any user row, and every
+    sign-in writes one: Django's update_last_login (user_logged_in; allauth's Pipedrive sign-in logs
+    in) saves last_login. So each sign-in, anywhere, empties every process's cache for every tenant
+    (and any user can repeat it). The panel reads only a user's name, email and is_active, and only
+    through that user's memberships: the notice could name their companies, and only for those columns.
+    """
+    from django.db import connection
+    from django.test import Client
+
+    personas = add_invoices(make_personas())
+    charlie = panel(personas.charlie_membership)
+    url_b = f"/api/v1/deals/{personas.deal_b}/invoices"
+    assert charlie.get(url_b).status_code == 200
+    assert _reads(charlie, url_b)[1] == 0
+
+    Client().force_login(personas.bob)  # Bob (company A) signs in on our site
+
+    # A marker notice committed after the sign-in: once it is in, the sign-in's notices are too.
+    marker = 987654321
+    before = live_cache.stamp(marker)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify('panel_changed', %s)", [str(marker)])
+    _eventually(lambda: live_cache.stamp(marker) != before)
+    assert _reads(charlie, url_b)[1] == 0, "company B's answer was dropped by a company A user's sign-in"
