@@ -208,3 +208,50 @@ def test_one_users_sign_in_does_not_empty_every_companys_answers(live_cache):
         cursor.execute("SELECT pg_notify('panel_changed', %s)", [str(marker)])
     _eventually(lambda: live_cache.stamp(marker) != before)
     assert _reads(charlie, url_b)[1] == 0, "company B's answer was dropped by a company A user's sign-in"
+
+
+def _notify_triggers() -> dict[str, int]:
+    """table -> tgtype of the triggers in the database that call invoices_panel_notify()."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'invoices_panel_notify' AND NOT t.tgisinternal"
+            " AND t.tgenabled <> 'D'"
+        )
+        found: dict[str, int] = {}
+        for table, tgtype in cursor.fetchall():
+            found[table] = found.get(table, 0) | tgtype
+        return found
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_the_database_has_an_enabled_notify_trigger_on_every_table_the_panel_reads():
+    """test_every_table_the_panel_reads_sends_notices compares READ_MODELS with a constant in migration
+    0010, not with the database: a later migration that drops or disables a trigger (or a table added
+    in a migration 0011 that adds its own trigger, where 0010's constant must not change) is not seen.
+    Mutation check: 0010 without the invoices_invoicepayment trigger passes every existing test."""
+    from invoices.panel_sql import READ_MODELS
+
+    insert, delete, update = 4, 8, 16  # pg_trigger.tgtype bits
+    found = _notify_triggers()
+    for model in READ_MODELS.values():
+        table = model._meta.db_table
+        assert table in found, f"{table} has no panel_changed trigger"
+        assert found[table] & (insert | delete | update) == insert | delete | update, table
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_truncate_sends_a_notice_too():
+    """The triggers are FOR EACH ROW on INSERT/UPDATE/DELETE: TRUNCATE (manage.py flush, an operator
+    emptying a table, a restore) sends no notice, and every process keeps serving answers that show
+    the rows gone. A statement-level AFTER TRUNCATE trigger sending '*' closes it."""
+    from invoices.panel_sql import READ_MODELS
+
+    truncate = 32
+    found = _notify_triggers()
+    missing = [m._meta.db_table for m in READ_MODELS.values() if not found.get(m._meta.db_table, 0) & truncate]
+    assert not missing, f"no notice on TRUNCATE of {missing}"
