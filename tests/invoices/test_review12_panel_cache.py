@@ -255,3 +255,57 @@ def test_a_truncate_sends_a_notice_too():
     found = _notify_triggers()
     missing = [m._meta.db_table for m in READ_MODELS.values() if not found.get(m._meta.db_table, 0) & truncate]
     assert not missing, f"no notice on TRUNCATE of {missing}"
+
+
+@postgres_only
+def test_every_remembered_answer_is_the_one_the_database_gives(live_cache, settings, monkeypatch):
+    """A guard for the key (_cache_key): requests that differ in member, URL, query, language or the
+    company's day, each read twice with the cache on, must get the bodies the same requests get with
+    it off. Mutation check: dropping the path, the query, the seat fingerprint, the language or the
+    day from the key passed every existing test (the cache's tests never vary them)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from invoices.models import Invoice
+
+    personas = add_invoices(make_personas())
+    Company.objects.filter(pk=personas.company_a.pk).update(invoice_visibility="team")
+    real_now = timezone.now
+    due = real_now().date() + dt.timedelta(days=1)
+    Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(due_date=due)
+    alice, bob = panel(personas.alice_membership), panel(personas.bob_membership)
+    deal, other = _url(personas), "/api/v1/deals/999/invoices"
+    contact = f"/api/v1/contact-invoices?deal_id={personas.deal_a}"
+    variants = [
+        ("alice", deal, {}, 0),
+        ("bob", deal, {}, 0),  # not an admin: no void/delete, may_disconnect false
+        ("alice", other, {}, 0),  # another deal: no invoices
+        ("alice", deal, {"HTTP_ACCEPT_LANGUAGE": "de"}, 0),  # no language of her own: the browser's
+        ("alice", contact, {}, 0),
+        ("alice", contact + "&date_from=2099-01-01", {}, 0),  # a range without the invoice
+        ("alice", deal, {}, 3),  # three days on: the invoice is overdue
+    ]
+    clients = {"alice": alice, "bob": bob}
+
+    def read_all():
+        bodies = []
+        for who, url, headers, days in variants:
+            monkeypatch.setattr(timezone, "now", lambda d=days: real_now() + dt.timedelta(days=d))
+            for _ in range(2):
+                response = clients[who].get(url, **headers)
+                assert response.status_code == 200, (who, url, response.content)
+                bodies.append(response.json())
+            monkeypatch.setattr(timezone, "now", real_now)
+        return bodies
+
+    remembered = read_all()
+    settings.PANEL_CACHE_BYTES = 0
+    panel_cache.reset()
+    panel_seats.forget_seats()
+    assert panel_cache.current() is None
+    truth = read_all()
+    for (who, url, headers, days), got, want in zip(
+        [v for v in variants for _ in range(2)], remembered, truth, strict=True
+    ):
+        assert got == want, (who, url, headers, days)
