@@ -309,3 +309,39 @@ def test_every_remembered_answer_is_the_one_the_database_gives(live_cache, setti
         [v for v in variants for _ in range(2)], remembered, truth, strict=True
     ):
         assert got == want, (who, url, headers, days)
+
+
+@postgres_only
+def test_an_answer_whose_company_changed_during_its_read_is_not_remembered(live_cache, monkeypatch):
+    """The stamp is taken before the read: a write committed (and noticed) after the statement ran but
+    before the answer is stored must void it. Mutation check: taking the stamp in _remember (after the
+    read) passed every existing test."""
+    from invoices import panel_reads
+    from invoices.models import Invoice
+
+    personas = add_invoices(make_personas())
+    alice = panel(personas.alice_membership)
+    alice.get(_url(personas))  # the seat is remembered; the statement is built
+    _notice_processed(
+        live_cache,
+        personas.company_a.pk,
+        lambda: Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(status="open"),
+    )
+    real = panel_reads._statement
+    once = []
+
+    def statement_then_a_write(key, params):
+        rows = real(key, params)
+        if not once:
+            once.append(1)
+            _notice_processed(
+                live_cache,
+                personas.company_a.pk,
+                lambda: Invoice.all_companies.filter(pk=personas.invoice_a.pk).update(status="paid"),
+            )
+        return rows
+
+    monkeypatch.setattr(panel_reads, "_statement", statement_then_a_write)
+    assert alice.get(_url(personas)).json()["invoices"][0]["status"] == "open"  # read before the write
+    assert once
+    assert alice.get(_url(personas)).json()["invoices"][0]["status"] == "paid"
