@@ -10,8 +10,19 @@ import pytest
 from invoices import panel_cache, panel_seats
 from tenants.models import Company, Membership
 from tests.invoices.test_panel_api import panel
-from tests.invoices.test_panel_cache import _eventually, _reads, _url, live_cache, postgres_only  # noqa: F401
+from tests.invoices.test_panel_cache import _eventually, _reads, _url, postgres_only
 from tests.personas import add_invoices, make_personas
+
+
+@pytest.fixture
+def live_cache(settings, transactional_db):
+    """As tests/invoices/test_panel_cache.py's: the cache on, its listener listening."""
+    settings.PANEL_CACHE_BYTES = 1 << 24
+    panel_cache.reset()
+    cache = panel_cache.current()
+    _eventually(lambda: cache.listening)
+    yield cache
+    panel_cache.reset()
 
 
 def _notice_processed(cache, company_pk: int, write) -> None:
@@ -112,11 +123,11 @@ class _FreezableProxy:
 
     def close(self):
         self.closed.set()
+        import contextlib
+
         for s in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 s.close()
-            except OSError:
-                pass
 
 
 @postgres_only
