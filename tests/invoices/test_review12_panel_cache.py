@@ -381,3 +381,50 @@ def test_a_process_reads_its_own_committed_write(live_cache):
             stale += 1
         time.sleep(0.02)
     assert stale == 0, f"{stale} of 20 reads right after this process's own commit were stale"
+
+
+@postgres_only
+def test_a_listener_that_receives_no_notices_is_not_trusted(transactional_db):
+    """The listener trusts a LISTEN that succeeded and a `SELECT 1` that answers, but never checks that
+    notices actually reach it. Behind PgBouncer in transaction pooling (LISTEN "succeeds" on whatever
+    server connection it was given, then that connection goes back to the pool), or with a DSN that
+    reaches another database or server than the writers' (a replica, a wrong dbname), every notice is
+    lost and each process serves its remembered answers forever. Emulated here with the listener on
+    another database of the same server. Fix: a probe - NOTIFY a private payload from a Django
+    connection and require it back before serving (on connect and as the ping), or a separate,
+    checked setting for the listener's DSN."""
+    import threading
+
+    import psycopg
+    from django.db import connection
+
+    personas = add_invoices(make_personas())
+    company = personas.company_a.pk
+    params = panel_cache._connection_params()
+    elsewhere = "review12_elsewhere"
+    admin = {**params, "dbname": "postgres"}
+    with psycopg.connect(**admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {elsewhere}")
+        conn.execute(f"CREATE DATABASE {elsewhere}")
+    cache = panel_cache.PanelCache(1 << 20)
+    cache.params = {**params, "dbname": elsewhere}
+    thread = threading.Thread(target=panel_cache._listen, args=(cache,), daemon=True)
+    thread.start()
+    try:
+        _eventually(lambda: cache.listening)
+        stamp = cache.stamp(company)
+        assert cache.put(("k",), panel_cache.Answer(etag='"e"', body=b"{}", stamp=stamp, company=company))
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE invoices_invoice SET status = 'paid' WHERE id = %s", [personas.invoice_a.pk])
+        time.sleep(1.0)
+        now = cache.stamp(company)
+        served = now is not None and cache.get(("k",), now) is not None
+        assert not served, "a listener that never receives a notice is trusted: the stale answer is served"
+    finally:
+        cache.stopped = True
+        if cache.backend_pid is not None:
+            with psycopg.connect(**admin, autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", [cache.backend_pid])
+        thread.join(timeout=5)
+        with psycopg.connect(**admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {elsewhere} WITH (FORCE)")
