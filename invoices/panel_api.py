@@ -7,12 +7,13 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS
 
 from integration.errors import IntegrationError
 from integration.pipedrive.jwt import PipedrivePanelAuthentication
 from integration.quickbooks import selectors as qbo_selectors
 from integration.quickbooks.models import QuickBooksConnection
-from invoices import access, create, validation
+from invoices import access, create, panel_cache, validation
 from invoices.drafts import Draft, DraftError
 from invoices.errors import ErrorAnswer, InvoiceError, integration_error_answer, invoice_error_answer
 from invoices.models import Invoice
@@ -65,6 +66,14 @@ class PanelApi(CompanyScopedApi):
         if not validation.path_ids_bounded(kwargs):
             raise exceptions.NotFound()
         self.connection = qbo_selectors.connection_live(company=self.company)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # A panel action committed its writes (services manage their transactions): this process
+        # drops the company's remembered panel answers now rather than on PostgreSQL's notice, so the
+        # panel's reload right after it never reads the answer from before.
+        if request.method not in SAFE_METHODS and getattr(self, "company", None) is not None:
+            panel_cache.forget_company(self.company.pk)
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def handle_exception(self, exc):
         if isinstance(exc, DraftError):

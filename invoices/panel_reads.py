@@ -227,7 +227,7 @@ def deal_invoices_endpoint(drf_view):
 
 
 def contact_invoices_endpoint(drf_view):
-    return fast_reads(drf_view, _contact_read)
+    return fast_reads(drf_view, _contact_read, key_params=tuple(RangeSerializer().fields))
 
 
 # -- OpenAPI: the shapes above, documented (never used to render) -------------------------------

@@ -45,14 +45,16 @@ def _error(view, request, exc: Exception) -> HttpResponse:
     return out
 
 
-def fast_reads(drf_view, read):
+def fast_reads(drf_view, read, *, key_params: tuple[str, ...] = ()):
     """The URL's view: GET and HEAD answered by `read(view, request, fingerprint=…, **kwargs)` with
     no DRF dispatch (`read` may return None to hand the request to DRF); every other method by
     `drf_view`. It carries drf_view's attributes (its class, which documents the GET in the OpenAPI
     schema; csrf_exempt; non-atomic requests).
 
     The member and connection are remembered per (Pipedrive company, user) for SEAT_SECONDS; the
-    token is verified on every request by the same function as DRF's authentication class."""
+    token is verified on every request by the same function as DRF's authentication class. Answers
+    are remembered per process (invoices/panel_cache.py) under a key holding the query parameters
+    named in `key_params`: the ones `read` uses (others cannot change its answer)."""
 
     @wraps(drf_view)
     def endpoint(request, *args, **kwargs):
@@ -79,7 +81,7 @@ def fast_reads(drf_view, read):
                 )
                 activate_for_membership(request, seat.membership)  # as the authentication class does
                 if cache is not None:  # the stamp before the read: a notice meanwhile voids what it reads
-                    key, stamp = _cache_key(request, seat), cache.stamp(view.company.pk)
+                    key, stamp = _cache_key(request, seat, key_params), cache.stamp(view.company.pk)
                     if stamp is not None and (answer := cache.get(key, stamp)) is not None:
                         if _matches(request, answer.etag):
                             return not_modified(answer.etag)
@@ -102,10 +104,11 @@ def fast_reads(drf_view, read):
     return endpoint
 
 
-def _cache_key(request, seat: Seat) -> tuple:
+def _cache_key(request, seat: Seat, params: tuple[str, ...]) -> tuple:
     """What a read's answer depends on besides the company's data (invoices/panel_cache.py)."""
     today = company_today(seat.connection) if seat.connection is not None else None
-    return (request.path, request.META.get("QUERY_STRING", ""), seat.fingerprint, get_language(), today)
+    query = tuple(tuple(request.GET.getlist(name)) for name in params)
+    return (request.path, query, seat.fingerprint, get_language(), today)
 
 
 def _remember(cache: panel_cache.PanelCache, key, stamp, company: int, response: HttpResponse) -> None:

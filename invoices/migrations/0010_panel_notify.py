@@ -1,48 +1,75 @@
 """Triggers that tell the web processes which company's panel data changed (issue 12, invoices/panel_cache.py).
 
 After any insert, update or delete of a row a panel read depends on (the tables its statements read:
-invoices/panel_sql.py), PostgreSQL queues `NOTIFY panel_changed, '<company id>'`; notices are sent at
-commit (a rolled-back write sends none) and identical ones in a transaction are sent once, so a
-sync writing 500 rows of one company sends one. A user row names no company: its notice is '*'
-(every company). SQLite has no LISTEN: the response cache is off there, and so are these triggers.
+invoices/panel_sql.py READ_MODELS), PostgreSQL queues `NOTIFY panel_changed, '<company id>'`; notices
+are sent at commit (a rolled-back write sends none) and identical ones in a transaction are sent once,
+so a sync writing 500 rows of one company sends one. A user row names no company: a change of what
+the panel shows of a user (name, email, is_active; not last_login, written at every sign-in) is
+sent to each company the user is a member of. TRUNCATE sends '*' (every company). The column is
+read directly (not through to_jsonb(NEW)): bulk writes stay cheap.
+SQLite has no LISTEN: the cache is off there, and so are these triggers.
 """
 
 from django.db import migrations
 
-# table -> the column naming its company ('*': all companies)
+# table -> its trigger function
 TABLES = {
-    "invoices_invoice": "company_id",
-    "invoices_invoicedeal": "company_id",
-    "invoices_invoiceevent": "company_id",
-    "invoices_invoicepayment": "company_id",
-    "invoices_wondeal": "company_id",
-    "invoices_customerbalance": "company_id",
-    "tenants_membership": "company_id",
-    "tenants_company": "id",
-    "tenants_user": "*",
-    "quickbooks_quickbooksconnection": "company_id",
+    "invoices_invoice": "invoices_panel_notify",
+    "invoices_invoicedeal": "invoices_panel_notify",
+    "invoices_invoiceevent": "invoices_panel_notify",
+    "invoices_invoicepayment": "invoices_panel_notify",
+    "invoices_wondeal": "invoices_panel_notify",
+    "invoices_customerbalance": "invoices_panel_notify",
+    "tenants_membership": "invoices_panel_notify",
+    "quickbooks_quickbooksconnection": "invoices_panel_notify",
+    "tenants_company": "invoices_panel_notify_company",
+    "tenants_user": "invoices_panel_notify_user",
 }
 
-FUNCTION = """CREATE FUNCTION invoices_panel_notify() RETURNS trigger AS $$
-DECLARE company text;
-BEGIN
-  IF TG_ARGV[0] = '*' THEN company := '*';
-  ELSIF TG_OP = 'DELETE' THEN company := to_jsonb(OLD) ->> TG_ARGV[0];
-  ELSE company := to_jsonb(NEW) ->> TG_ARGV[0];
-  END IF;
-  PERFORM pg_notify('panel_changed', COALESCE(company, '*'));
-  RETURN NULL;
-END
-$$ LANGUAGE plpgsql"""
+FUNCTIONS = [
+    # Rows with a company_id column.
+    """CREATE FUNCTION invoices_panel_notify() RETURNS trigger AS $$
+    BEGIN
+      IF TG_LEVEL = 'STATEMENT' THEN PERFORM pg_notify('panel_changed', '*'); RETURN NULL; END IF;
+      IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('panel_changed', OLD.company_id::text); END IF;
+      IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('panel_changed', NEW.company_id::text); END IF;
+      RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql""",
+    """CREATE FUNCTION invoices_panel_notify_company() RETURNS trigger AS $$
+    BEGIN
+      IF TG_LEVEL = 'STATEMENT' THEN PERFORM pg_notify('panel_changed', '*'); RETURN NULL; END IF;
+      PERFORM pg_notify('panel_changed', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END::text);
+      RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql""",
+    """CREATE FUNCTION invoices_panel_notify_user() RETURNS trigger AS $$
+    BEGIN
+      IF TG_LEVEL = 'STATEMENT' THEN PERFORM pg_notify('panel_changed', '*'); RETURN NULL; END IF;
+      IF TG_OP = 'UPDATE' AND NEW.name IS NOT DISTINCT FROM OLD.name AND NEW.email IS NOT DISTINCT FROM OLD.email
+         AND NEW.is_active IS NOT DISTINCT FROM OLD.is_active THEN
+        RETURN NULL;
+      END IF;
+      PERFORM pg_notify('panel_changed', m.company_id::text) FROM tenants_membership m
+        WHERE m.user_id = CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END;
+      RETURN NULL;
+    END
+    $$ LANGUAGE plpgsql""",
+]
 
-FORWARD = [FUNCTION] + [
-    f"CREATE TRIGGER {table}_panel_notify AFTER INSERT OR UPDATE OR DELETE ON {table}"
-    f" FOR EACH ROW EXECUTE FUNCTION invoices_panel_notify('{column}')"
-    for table, column in TABLES.items()
+FORWARD = FUNCTIONS + [
+    statement
+    for table, function in TABLES.items()
+    for statement in (
+        f"CREATE TRIGGER {table}_panel_notify AFTER INSERT OR UPDATE OR DELETE ON {table}"
+        f" FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {table}_panel_notify_truncate AFTER TRUNCATE ON {table}"
+        f" FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    )
 ]
-BACKWARD = [f"DROP TRIGGER IF EXISTS {table}_panel_notify ON {table}" for table in TABLES] + [
-    "DROP FUNCTION IF EXISTS invoices_panel_notify()"
-]
+BACKWARD = [
+    f"DROP TRIGGER IF EXISTS {table}_panel_notify{suffix} ON {table}" for table in TABLES for suffix in ("", "_truncate")
+] + [f"DROP FUNCTION IF EXISTS {function}()" for function in sorted(set(TABLES.values()))]
 
 
 def _run(statements):

@@ -81,7 +81,8 @@ def test_a_reconnect_or_an_unreadable_notice_forgets_everything(event):
 
 
 def test_bounded_in_bytes_least_recently_used_out():
-    cache = PanelCache(3 * (1000 + 200))
+    each = 1000 + len('"e"') + len(repr(("a",))) + panel_cache.ANSWER_OVERHEAD  # body, ETag, key, objects
+    cache = PanelCache(3 * each)
     cache.set_listening(True)
     for name in "abc":
         cache.put((name,), _answer(cache, 1, b"x" * 1000))
