@@ -35,8 +35,9 @@ def _notice_processed(cache, company_pk: int, write) -> None:
 @postgres_only
 def test_a_seat_that_changes_between_its_reload_and_the_stamp_is_not_served_from_the_cache(live_cache, monkeypatch):
     """A read made without the seat check is not remembered. Found: after SeatChanged, fast_reads reloads
-    the seat, then takes the stamp, then reads WITHOUT re-checking the seat (fingerprint=None). A change committed (and noticed) between the reload
-    and the stamp is therefore not seen by the read, and its answer is stored under the stale seat's
+    the seat, then takes the stamp, then reads WITHOUT re-checking the seat (fingerprint=None). A change
+    committed (and noticed) between the reload and the stamp is therefore not seen by the read, and its
+    answer was stored under the stale seat's
     fingerprint with a fresh stamp. The stale seat stays in _seats for 30 s, so every request in that
     time is a cache hit on the stale rights (here: Bob keeps seeing invoices after visibility was
     set back to owner-only; without the cache the next read would re-check the seat and answer 403)."""
