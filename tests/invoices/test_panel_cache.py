@@ -126,16 +126,6 @@ def _eventually(check, seconds: float = 5.0):
     raise AssertionError("not within the deadline")
 
 
-@pytest.fixture
-def live_cache(settings, transactional_db):
-    settings.PANEL_CACHE_BYTES = 1 << 24
-    panel_cache.reset()
-    cache = panel_cache.current()
-    _eventually(lambda: cache.listening)
-    yield cache
-    panel_cache.reset()
-
-
 def _url(personas) -> str:
     return f"/api/v1/deals/{personas.deal_a}/invoices"
 

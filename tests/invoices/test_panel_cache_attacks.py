@@ -14,17 +14,6 @@ from tests.invoices.test_panel_cache import _eventually, _reads, _url, postgres_
 from tests.personas import add_invoices, make_personas
 
 
-@pytest.fixture
-def live_cache(settings, transactional_db):
-    """As tests/invoices/test_panel_cache.py's: the cache on, its listener listening."""
-    settings.PANEL_CACHE_BYTES = 1 << 24
-    panel_cache.reset()
-    cache = panel_cache.current()
-    _eventually(lambda: cache.listening)
-    yield cache
-    panel_cache.reset()
-
-
 def _notice_processed(cache, company_pk: int, write) -> None:
     """Run `write` (committed at once: transactional test) and wait until its notice reached the cache."""
     before = cache.stamp(company_pk)
