@@ -19,13 +19,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # (A test's worker subprocess sets CELERY_TASK_ALWAYS_EAGER=false: it sends tasks like production.)
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "true").lower() != "false"
 SANDBOXES_ENABLED = True
-HEAL_ON_WORKER_START = False
+HEAL_ON_WORKER_START = False  # a test's worker runs only the tasks the test sends
 # Off: a test inside a rolled-back transaction never commits, so PostgreSQL would never send the
 # notices that drop remembered answers. tests/invoices/test_panel_cache.py turns it on; the benchmark's
 # server (committed data, bench/bench_panel_api.py) through PANEL_CACHE_BYTES_IN_TESTS.
-PANEL_CACHE_BYTES = int(
-    os.environ.get("PANEL_CACHE_BYTES_IN_TESTS", "0")
-)  # a test's worker runs only the tasks the test sends
+PANEL_CACHE_BYTES = int(os.environ.get("PANEL_CACHE_BYTES_IN_TESTS", "0"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
