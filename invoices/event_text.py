@@ -153,7 +153,8 @@ def _parts_of_old_row(kind: str, message: str, data: dict) -> list[Part]:
     """The parts of a row written before `data["text"]`, when its data and message say them all."""
     old, new = data.get("from"), data.get("to")
     if kind in _STATUS_KINDS and "unapplied_credit" not in data:
-        if not (old in Status._value2member_map_ and new in Status._value2member_map_):
+        known = Status._value2member_map_  # from/to are JSON: anything but a str (a list) is unhashable
+        if not (isinstance(old, str) and isinstance(new, str) and old in known and new in known):
             return []
         # The source is a product name, never translated: it names itself in any language's message.
         for source in ("QuickBooks", "Pipedrive"):
