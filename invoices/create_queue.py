@@ -203,7 +203,8 @@ def record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bo
             if handover:
                 text = [event_text.part("create_slow")]
             elif invoice.attempts >= DELAYED_AFTER_ATTEMPTS:
-                text = [event_text.part("create_delayed", n=invoice.attempts, reason=reason)]
+                # Cut like data["error"]: the event's data rides along in every panel read.
+                text = [event_text.part("create_delayed", n=invoice.attempts, reason=reason[:300])]
             else:
                 text = [event_text.part("create_unavailable")]
             invoice.last_error = event_text.render_parts(text)[:1000]
