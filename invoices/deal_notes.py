@@ -155,12 +155,17 @@ def _installation(note: DealNote):
 
 
 def _already_written(*, installation, note: DealNote) -> dict | None:
-    """A note a lost answer left unconfirmed: the deal's newest notes with the same headline and link."""
+    """A note a lost answer left unconfirmed: the deal's newest notes with the same headline, in any
+    language (its author may have changed language, or another member's access retries it)."""
     from integration.pipedrive import client
 
-    title = escape(headline(invoice=note.invoice, kind=note.kind))
+    titles = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            titles.add(escape(headline(invoice=note.invoice, kind=note.kind)))
     for existing in client.notes_of_deal(installation=installation, deal_id=note.deal_id, limit=50):
-        if title in str(existing.get("content") or ""):
+        content = str(existing.get("content") or "")
+        if any(title in content for title in titles):
             return existing
     return None
 
