@@ -2,7 +2,63 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
+
+from django.utils.translation import gettext
+
+
+class Said(str):
+    """A sentence of ours: the text in the language active where it was said, plus its msgid and
+    params, so that a reader in another language can be shown it in theirs later (a worker says
+    things in English; invoices/event_text.py renders them again). Mark the msgid with
+    gettext_noop at the call: `said(gettext_noop("… %(name)s …"), {"name": name})`."""
+
+    msgid: str
+    params: Any
+
+    def __new__(cls, msgid: str, params: Any = None) -> Said:
+        text = gettext(msgid)
+        if params is not None:
+            text = text % (params if isinstance(params, dict) else tuple(params))
+        obj = super().__new__(cls, text)
+        obj.msgid, obj.params = msgid, params
+        return obj
+
+    def as_json(self) -> dict:
+        """What an event stores: params as JSON keeps them (a nested Said as its own msgid/params)."""
+
+        def plain(value):
+            if isinstance(value, Said):
+                return value.as_json()
+            return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+        params = self.params
+        if isinstance(params, dict):
+            params = {name: plain(value) for name, value in params.items()}
+        elif params is not None:
+            params = [plain(value) for value in params]
+        return {"msgid": self.msgid, "params": params}
+
+
+def said(msgid: str, params: Any = None) -> Said:
+    """Our sentence `msgid` % `params` (a dict, or a tuple for %s), rendered now and renderable later."""
+    if params is not None and not isinstance(params, dict | list | tuple):
+        params = (params,)
+    return Said(msgid, params)
+
+
+def said_again(value: Any) -> str:
+    """A Said as stored by `as_json`, in the active language (anything else as it is)."""
+    if not isinstance(value, dict) or not isinstance(value.get("msgid"), str):
+        return "" if value is None else str(value)
+    params = value.get("params")
+    if isinstance(params, dict):
+        params = {name: said_again(item) if isinstance(item, dict) else item for name, item in params.items()}
+    elif isinstance(params, list):
+        params = tuple(said_again(item) if isinstance(item, dict) else item for item in params)
+    msgid = value["msgid"]  # (not a literal inside gettext(): extractors would take it for a message)
+    text = gettext(msgid)
+    return text % params if params is not None else text
 
 
 class ErrorContext(TypedDict):
@@ -17,9 +73,21 @@ class ErrorContext(TypedDict):
 class IntegrationError(Exception):
     """Base class. `service` names the remote service, `code` its error code when it gave one."""
 
-    def __init__(self, message: str, *, service: str = "", code: str = "", status: int | None = None, detail: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str = "",
+        code: str = "",
+        status: int | None = None,
+        detail: str = "",
+        parts: list[Said] | None = None,
+    ):
         super().__init__(message)
         self.message = message
+        # Our own sentences the message is made of (renderable in any language later): the message
+        # itself when it is one, or what it joins.
+        self.parts: list[Said] = list(parts or ([message] if isinstance(message, Said) else []))
         self.service = service
         self.code = code
         self.status = status

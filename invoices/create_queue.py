@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from integration import http
-from integration.errors import PermanentError
+from integration.errors import PermanentError, Said
 from integration.quickbooks import entities
 from integration.quickbooks.models import QuickBooksConnection
 from invoices import create_store, event_text, faults, money
@@ -130,7 +130,9 @@ def invoice_submit(*, invoice_id: int, checked: Checked | None = None, claimed: 
             # create replays that answer (same requestid), so its name being taken is no problem.
             checked.problems = [p for p in checked.problems if p.code != "display_name_taken"]
             if checked.problems:
-                raise PermanentError("; ".join(p.message for p in checked.problems))
+                messages = [p.message for p in checked.problems]
+                ours = [m for m in messages if isinstance(m, Said)]
+                raise PermanentError("; ".join(messages), parts=ours if len(ours) == len(messages) else None)
         faults.step("before_send")
         customer, created, lines = send_to_qbo(invoice=invoice, draft=draft, checked=checked, client=client)
         faults.step("after_qbo")
@@ -194,6 +196,7 @@ def record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bo
         invoice.claimed_until = None
         reason = str(getattr(error, "message", "") or error or error.__class__.__name__)
         retry = kind == TRANSIENT or (kind == UNEXPECTED and invoice.attempts < MAX_UNEXPECTED_ATTEMPTS)
+        text: list[event_text.Part] | None
         if retry:
             delay = HANDOVER_SECONDS if handover else _backoff(invoice.attempts)
             retry_after = getattr(error, "retry_after", None)
@@ -204,7 +207,9 @@ def record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bo
                 text = [event_text.part("create_slow")]
             elif invoice.attempts >= DELAYED_AFTER_ATTEMPTS:
                 # Cut like data["error"]: the event's data rides along in every panel read.
-                text = [event_text.part("create_delayed", n=invoice.attempts, reason=reason[:300])]
+                ours = getattr(error, "parts", None)
+                said_reason = ours[0] if ours and len(ours) == 1 else reason[:300]  # ours: rendered for each reader
+                text = [event_text.part("create_delayed", n=invoice.attempts, reason=said_reason)]
             else:
                 text = [event_text.part("create_unavailable")]
             invoice.last_error = event_text.render_parts(text)[:1000]
@@ -215,8 +220,12 @@ def record_attempt(*, invoice_id: int, error: Exception, kind: str, handover: bo
             invoice.state = Invoice.State.FAILED
             invoice.next_attempt_at = None
             invoice.last_error = reason[:1000]
-            text = None  # QuickBooks' own words (or an error's): shown as they came
+            # Our own sentences (a pre-flight problem found on a retry, our words for an HTTP failure)
+            # are rendered for each reader; QuickBooks' own words (or an exception's) are shown as they came.
+            ours = getattr(error, "parts", None) or []
+            failed = [event_text.part("said", text=sentence) for sentence in ours]
             event_kind = InvoiceEvent.Kind.CREATE_FAILED
+            text = failed or None
         invoice.save()
         event_text.record_event(
             invoice=invoice,

@@ -26,10 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_noop
 
+from integration.errors import Said, said_again
 from invoices.models import Invoice, InvoiceEvent
 from invoices.money import format_amount, format_money
 from invoices.status import LABELS, Status
@@ -53,6 +55,12 @@ def _money(value, args: dict) -> str:
 
 def _amount(value, args: dict) -> str:
     return format_amount(value, args.get("currency") or "")
+
+
+def _said(value, args: dict) -> str:
+    """One of our sentences stored with its msgid and params (integration.errors.Said), in the
+    reader's language; anything else (QuickBooks' own words, older rows) as it came."""
+    return said_again(value)
 
 
 def _customer(value, args: dict) -> str:
@@ -83,11 +91,12 @@ TEXTS: dict[str, Text] = {
     "create_slow": Text(
         gettext_noop("QuickBooks is answering slowly; the invoice is being created in the background.")
     ),
-    # `reason` is QuickBooks' own text (or an error of ours): shown as it came.
+    # `reason`: one of our sentences (rendered for the reader), or QuickBooks' own text (as it came).
     "create_delayed": Text(
         gettext_noop(
             "Delayed: QuickBooks is not accepting it yet (attempt %(n)s: %(reason)s). It is retried automatically."
-        )
+        ),
+        {"reason": _said},
     ),
     "create_unavailable": Text(gettext_noop("QuickBooks is unavailable; retrying automatically.")),
     "unapplied_credit": Text(
@@ -95,6 +104,9 @@ TEXTS: dict[str, Text] = {
         {"amount": _amount, "customer": _customer},
     ),
 }
+# A sentence of ours carried whole (integration.errors.Said: msgid and params), e.g. the pre-flight
+# problem that failed a create on a retry. "%(text)s" is a frame, not a text: it is not translated.
+TEXTS["said"] = Text("%(text)s", {"text": _said})
 SEPARATOR = ". "
 
 
@@ -103,6 +115,8 @@ def _raw(value):
     lazy text) as its string."""
     if value is None or isinstance(value, bool | int):
         return value
+    if isinstance(value, Said):
+        return value.as_json()
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
@@ -115,15 +129,16 @@ def part(text_id: str, **args) -> Part:
 
 def _render_part(piece: Part) -> str:
     args = piece.get("args") or {}
-    return _rendered(translation.get_language(), piece["id"], tuple(sorted(args.items())))
+    # The args as sorted JSON: hashable for the cache, nested values (a Said's params) included.
+    return _rendered(translation.get_language(), piece["id"], orjson.dumps(args, option=orjson.OPT_SORT_KEYS))
 
 
 @functools.lru_cache(maxsize=4096)
-def _rendered(language: str | None, text_id: str, items: tuple) -> str:
+def _rendered(language: str | None, text_id: str, args_json: bytes) -> str:
     """One part in `language` (the active one: the cache key). The panel renders up to 20 events per
     invoice and the same few lines repeat (status moves), so each is worked out once per process."""
     text = TEXTS[text_id]
-    args = dict(items)
+    args = orjson.loads(args_json)
     values = {name: text.formats[name](value, args) if name in text.formats else value for name, value in args.items()}
     return gettext(text.msgid) % values  # a mapping: a text without placeholders is left as it is
 
@@ -195,12 +210,18 @@ def render(kind: str, message: str, data) -> str:
 
 
 def shown_error(*, state: str, last_error: str, history: list[dict]) -> str:
-    """The invoice's error line in the reader's language. A create waiting for QuickBooks stores its
-    reason in `last_error` in the writer's language (a background retry: English); the same reason
-    is its newest "waiting" event, which `history` (newest first, rendered) has in the reader's."""
-    if state == Invoice.State.PENDING and last_error:
+    """The invoice's error line in the reader's language. A create waiting for QuickBooks (or one that
+    failed) stores its reason in `last_error` in the writer's language (a background retry: English);
+    the same reason is its newest "waiting" (or "failed") event, which `history` (newest first,
+    rendered) has in the reader's: our sentences translated, QuickBooks' own words as they came."""
+    waiting: dict[str, str] = {
+        Invoice.State.PENDING: InvoiceEvent.Kind.CREATE_PENDING,
+        Invoice.State.FAILED: InvoiceEvent.Kind.CREATE_FAILED,
+    }
+    kind = waiting.get(state)
+    if kind is not None and last_error:
         for event in history:
-            if event["kind"] == InvoiceEvent.Kind.CREATE_PENDING:
+            if event["kind"] == kind:
                 return event["message"]
     return last_error
 

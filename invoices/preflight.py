@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from integration.errors import said
 from integration.quickbooks import entities
 from integration.quickbooks.models import QuickBooksConnection
 from integration.quickbooks.records import QboCustomer, QboItem, QboTaxCode, QboTaxRate
@@ -67,7 +68,7 @@ def _date(checked: Checked, name: str, value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
-        checked.add(name, "date_invalid", _("Use a date like 2026-11-27."))
+        checked.add(name, "date_invalid", said(gettext_noop("Use a date like 2026-11-27.")))
         return None
 
 
@@ -98,36 +99,46 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client: entitie
     # Currency
     currency = (draft.currency or "").upper()
     if not currency:
-        checked.add("currency", "currency_missing", _("Choose the invoice currency."))
+        checked.add("currency", "currency_missing", said(gettext_noop("Choose the invoice currency.")))
     elif currency != home and not connection.multicurrency_enabled:
         checked.add(
             "currency",
             "currency_not_enabled",
-            _("QuickBooks uses only %(home)s: multicurrency is off, so a %(currency)s invoice is not possible.")
-            % {"home": home, "currency": currency},
+            said(
+                gettext_noop(
+                    "QuickBooks uses only %(home)s: multicurrency is off, so a %(currency)s invoice is not possible."
+                ),
+                {"home": home, "currency": currency},
+            ),
         )
 
     # Dates and number
     issue = _date(checked, "issue_date", draft.issue_date)
     due = _date(checked, "due_date", draft.due_date)
     if issue and due and due < issue:
-        checked.add("due_date", "due_before_issue", _("The due date is before the issue date."))
+        checked.add("due_date", "due_before_issue", said(gettext_noop("The due date is before the issue date.")))
     if len(draft.doc_number or "") > MAX_DOC_NUMBER:
-        checked.add("doc_number", "too_long", _("Invoice numbers have at most %d characters.") % MAX_DOC_NUMBER)
+        checked.add(
+            "doc_number", "too_long", said(gettext_noop("Invoice numbers have at most %d characters."), MAX_DOC_NUMBER)
+        )
     elif draft.doc_number and entities.invoice_id_by_doc_number(client, draft.doc_number):
         # QBO refuses a used number with 6140 when the company numbers its own invoices, and Intuit
         # advises against duplicates otherwise: say so before anything is written.
         checked.add(
             "doc_number",
             "doc_number_taken",
-            _("QuickBooks already has an invoice numbered %(number)s.") % {"number": draft.doc_number},
+            said(gettext_noop("QuickBooks already has an invoice numbered %(number)s."), {"number": draft.doc_number}),
         )
 
     # Customer
     customer = draft.customer
     if customer.email:
         if len(customer.email) > MAX_EMAIL:
-            checked.add("customer.email", "too_long", _("QuickBooks keeps at most %d characters of email.") % MAX_EMAIL)
+            checked.add(
+                "customer.email",
+                "too_long",
+                said(gettext_noop("QuickBooks keeps at most %d characters of email."), MAX_EMAIL),
+            )
         else:
             try:
                 validate_email(customer.email)
@@ -135,60 +146,80 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client: entitie
                 checked.add(
                     "customer.email",
                     "email_invalid",
-                    _("“%(email)s” is not an email address.") % {"email": customer.email},
+                    said(gettext_noop("“%(email)s” is not an email address."), {"email": customer.email}),
                 )
     elif draft.send_email:
-        checked.add("customer.email", "email_required", _("An email address is needed to send the invoice."))
+        checked.add(
+            "customer.email", "email_required", said(gettext_noop("An email address is needed to send the invoice."))
+        )
     for part, value in vars(customer.address).items():
         if len(value) > MAX_ADDRESS_LINE:
-            checked.add(f"customer.address.{part}", "too_long", _("This address line is too long."))
+            checked.add(f"customer.address.{part}", "too_long", said(gettext_noop("This address line is too long.")))
     if customer.qbo_customer_id:
         checked.customer = entities.customer_by_id(client, customer.qbo_customer_id)
         if checked.customer is None:
             checked.add(
-                "customer.qbo_customer_id", "customer_not_found", _("This QuickBooks customer no longer exists.")
+                "customer.qbo_customer_id",
+                "customer_not_found",
+                said(gettext_noop("This QuickBooks customer no longer exists.")),
             )
         else:
             if not checked.customer.active:
                 checked.add(
                     "customer.qbo_customer_id",
                     "customer_inactive",
-                    _("“%(name)s” is inactive in QuickBooks. Reactivate it there or pick another customer.")
-                    % {"name": checked.customer.display_name},
+                    said(
+                        gettext_noop(
+                            "“%(name)s” is inactive in QuickBooks. Reactivate it there or pick another customer."
+                        ),
+                        {"name": checked.customer.display_name},
+                    ),
                 )
             their = checked.customer.currency or home
             if currency and their != currency:
                 checked.add(
                     "currency",
                     "currency_mismatch",
-                    _("“%(name)s” is billed in %(theirs)s in QuickBooks, not %(currency)s.")
-                    % {"name": checked.customer.display_name, "theirs": their, "currency": currency},
+                    said(
+                        gettext_noop("“%(name)s” is billed in %(theirs)s in QuickBooks, not %(currency)s."),
+                        {"name": checked.customer.display_name, "theirs": their, "currency": currency},
+                    ),
                 )
     else:
         name = (customer.name or "").strip()
         if not name:
-            checked.add("customer.name", "customer_name_missing", _("Give the customer a name."))
+            checked.add("customer.name", "customer_name_missing", said(gettext_noop("Give the customer a name.")))
         elif len(name) > MAX_DISPLAY_NAME:
-            checked.add("customer.name", "too_long", _("Customer names have at most %d characters.") % MAX_DISPLAY_NAME)
+            checked.add(
+                "customer.name",
+                "too_long",
+                said(gettext_noop("Customer names have at most %d characters."), MAX_DISPLAY_NAME),
+            )
         elif ":" in name:
-            checked.add("customer.name", "name_invalid", _("QuickBooks does not allow “:” in customer names."))
+            checked.add(
+                "customer.name", "name_invalid", said(gettext_noop("QuickBooks does not allow “:” in customer names."))
+            )
         else:
             existing = entities.customer_find_by_name(client, name)
             if existing is not None:
                 checked.add(
                     "customer.name",
                     "display_name_taken",
-                    _("QuickBooks already has a customer called “%(name)s”%(inactive)s. Link it instead.")
-                    % {"name": name, "inactive": "" if existing.active else _(" (inactive)")},
+                    said(
+                        gettext_noop(
+                            "QuickBooks already has a customer called “%(name)s”%(inactive)s. Link it instead."
+                        ),
+                        {"name": name, "inactive": "" if existing.active else said(gettext_noop(" (inactive)"))},
+                    ),
                     qbo_customer_id=existing.id,
                     active=existing.active,
                 )
 
     # Lines
     if not draft.lines:
-        checked.add("lines", "no_lines", _("The invoice needs at least one line."))
+        checked.add("lines", "no_lines", said(gettext_noop("The invoice needs at least one line.")))
     if len(draft.lines) > MAX_LINES:
-        checked.add("lines", "too_many_lines", _("QuickBooks allows at most %d lines.") % MAX_LINES)
+        checked.add("lines", "too_many_lines", said(gettext_noop("QuickBooks allows at most %d lines."), MAX_LINES))
     item_ids = {line.qbo_item_id for line in draft.lines if line.qbo_item_id}
     checked.items = entities.items_by_ids(client, item_ids)
     code_ids = {line.tax_code for line in draft.lines if line.tax_code} if not us else set()
@@ -205,29 +236,33 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client: entitie
         checked.priced.append(priced)
         if len(line.description or "") > MAX_DESCRIPTION:
             checked.add(
-                f"{prefix}.description", "too_long", _("Descriptions have at most %d characters.") % MAX_DESCRIPTION
+                f"{prefix}.description",
+                "too_long",
+                said(gettext_noop("Descriptions have at most %d characters."), MAX_DESCRIPTION),
             )
         if not line.qbo_item_id:
             checked.add(
                 f"{prefix}.qbo_item_id",
                 "item_required",
-                _("Link “%(name)s” to a QuickBooks product or service.") % {"name": line.name},
+                said(gettext_noop("Link “%(name)s” to a QuickBooks product or service."), {"name": line.name}),
             )
         elif line.qbo_item_id not in checked.items:
             checked.add(
                 f"{prefix}.qbo_item_id",
                 "item_not_found",
-                _("The QuickBooks item for “%(name)s” is missing or inactive.") % {"name": line.name},
+                said(gettext_noop("The QuickBooks item for “%(name)s” is missing or inactive."), {"name": line.name}),
             )
         if not us:  # non-US companies need a real TaxCode on every line (reference §8.3)
             if not line.tax_code:
                 checked.add(
                     f"{prefix}.tax_code",
                     "tax_code_required",
-                    _("Choose a QuickBooks tax code for “%(name)s”.") % {"name": line.name},
+                    said(gettext_noop("Choose a QuickBooks tax code for “%(name)s”."), {"name": line.name}),
                 )
             elif line.tax_code not in checked.tax_codes:
-                checked.add(f"{prefix}.tax_code", "tax_code_not_found", _("This tax code does not exist."))
+                checked.add(
+                    f"{prefix}.tax_code", "tax_code_not_found", said(gettext_noop("This tax code does not exist."))
+                )
             else:
                 rate = _rate_of(checked.tax_codes[line.tax_code], rates)
                 wanted = priced.line.tax if priced.line.tax_method != "none" else Decimal("0")
@@ -235,13 +270,15 @@ def preflight(*, connection: QuickBooksConnection, draft: Draft, client: entitie
                     checked.add(
                         f"{prefix}.tax_code",
                         "tax_rate_mismatch",
-                        _("Tax code “%(code)s” is %(rate)s%% but “%(name)s” has %(tax)s%%.")
-                        % {
-                            "code": checked.tax_codes[line.tax_code].name,
-                            "rate": rate,
-                            "name": line.name,
-                            "tax": wanted,
-                        },
+                        said(
+                            gettext_noop("Tax code “%(code)s” is %(rate)s%% but “%(name)s” has %(tax)s%%."),
+                            {
+                                "code": checked.tax_codes[line.tax_code].name,
+                                "rate": rate,
+                                "name": line.name,
+                                "tax": wanted,
+                            },
+                        ),
                     )
     if checked.priced:
         checked.expected_total = sum((p.total for p in checked.priced), Decimal("0"))

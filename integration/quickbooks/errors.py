@@ -14,8 +14,17 @@ from dataclasses import dataclass
 
 import requests
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from integration.errors import AuthRevoked, ErrorContext, IntegrationError, PermanentError, RateLimited, TransientError
+from integration.errors import (
+    AuthRevoked,
+    ErrorContext,
+    IntegrationError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    said,
+)
 
 SERVICE = "quickbooks"
 # Intuit asks for 60 s of quiet after a 429 (limits page); there is no documented Retry-After.
@@ -177,10 +186,10 @@ def error_for_response(response: requests.Response) -> IntegrationError:
     code = errors[0].code if errors else ""
     kwargs = ErrorContext(service=SERVICE, code=code, status=status, detail=f"intuit_tid={tid}" if tid else "")
     if status == 401:
-        return AuthExpired(_("The QuickBooks access token was refused."), **kwargs)
+        return AuthExpired(said(gettext_noop("The QuickBooks access token was refused.")), **kwargs)
     if status == 429 or code == "3001":
         return RateLimited(
-            _("QuickBooks is throttling requests for this company; try again shortly."),
+            said(gettext_noop("QuickBooks is throttling requests for this company; try again shortly.")),
             retry_after=_retry_after(response),
             **kwargs,
         )
@@ -190,27 +199,33 @@ def error_for_response(response: requests.Response) -> IntegrationError:
             # connection, or a sandbox token on production). A refresh gives the same answer and a retry
             # too, so neither is tried: the caller gets a permanent, explained refusal.
             return QboForbidden(
-                _(
-                    "QuickBooks refused access to this company (error 3100): the connection is not "
-                    "authorized for it. Reconnect QuickBooks to the right company."
+                said(
+                    gettext_noop(
+                        "QuickBooks refused access to this company (error 3100): the connection is not "
+                        "authorized for it. Reconnect QuickBooks to the right company."
+                    )
                 ),
                 **kwargs,
             )
         if code == "120":
             # 120 Authorization Failure: the connecting user lost access to the company.
-            return AuthRevoked(_("QuickBooks no longer authorizes this connection: %s") % describe(errors), **kwargs)
+            return AuthRevoked(
+                said(gettext_noop("QuickBooks no longer authorizes this connection: %s"), describe(errors)), **kwargs
+            )
         return QboForbidden(describe(errors), **kwargs)
     if status >= 500:
-        return TransientError(_("QuickBooks is unavailable (HTTP %s); try again later.") % status, **kwargs)
+        return TransientError(
+            said(gettext_noop("QuickBooks is unavailable (HTTP %s); try again later."), status), **kwargs
+        )
     if status == 400 or errors:
         return error_for_faults(errors, status=status, tid=tid)
-    return PermanentError(_("QuickBooks answered HTTP %s.") % status, **kwargs)
+    return PermanentError(said(gettext_noop("QuickBooks answered HTTP %s."), status), **kwargs)
 
 
 def error_for_exception(exc: requests.RequestException) -> IntegrationError:
     """Timeouts and connection failures are transient: the same request may be retried."""
     if isinstance(exc, requests.Timeout):
-        message = _("QuickBooks did not answer in time; try again later.")
+        message = said(gettext_noop("QuickBooks did not answer in time; try again later."))
     else:
-        message = _("Could not reach QuickBooks; try again later.")
+        message = said(gettext_noop("Could not reach QuickBooks; try again later."))
     return TransientError(message, service=SERVICE, code=exc.__class__.__name__)

@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
+from integration.errors import said
 from invoices import event_text, outcomes, panel_reads, sync
 from invoices.models import Invoice, InvoiceEvent
 from tenants.models import Membership
@@ -240,6 +242,7 @@ SAMPLES = {
     "create_delayed": {"n": 3, "reason": "ThrottleExceeded"},
     "create_unavailable": {},
     "unapplied_credit": {"amount": "222.00", "currency": "USD", "customer": ""},
+    "said": {"text": said(gettext_noop("QuickBooks is unavailable (HTTP %s); try again later."), 503)},
 }
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
+import requests
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
-from integration.errors import PermanentError, TransientError
+from integration.errors import PermanentError, TransientError, said
+from integration.quickbooks import errors as qbo_errors
 from invoices import create_queue, event_text, panel_reads
 from invoices.models import Invoice, InvoiceEvent
 from tenants.models import Membership
@@ -66,8 +68,11 @@ def test_a_delayed_creates_reason_of_ours_is_not_shown_in_the_workers_english(pe
     Ukrainian sentence with an English one inside it, in the history and in the panel's error line."""
     add_invoices(personas)
     _pending(personas, attempts=2)
-    with translation.override("en"):
-        error = TransientError(gettext("QuickBooks is unavailable (HTTP %s); try again later.") % 503)
+    with translation.override("en"):  # a 503 as the QuickBooks client maps it, on a worker
+        answer = requests.Response()
+        answer.status_code, answer._content = 503, b""
+        error = qbo_errors.error_for_response(answer)
+    assert isinstance(error, TransientError)
     _worker_attempt(personas, error=error, kind=create_queue.TRANSIENT)
     _speaks(personas.alice_membership, "uk-UA")
     row = _row(personas.alice_membership, personas.deal_a)
@@ -84,17 +89,24 @@ def test_a_failed_creates_problem_of_ours_reads_in_the_readers_language(personas
     add_invoices(personas)
     _pending(personas, attempts=0)
     problem = "The invoice needs at least one line."
-    with translation.override("en"):
-        error = PermanentError(gettext(problem))
+    with translation.override("en"):  # as create_queue.invoice_submit raises pre-flight problems
+        messages = [said(gettext_noop(problem)), said(gettext_noop("This tax code does not exist."))]
+        error = PermanentError("; ".join(messages), parts=messages)
     _worker_attempt(personas, error=error, kind=create_queue.PERMANENT)
     _speaks(personas.alice_membership, "uk-UA")
     with translation.override("uk"):
         ukrainian = gettext(problem)
+        both = f"{ukrainian}. {gettext('This tax code does not exist.')}"
     assert ukrainian != problem
     row = _row(personas.alice_membership, personas.deal_a)
     assert row["state"] == "failed"
-    assert row["last_error"] == ukrainian, row["last_error"]
-    assert row["history"][0]["message"] == ukrainian, row["history"][0]["message"]
+    assert row["last_error"] == both, row["last_error"]
+    assert row["history"][0]["message"] == both, row["history"][0]["message"]
+    # QuickBooks' own words on a failed create stay as they came
+    with translation.override("en"):
+        _worker_attempt(personas, error=PermanentError("Business Validation Error: x"), kind=create_queue.PERMANENT)
+    row = _row(personas.alice_membership, personas.deal_a)
+    assert row["last_error"] == row["history"][0]["message"] == "Business Validation Error: x"
 
 
 # -- 2. malformed data never 500s --------------------------------------------------------------
