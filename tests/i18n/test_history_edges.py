@@ -1,6 +1,7 @@
-"""Review 14 (issue 14, "speak the user's language"): failing tests for what still reaches a reader
-in its writer's language, a 500 on an old row's malformed data, unbounded event data riding along
-in every panel read, and a duplicate deal note when its author's language changed between attempts."""
+"""The history in the reader's language at its edges (issue 14; a review's findings, each failing on
+the first version): our own reasons said by an English worker (delayed and failed creates), an old
+row's malformed data (never a 500), event data kept small (it rides along in every panel read), and
+no duplicate deal note when its author's language changed between attempts."""
 
 from __future__ import annotations
 
@@ -24,13 +25,6 @@ from tests.personas import add_invoices
 installed = test_draft.installed  # Alice installed the app in the Pipedrive sandbox
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _no_remembered_seats():
-    panel_reads.forget_seats()
-    yield
-    panel_reads.forget_seats()
 
 
 def _speaks(membership: Membership, language: str) -> None:
