@@ -77,6 +77,24 @@ def test_a_hung_quickbooks_token_endpoint_times_out_as_a_transient_error(connect
     while SandboxCall.objects.filter(kind="token", status__isnull=True).exists():
         assert time.monotonic() < deadline
         time.sleep(0.05)
+    # ...and its request's transaction too: the call's row is marked before the request ends, and a
+    # test database flushed (TRUNCATE) under a writing request deadlocks on PostgreSQL.
+    while _other_sessions_busy():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def _other_sessions_busy() -> bool:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def test_library_debug_logging_never_prints_tokens_or_the_client_secret(connected, caplog):
