@@ -55,10 +55,8 @@ def said_again(value: Any) -> str:
     if isinstance(params, dict):
         params = {name: said_again(item) if isinstance(item, dict) else item for name, item in params.items()}
     elif isinstance(params, list):
-        params = tuple(said_again(item) if isinstance(item, dict) else item for item in params)
-    msgid = value["msgid"]  # (not a literal inside gettext(): extractors would take it for a message)
-    text = gettext(msgid)
-    return text % params if params is not None else text
+        params = [said_again(item) if isinstance(item, dict) else item for item in params]
+    return str(Said(value["msgid"], params))  # rendered by the one rule, Said's
 
 
 class ErrorContext(TypedDict):

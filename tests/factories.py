@@ -50,3 +50,30 @@ class FieldMappingFactory(factory.django.DjangoModelFactory):
         return model_class.all_companies
 
     company = factory.SubFactory(CompanyFactory)
+
+
+def reconnect_card_html() -> str:
+    """The QuickBooks card of a connection that needs reconnecting, rendered in the active language
+    (a stand-in connection: the template reads only these attributes)."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from django.template.loader import render_to_string
+
+    when = dt.datetime(2026, 11, 30, 0, 29, tzinfo=dt.UTC)
+    card = SimpleNamespace(
+        status="needs_reconnect",
+        needs_reconnect_since=when,
+        refresh_hard_expires_at=when,
+        get_status_display="Needs reconnecting",
+        company_name="Acme",
+        realm_id="1",
+        owner=None,
+        connected_at=when,
+        home_currency="USD",
+        multicurrency_enabled=False,
+        get_tax_model_display="US",
+        last_sync_at=when,
+        link_registered_at=when,
+    )
+    return render_to_string("quickbooks/_connection_card.html", {"quickbooks": {"connection": card}})

@@ -62,12 +62,13 @@ CASES: dict[str, list[Case]] = {
             data={"language": "de"},
         )
     ],
-    # Money loop: acts on the signed-in member's own company only (no ids in the URL); Charlie's POST
-    # changes B's setting, never A's (tests/invoices/test_deal_figures.py).
-    # Reads the signed-in member's own company only (no ids in the URL); Charlie sees B's deals, never A's.
+    # Money loop: reads the signed-in member's own company only (no ids in the URL); Charlie sees B's
+    # deals, never A's.
     "money-loop/won-not-invoiced": [
         Case(url=lambda p: reverse("invoices:won-not-invoiced"), status=200, client="web", own_status=200)
     ],
+    # Acts on the signed-in member's own company only (no ids in the URL); Charlie's POST changes B's
+    # setting, never A's (tests/invoices/test_deal_figures.py).
     "settings/money-loop": [
         Case(url=lambda p: reverse("invoices:money-loop-settings"), status=200, client="web"),
         Case(

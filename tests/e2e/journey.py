@@ -47,6 +47,32 @@ def lose_first_create_answer(page) -> list[str]:
     return keys
 
 
+def collect_console_errors(page) -> list[tuple[str, str]]:
+    """The page's console errors (text, url) as they come, for the journey's last assertion."""
+    errors: list[tuple[str, str]] = []
+    page.on("console", lambda m: errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None)
+    return errors
+
+
+def link_lines(modal, *, help_icon: bool = False, problem_says: str = "") -> None:
+    """Link every unlinked line of the create modal to a QBO item ("Rock", then "Hours"); an unlinked
+    line shows its pre-flight problem (saying `problem_says`) and, with `help_icon`, its help icon."""
+    rows = modal.locator("#lines tr")
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        if row.locator(".item-name").count():
+            continue
+        if help_icon:
+            expect(row.locator(".help")).to_be_visible()
+        expect(row.locator(".problem")).to_be_visible(timeout=TIMEOUT)
+        if problem_says:
+            expect(row.locator(".problem")).to_contain_text(problem_says)
+        row.locator("input[type=search]").fill("Hours" if index else "Rock")
+        row.locator("[role=option]").first.click()
+        expect(rows.nth(index).locator(".item-name")).to_be_visible()
+    expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
+
+
 def create_invoice(page, shot: str | None = None, retry: bool = False) -> None:
     """Open the modal from the panel, link every line to a QBO item, create; wait for the modal to close.
     With `retry`, the first answer is lost and the user presses Create again."""
@@ -55,18 +81,7 @@ def create_invoice(page, shot: str | None = None, retry: bool = False) -> None:
     expect(page.locator("#pd-modal")).to_be_visible()
     modal = page.frame_locator("#pd-modal-frame")
     expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
-    # unlinked lines carry a help icon and a pre-flight problem next to the item box
-    rows = modal.locator("#lines tr")
-    for index in range(rows.count()):
-        row = rows.nth(index)
-        if row.locator(".item-name").count():
-            continue
-        expect(row.locator(".help")).to_be_visible()
-        expect(row.locator(".problem")).to_be_visible(timeout=TIMEOUT)
-        row.locator("input[type=search]").fill("Hours" if index else "Rock")
-        row.locator("[role=option]").first.click()
-        expect(rows.nth(index).locator(".item-name")).to_be_visible()
-    expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
+    link_lines(modal, help_icon=True)
     expect(modal.locator(".problem")).to_have_count(0)
     if shot:
         page.screenshot(path=str(SHOTS / shot), full_page=True)

@@ -15,7 +15,7 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from invoices.models import Invoice
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.journey import install_and_connect
+from tests.e2e.journey import collect_console_errors, install_and_connect
 
 
 def _deal_value(deal_id: int) -> Decimal:
@@ -30,12 +30,8 @@ def test_edit_remove_and_add_lines_then_create(sandbox_base_url, monkeypatch):
     base = sandbox_base_url
     seed()
     controls.reset()
-    console_errors: list[tuple[str, str]] = []
     with chromium_page(width=1280, height=900) as page:
-        page.on(
-            "console",
-            lambda m: console_errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None,
-        )
+        console_errors = collect_console_errors(page)
         install_and_connect(page, base)
 
         page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")

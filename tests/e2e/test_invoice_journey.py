@@ -21,7 +21,7 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
 from tests.e2e.browser import chromium_page
-from tests.e2e.journey import SHOTS, create_invoice, flag, invoice_menu, invoices_of
+from tests.e2e.journey import SHOTS, collect_console_errors, create_invoice, flag, invoice_menu, invoices_of
 
 
 @pytest.mark.browser
@@ -33,12 +33,8 @@ def test_newcomer_journey(sandbox_base_url, monkeypatch):
     seed()
     controls.reset()
     SHOTS.mkdir(parents=True, exist_ok=True)
-    console_errors: list[tuple[str, str]] = []
     with chromium_page(accept_downloads=True) as page:
-        page.on(
-            "console",
-            lambda m: console_errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None,
-        )
+        console_errors = collect_console_errors(page)
 
         # 1. Install from our home page: Pipedrive's consent as Alice (admin of Acme)
         page.goto(f"{base}/pipedrive/install")

@@ -24,22 +24,9 @@ from integration.sandbox.quickbooks import seed as qbo_seed
 from invoices.models import Invoice, InvoicePayment
 from tenants.scoping import company_scope
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.journey import SHOTS, connect_from_scratch, flag, invoices_of
+from tests.e2e.journey import SHOTS, connect_from_scratch, flag, invoices_of, link_lines
 
 DEAL = 1  # billed in three instalments (1001-1003) in the Pipedrive sandbox
-
-
-def _link_lines(modal) -> None:
-    rows = modal.locator("#lines tr")
-    for index in range(rows.count()):
-        row = rows.nth(index)
-        if row.locator(".item-name").count():
-            continue
-        expect(row.locator(".problem")).to_be_visible(timeout=TIMEOUT)
-        row.locator("input[type=search]").fill("Hours" if index else "Rock")
-        row.locator("[role=option]").first.click()
-        expect(rows.nth(index).locator(".item-name")).to_be_visible()
-    expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
 
 
 def _apply_credit(connection: QuickBooksConnection, invoice: Invoice, amount: int) -> dict:
@@ -83,7 +70,7 @@ def test_the_money_loop(sandbox_base_url, monkeypatch):
         panel.get_by_role("button", name="+ Invoice").click()
         modal = page.frame_locator("#pd-modal-frame")
         expect(modal.locator("#invoice-form")).to_be_visible(timeout=TIMEOUT)
-        _link_lines(modal)
+        link_lines(modal)
         expect(modal.locator("#installments li")).to_have_count(3)
         modal.get_by_role("button", name="One invoice per instalment").click()
         expect(modal.locator('#installments li[data-invoiced="true"]')).to_have_count(3, timeout=TIMEOUT)

@@ -22,7 +22,7 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.journey import SHOTS, flag, invoice_menu, invoices_of
+from tests.e2e.journey import SHOTS, collect_console_errors, flag, invoice_menu, invoices_of, link_lines
 
 # Intl.NumberFormat("uk-UA", {style: "currency", currency: "USD"}): digits grouped by no-break
 # spaces, a decimal comma, the currency after the amount.
@@ -42,17 +42,7 @@ def _create_invoice_in_ukrainian(page) -> None:
     expect(modal.locator("legend").nth(1)).to_have_text("Деталі рахунка")
     expect(modal.locator("legend").nth(2)).to_have_text("Позиції рахунка")
     expect(modal.locator('label[for="i-due"]')).to_have_text("Дата сплати")
-    rows = modal.locator("#lines tr")
-    for index in range(rows.count()):
-        row = rows.nth(index)
-        if row.locator(".item-name").count():
-            continue
-        expect(row.locator(".problem")).to_be_visible(timeout=TIMEOUT)
-        expect(row.locator(".problem")).to_contain_text("QuickBooks")  # «…» Пов'яжіть з товаром QuickBooks
-        row.locator("input[type=search]").fill("Hours" if index else "Rock")
-        row.locator("[role=option]").first.click()
-        expect(rows.nth(index).locator(".item-name")).to_be_visible()
-    expect(modal.locator("#modal")).to_have_attribute("data-problems", "0", timeout=TIMEOUT)
+    link_lines(modal, problem_says="QuickBooks")  # «…» Пов'яжіть з товаром QuickBooks
     expect(modal.locator("#total")).to_have_text(UK_USD)
     page.screenshot(path=str(SHOTS / "uk-3-create-invoice-modal.png"), full_page=True)
     modal.get_by_role("button", name="Створити рахунок").click()
@@ -70,12 +60,8 @@ def test_the_journey_in_ukrainian(sandbox_base_url, monkeypatch):
     # Alice's Pipedrive speaks Ukrainian (users/me: language uk-UA, locale uk_UA)
     SandboxUser.objects.filter(id=11).update(language="uk_UA", locale="uk_UA")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    console_errors: list[tuple[str, str]] = []
     with chromium_page(width=1280, height=900, locale="en-US") as page:
-        page.on(
-            "console",
-            lambda m: console_errors.append((m.text, m.location.get("url", ""))) if m.type == "error" else None,
-        )
+        console_errors = collect_console_errors(page)
 
         # Install and connect: our pages follow Pipedrive's language, not the browser's English
         page.goto(f"{base}/pipedrive/install")

@@ -228,28 +228,9 @@ def test_a_refused_panel_speaks_the_browsers_language(client, personas):
 @pytest.mark.parametrize("language", ["en", "uk", "de", "es", "fr", "pt-br", "pl", "it", "nl"])
 def test_localized_dates_inside_sentences_keep_one_full_stop(language):
     """Ukrainian dates end in "р.": a sentence must not put its own full stop right after one."""
-    import datetime as dt
-    from types import SimpleNamespace
+    from tests.factories import reconnect_card_html
 
-    from django.template.loader import render_to_string
-
-    when = dt.datetime(2026, 11, 30, 0, 29, tzinfo=dt.UTC)
-    card = SimpleNamespace(
-        status="needs_reconnect",
-        needs_reconnect_since=when,
-        refresh_hard_expires_at=when,
-        get_status_display="Needs reconnecting",
-        company_name="Acme",
-        realm_id="1",
-        owner=None,
-        connected_at=when,
-        home_currency="USD",
-        multicurrency_enabled=False,
-        get_tax_model_display="US",
-        last_sync_at=when,
-        link_registered_at=when,
-    )
     with translation.override(language):
-        html = render_to_string("quickbooks/_connection_card.html", {"quickbooks": {"connection": card}})
+        html = reconnect_card_html()
     assert "2026" in html
     assert ".." not in html.replace("...", "")

@@ -220,27 +220,9 @@ def test_a_webhook_sync_shows_as_the_last_sync(qbo, connected, personas):
 
 
 def test_a_reconnect_warning_has_no_double_period():
-    import datetime as dt
-    from types import SimpleNamespace
+    from tests.factories import reconnect_card_html
 
-    from django.template.loader import render_to_string
-
-    since = dt.datetime(2026, 11, 30, 0, 29, tzinfo=dt.UTC)
-    c = SimpleNamespace(
-        status="needs_reconnect",
-        needs_reconnect_since=since,
-        get_status_display="Needs reconnecting",
-        company_name="Acme",
-        realm_id="1",
-        owner=None,
-        connected_at=since,
-        home_currency="USD",
-        multicurrency_enabled=False,
-        get_tax_model_display="US",
-        last_sync_at=since,
-        link_registered_at=since,
-    )
-    html = render_to_string("quickbooks/_connection_card.html", {"quickbooks": {"connection": c}})
+    html = reconnect_card_html()
     assert "stopped accepting our authorization on" in html
     assert ".." not in html.replace("...", "")
 
