@@ -158,23 +158,17 @@
     }
   }
 
-  var modalOpening = false;
-
   function openModal(opener, args) {
     if (args.type !== "custom_modal") {
       // Pipedrive's own deal/person/organization/activity and JSON modals are not simulated.
       showSnackbar({ message: "Sandbox: modal type '" + args.type + "' is not simulated" });
       return Promise.resolve({ status: "closed" });
     }
-    // One modal at a time, from the moment it is asked for: a second open while the first is still
-    // being fetched would show the modal again after the user closed the first.
-    if (pendingModal || modalOpening) { return Promise.reject(new Error("A modal is already open")); }
-    modalOpening = true;
+    if (pendingModal) { return Promise.reject(new Error("A modal is already open")); }
     var url = cfg.modalUrl + "&action_id=" + encodeURIComponent(args.action_id == null ? "" : String(args.action_id)) +
       "&deal_id=" + encodeURIComponent(cfg.dealId) + "&theme=" + encodeURIComponent(cfg.theme || "light");
     if (cfg.modalOverride) { url += "&modal_url=" + encodeURIComponent(cfg.modalOverride); }
     return fetchJson(url).then(function (answer) {
-      modalOpening = false;
       var iframe = document.getElementById("pd-modal-frame");
       var src = answer.src;
       if (args.data) { src += "&data=" + encodeURIComponent(JSON.stringify(args.data)); }
@@ -185,7 +179,6 @@
       document.getElementById("pd-modal").hidden = false;
       return new Promise(function (resolve) { pendingModal = { resolve: resolve, opener: opener }; });
     }, function (error) {
-      modalOpening = false;
       root.dataset.modalState = "refused";
       throw error;
     });
