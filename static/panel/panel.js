@@ -180,14 +180,42 @@
     $("invoices").parentNode.insertBefore(box, $("invoices"));
   }
 
+  /* A render rebuilds the list, whoever asked for it (the first read, an action's reload, a live
+   * read): what the user had open stays open — an invoice's "…" menu (if the invoice still offers
+   * actions) and the history and payments they unfolded — so a reload landing just after a click
+   * does not close what the click opened. */
+  function openParts() {
+    var menu = document.querySelector("#invoices .menu:not([hidden])");
+    var boxes = Array.prototype.map.call(document.querySelectorAll("li[data-invoice-id] details[open]"), function (box) {
+      return '[data-invoice-id="' + box.closest("li").dataset.invoiceId + '"] details.' + box.className.split(" ")[0];
+    });
+    return { menu: menu && menu.id, focused: menu && menu.contains(document.activeElement) ? document.activeElement.dataset.action : null, boxes: boxes };
+  }
+
+  function reopen(parts) {
+    parts.boxes.forEach(function (selector) {
+      var box = document.querySelector("#invoices " + selector + ", #deleted " + selector);
+      if (box) { box.open = true; }
+    });
+    var menu = parts.menu && document.getElementById(parts.menu);
+    if (!menu) { return; }
+    menu.hidden = false;
+    var button = document.querySelector('[aria-controls="' + menu.id + '"]');
+    if (button) { button.setAttribute("aria-expanded", "true"); }
+    var item = parts.focused && menu.querySelector('[data-action="' + parts.focused + '"]');
+    if (item) { item.focus(); }
+  }
+
   function render(data) {
     live.pending = null;  // whatever a live read held back is older than this
     state.connection = data.connection;
+    var parts = openParts();
     var list = $("invoices");
     list.textContent = "";
     var shown = data.invoices.filter(function (i) { return i.status !== "deleted"; });
     shown.forEach(function (invoice) { list.appendChild(invoiceItem(invoice)); });
     renderDeleted(data.invoices.filter(function (i) { return i.status === "deleted"; }));
+    reopen(parts);
     $("empty").hidden = data.invoices.length > 0;
     renderSummary(data.summary);
     renderWonFlag(data.won);
@@ -272,8 +300,10 @@
       run = ask.then(function (confirmed) {
         if (!confirmed) { return null; }
         return P.api("POST", "invoices/" + invoice.id + "/" + action, {}).then(function () {
-          P.snackbar(t({ void: "voided", delete: "deleted", send: "sent" }[action], { number: num }));
-          return load();
+          // Said once the list shows it: the reload and the message arrive together.
+          return load().then(function () {
+            P.snackbar(t({ void: "voided", delete: "deleted", send: "sent" }[action], { number: num }));
+          });
         });
       });
     }
@@ -523,21 +553,14 @@
     });
   }
 
-  /* A re-render rebuilds the list: not while the user has an invoice's menu or send form open
-   * (the data waits for the next tick); the history and payments they unfolded stay unfolded. */
+  /* A live read waits while the user has an invoice's menu or send form open (the data waits for
+   * the next tick): the menu's actions stay those of the invoice the user is looking at. */
   function liveApply() {
     if (!live.pending) { return; }
     if (document.querySelector("#invoices .menu:not([hidden]), #invoices .send-form")) { return; }
-    var open = Array.prototype.map.call(document.querySelectorAll("li[data-invoice-id] details[open]"), function (box) {
-      return '[data-invoice-id="' + box.closest("li").dataset.invoiceId + '"] details.' + box.className.split(" ")[0];
-    });
     var data = live.pending;
     live.pending = null;
     render(data);
-    open.forEach(function (selector) {
-      var box = document.querySelector("#invoices " + selector + ", #deleted " + selector);
-      if (box) { box.open = true; }
-    });
   }
 
   function liveWake() {
