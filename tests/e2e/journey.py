@@ -125,3 +125,12 @@ def connect_from_scratch(page, base: str) -> None:
     page.get_by_role("link", name="Open the app's settings").click()
     expect(page.locator(".messages")).to_contain_text("is connected")
     expect(page.locator(".messages")).to_contain_text("Next: check the invoice settings below")
+
+
+def open_empty_deal(page, base: str):
+    """Connect from scratch, then open deal 1 (no invoices yet) as Alice; its panel's frame."""
+    connect_from_scratch(page, base)
+    page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
+    panel = page.frame_locator("#pd-panel")
+    expect(panel.locator("#empty")).to_be_visible()
+    return panel

@@ -16,7 +16,7 @@ from integration.sandbox.pipedrive.seed import seed
 from integration.sandbox.quickbooks import controls
 from integration.sandbox.quickbooks import seed as qbo_seed
 from tests.e2e.browser import TIMEOUT, chromium_page
-from tests.e2e.journey import connect_from_scratch, create_invoice, flag, invoice_menu, invoices_of
+from tests.e2e.journey import create_invoice, flag, invoice_menu, invoices_of, open_empty_deal
 
 
 @pytest.mark.browser
@@ -27,12 +27,8 @@ def test_the_daily_loop(sandbox_base_url, monkeypatch):
     seed()
     controls.reset()
     with chromium_page(width=1280, height=900) as page:
-        connect_from_scratch(page, base)
-
         # A deal without invoices still offers the contact's invoices, and the "…" menu
-        page.goto(f"{base}/sandbox/pipedrive/app/acme-demo/deal/1?user_id=11")
-        panel = page.frame_locator("#pd-panel")
-        expect(panel.locator("#empty")).to_be_visible()
+        panel = open_empty_deal(page, base)
         expect(panel.get_by_text("View all invoices of this contact")).to_be_visible()
         panel.locator("#panel-more").click()
         expect(panel.get_by_role("menuitem", name="Settings")).to_be_visible()
