@@ -43,6 +43,7 @@ COMPANIES = int(os.environ.get("BENCH_COMPANIES", 100))
 INVOICES = int(os.environ.get("BENCH_INVOICES", 1000))
 DURATION = int(os.environ.get("BENCH_SECONDS", 10))
 CLIENTS = 20
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))  # gunicorn processes, 4 threads each
 BALANCED = 0.7  # the most connections one worker may hold in a measured run (share of CLIENTS)
 ETAG_DEALS = 4  # deals per company whose ETag the revalidation run sends
 VERBOSE = os.environ.get("BENCH_VERBOSE") == "1"  # print wrk's own report too
@@ -115,7 +116,6 @@ def _gunicorn(database_url: str, *, cache_bytes: int):
         "DJANGO_DEBUG": "false",  # as in production: no query log kept per request
         "PANEL_CACHE_BYTES_IN_TESTS": str(cache_bytes),  # the remembered answers (invoices/panel_cache.py)
     }
-    workers = os.environ.get("BENCH_WORKERS", "2")
     server = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -125,7 +125,7 @@ def _gunicorn(database_url: str, *, cache_bytes: int):
             "-b",
             f"127.0.0.1:{port}",
             "-w",
-            workers,
+            str(WORKERS),
             "--threads",
             "4",
             "--log-level",
@@ -264,11 +264,10 @@ def _parse_wrk(output: str) -> dict:
 def _balanced(base: str, **kwargs) -> dict:
     """A wrk run whose connections reached every worker about evenly (no worker with more than
     BALANCED of them); up to 5 tries, the last one kept (and shown) otherwise."""
-    workers = int(os.environ.get("BENCH_WORKERS", "2"))
     for _ in range(5):
         result = _wrk(base, **kwargs)
         spread = result["spread"]
-        if len(spread) == workers and spread[0] <= BALANCED * CLIENTS:
+        if len(spread) == WORKERS and spread[0] <= BALANCED * CLIENTS:
             break
     return result
 
@@ -314,8 +313,7 @@ def bench_panel_api():
 
     seats = [{"company": c, "user": u} for c, u in targets]
     _fresh_tokens(seats)
-    workers = os.environ.get("BENCH_WORKERS", "2")
-    print(f"server: gunicorn, {workers} workers x 4 threads; load: wrk, {CLIENTS} connections, {DURATION} s each")
+    print(f"server: gunicorn, {WORKERS} workers x 4 threads; load: wrk, {CLIENTS} connections, {DURATION} s each")
     results: dict[str, dict] = {}
     # 1. Nothing remembered (PANEL_CACHE_BYTES=0): every read is answered from PostgreSQL, as the first
     #    read of a deal in a process, or the first after its company's data changed, is.

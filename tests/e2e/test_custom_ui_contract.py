@@ -18,10 +18,8 @@ import requests
 from playwright.sync_api import expect
 
 from integration.quickbooks.models import QuickBooksConnection
-from integration.sandbox.pipedrive.seed import seed
-from integration.sandbox.quickbooks import controls
 from invoices.models import Invoice
-from tests.e2e.browser import TIMEOUT, chromium_page
+from tests.e2e.browser import TIMEOUT
 from tests.e2e.journey import create_invoice, install_and_connect
 from tests.integration.pipedrive import flows
 
@@ -38,15 +36,6 @@ def _initialised_after_ms(page) -> float:
     return page.evaluate(
         "window.__pdHost.messages.find(m => m.frame === 'panel' && m.name === 'initialize').at - performance.timeOrigin"
     )
-
-
-@pytest.fixture
-def browser_page(sandbox_base_url, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM reads between Playwright steps
-    seed()
-    controls.reset()
-    with chromium_page(width=1280, height=900) as page:
-        yield page
 
 
 @pytest.mark.browser
